@@ -1,0 +1,3 @@
+from cs_console.cli import main
+
+raise SystemExit(main())

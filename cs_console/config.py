@@ -1,0 +1,434 @@
+"""Configuration: a strict TOML schema with profiles, and where each value came from.
+
+Read with tomllib, written with tomli-w. Every value of the effective profile
+carries its origin (default, file:line, env, flag) for `config show`.
+A bad file raises ConfigError, whose str() is the one-line message the CLI prints:
+``config error: <file>:<line>: <key>: <what was expected>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import platformdirs
+import tomli_w
+
+from cs_console.domain.maintenance import DEFAULT_WINDOWS, MaintenanceWindow, parse_window
+from cs_console.domain.thresholds import DEFAULT_THRESHOLDS, Threshold
+
+APP_NAME = "cs-console"
+CONFIG_ENV = "CS_CONSOLE_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the operator."""
+
+    def __init__(self, path: Path | str | None, line: int | None, key: str, expected: str) -> None:
+        self.path, self.line, self.key, self.expected = path, line, key, expected
+        where = f"{path}" if path else "<config>"
+        if line is not None:
+            where += f":{line}"
+        super().__init__(f"config error: {where}: {key}: {expected}")
+
+
+# ---------------------------------------------------------------- locations
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def resolve_config_path(flag: str | None) -> tuple[Path, str]:
+    """The config file to read and what chose it (flag, env or default)."""
+    if flag:
+        return Path(flag).expanduser(), "flag:--config"
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser(), f"env:{CONFIG_ENV}"
+    return default_config_path(), "default"
+
+
+# ---------------------------------------------------------------- schema
+
+_REF_RE = re.compile(r"^[a-z]{20}$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    kind: type | tuple[str, ...]  # a Python type, or the allowed strings
+    default: Any
+    doc: str
+    check: Callable[[Any], str | None] | None = None  # returns what was expected, or None
+
+
+def _check_ref(v: str) -> str | None:
+    return None if v == "" or _REF_RE.match(v) else "a Supabase project ref (20 lowercase letters)"
+
+
+def _check_env_name(v: str) -> str | None:
+    return None if v == "" or _ENV_NAME_RE.match(v) else "the NAME of an environment variable (not its value)"
+
+
+def _check_url(v: str) -> str | None:
+    return None if v == "" or re.match(r"^https?://[^\s]+$", v) else "an http(s) URL"
+
+
+def _check_dsn(v: str) -> str | None:
+    if v == "":
+        return None
+    if not re.match(r"^postgres(ql)?://", v):
+        return "a postgresql:// DSN"
+    if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", v) or re.search(r"[?&]password=", v):
+        return "a DSN without a password (put the password in the env var named by db_password_env)"
+    return None
+
+
+def _check_positive(v: float) -> str | None:
+    return None if v > 0 else "a number greater than 0"
+
+
+PROFILE_FIELDS: dict[str, FieldSpec] = {
+    "environment": FieldSpec(str, "", "environment name shown in the header (production stands out)"),
+    "project_ref": FieldSpec(str, "", "Supabase project ref", _check_ref),
+    "management_api_url": FieldSpec(str, "https://api.supabase.com", "Management API base URL", _check_url),
+    "project_url": FieldSpec(str, "", "project URL (default https://<ref>.supabase.co)", _check_url),
+    "db_dsn": FieldSpec(str, "", "PostgreSQL DSN, without password", _check_dsn),
+    "access_token_env": FieldSpec(str, "SUPABASE_ACCESS_TOKEN", "env var holding the Management API token", _check_env_name),
+    "service_role_key_env": FieldSpec(str, "SUPABASE_SERVICE_ROLE_KEY", "env var holding the service role / secret key", _check_env_name),
+    "db_password_env": FieldSpec(str, "PGPASSWORD", "env var holding the database password", _check_env_name),
+    "webhook_url_env": FieldSpec(str, "", "env var holding the stakeholder-update webhook URL", _check_env_name),
+    "read_only": FieldSpec(bool, False, "refuse every destructive action"),
+    "theme": FieldSpec(str, "", "theme name (see themes/)"),
+    "log_dialect": FieldSpec(("auto", "bigquery", "clickhouse"), "auto", "Supabase logs SQL dialect"),
+    "log_buffer_size": FieldSpec(int, 100_000, "log records kept in memory", lambda v: None if v >= 100 else "an integer >= 100"),
+    "store": FieldSpec(("local", "postgres"), "local", "where incidents, audit and runs live (postgres = team mode)"),
+    "team_dsn": FieldSpec(str, "", "PostgreSQL DSN of the team store, without password", _check_dsn),
+}
+
+REFRESH_FIELDS: dict[str, FieldSpec] = {
+    "metrics": FieldSpec(float, 2.0, "seconds between metrics refreshes", _check_positive),
+    "health": FieldSpec(float, 10.0, "seconds between health checks", _check_positive),
+    "logs": FieldSpec(float, 5.0, "seconds between Supabase log polls", _check_positive),
+}
+
+SECRET_ENV_FIELDS = ("access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env")
+
+TOP_LEVEL_KEYS = {"default_profile", "theme", "keymap", "profiles"}
+
+
+# ---------------------------------------------------------------- model
+
+
+@dataclass
+class Profile:
+    name: str
+    values: dict[str, Any]
+    refresh: dict[str, float]
+    thresholds: dict[str, Threshold]
+    maintenance: tuple[MaintenanceWindow, ...]
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, key: str) -> Any:
+        # Plain attribute access for the flat fields (profile.project_ref).
+        values = self.__dict__.get("values")
+        if values is not None and key in values:
+            return values[key]
+        raise AttributeError(key)
+
+    @property
+    def environment_name(self) -> str:
+        return self.values["environment"] or self.name
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment_name.lower() in ("production", "prod")
+
+    @property
+    def resolved_project_url(self) -> str:
+        if self.values["project_url"]:
+            return self.values["project_url"]
+        ref = self.values["project_ref"]
+        return f"https://{ref}.supabase.co" if ref else ""
+
+    def secret(self, field_name: str) -> str | None:
+        """The secret held by the env var this profile names (never logged)."""
+        env_name = self.values.get(field_name, "")
+        return os.environ.get(env_name) if env_name else None
+
+
+@dataclass
+class Config:
+    path: Path
+    path_origin: str
+    exists: bool
+    default_profile: str | None
+    theme: str
+    keymap: dict[str, str]
+    profile_names: list[str]
+    raw_profiles: dict[str, dict[str, Any]]
+    text: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def profile(self, name: str | None = None, *, flags: dict[str, Any] | None = None) -> Profile:
+        """The effective profile: defaults < file < env < flags."""
+        flags = flags or {}
+        chosen = name or os.environ.get("CS_CONSOLE_PROFILE") or self.default_profile
+        if chosen is None:
+            chosen = self.profile_names[0] if len(self.profile_names) == 1 else "default"
+        if chosen not in self.raw_profiles and chosen != "default":
+            known = ", ".join(self.profile_names) or "none defined"
+            raise ConfigError(self.path, None, "profile", f"a defined profile (got {chosen!r}; known: {known})")
+        return build_profile(chosen, self.raw_profiles.get(chosen, {}), self, flags)
+
+
+def _line_of(text: str, dotted: str) -> int | None:
+    """Best-effort line number of a dotted key in TOML text (tomllib gives none)."""
+    parts = dotted.split(".")
+    table: list[str] = []
+    header_re = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    key_re = re.compile(r'^\s*("?)([A-Za-z0-9_\-.]+)\1\s*=')
+    best: int | None = None
+    for n, line in enumerate(text.splitlines(), start=1):
+        m = header_re.match(line)
+        if m:
+            table = [p.strip().strip('"') for p in m.group(1).split(".")]
+            if table == parts:
+                best = n
+            continue
+        k = key_re.match(line)
+        if k:
+            full = table + [p.strip('"') for p in k.group(2).split(".")]
+            if full == parts or (len(full) < len(parts) and parts[: len(full)] == full):
+                return n
+    return best
+
+
+def _check_value(spec: FieldSpec, value: Any) -> str | None:
+    if isinstance(spec.kind, tuple):
+        if not isinstance(value, str) or value not in spec.kind:
+            return "one of " + ", ".join(repr(k) for k in spec.kind)
+        return None
+    if spec.kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "a number"
+    elif spec.kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "an integer"
+    elif spec.kind is bool:
+        if not isinstance(value, bool):
+            return "true or false"
+    elif spec.kind is str:
+        if not isinstance(value, str):
+            return "a string"
+    return spec.check(value) if spec.check else None
+
+
+def _validate_profile(cfg_path: Path, text: str, pname: str, raw: Any) -> None:
+    base = f"profiles.{pname}"
+    if not isinstance(raw, dict):
+        raise ConfigError(cfg_path, _line_of(text, base), base, "a table")
+    for key, value in raw.items():
+        dotted = f"{base}.{key}"
+        if key == "refresh":
+            if not isinstance(value, dict):
+                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a table")
+            for rk, rv in value.items():
+                spec = REFRESH_FIELDS.get(rk)
+                if spec is None:
+                    raise ConfigError(cfg_path, _line_of(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", "one of " + ", ".join(REFRESH_FIELDS))
+                problem = _check_value(spec, rv)
+                if problem:
+                    raise ConfigError(cfg_path, _line_of(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", problem)
+        elif key == "thresholds":
+            if not isinstance(value, dict):
+                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a table")
+            for tk, tv in value.items():
+                tdot = f"{dotted}.{tk}"
+                if tk not in DEFAULT_THRESHOLDS:
+                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, "a known threshold (" + ", ".join(DEFAULT_THRESHOLDS) + ")")
+                if not isinstance(tv, dict) or not tv or set(tv) - {"warning", "critical"}:
+                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, "a table with warning and/or critical numbers")
+                for lk, lv in tv.items():
+                    if isinstance(lv, bool) or not isinstance(lv, (int, float)):
+                        raise ConfigError(cfg_path, _line_of(text, f"{tdot}.{lk}"), f"{tdot}.{lk}", "a number")
+                d = DEFAULT_THRESHOLDS[tk]
+                if float(tv.get("warning", d.warning)) > float(tv.get("critical", d.critical)):
+                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, "warning <= critical")
+        elif key == "maintenance":
+            if not isinstance(value, dict):
+                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a table")
+            for mk, mv in value.items():
+                mdot = f"{dotted}.{mk}"
+                try:
+                    parse_window(mk, mv)
+                except ValueError as exc:
+                    raise ConfigError(cfg_path, _line_of(text, mdot), mdot, str(exc)) from None
+        else:
+            spec = PROFILE_FIELDS.get(key)
+            if spec is None:
+                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a known key (unknown key; known: " + ", ".join([*PROFILE_FIELDS, "refresh", "thresholds", "maintenance"]) + ")")
+            problem = _check_value(spec, value)
+            if problem:
+                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, problem)
+
+
+def load_config(path_flag: str | None = None) -> Config:
+    """Read and validate the config file; a missing file is an empty config."""
+    path, origin = resolve_config_path(path_flag)
+    warnings: list[str] = []
+    if not path.exists():
+        if origin != "default":
+            raise ConfigError(path, None, "file", "an existing config file (not found)")
+        return Config(path, origin, False, None, "", {}, [], {})
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, "file", "UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(path, None, "file", f"a readable file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        what = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg) or "valid TOML"
+        raise ConfigError(path, line, "toml", f"valid TOML ({what.rstrip('.')})") from None
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            warnings.append(f"warning: {path} is readable by group/others (chmod 600 {path})")
+    except OSError:
+        pass
+
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(path, _line_of(text, key), key, "a known top-level key (" + ", ".join(sorted(TOP_LEVEL_KEYS)) + ")")
+    default_profile = data.get("default_profile")
+    if default_profile is not None and not isinstance(default_profile, str):
+        raise ConfigError(path, _line_of(text, "default_profile"), "default_profile", "a string")
+    theme = data.get("theme", "")
+    if not isinstance(theme, str):
+        raise ConfigError(path, _line_of(text, "theme"), "theme", "a string")
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict):
+        raise ConfigError(path, _line_of(text, "keymap"), "keymap", "a table of binding-id = \"key\"")
+    for k, v in keymap.items():
+        if not isinstance(v, str) or not v.strip():
+            raise ConfigError(path, _line_of(text, f"keymap.{k}"), f"keymap.{k}", "a key name string such as \"ctrl+r\" or \"f5\"")
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(path, _line_of(text, "profiles"), "profiles", "a table of profiles")
+    for pname, raw in profiles.items():
+        _validate_profile(path, text, pname, raw)
+    if default_profile is not None and default_profile not in profiles:
+        raise ConfigError(path, _line_of(text, "default_profile"), "default_profile", f"the name of a defined profile (got {default_profile!r})")
+    return Config(path, origin, True, default_profile, theme, dict(keymap), list(profiles), profiles, text, warnings)
+
+
+def build_profile(name: str, raw: dict[str, Any], cfg: Config, flags: dict[str, Any]) -> Profile:
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+
+    def file_origin(dotted: str) -> str:
+        line = _line_of(cfg.text, dotted)
+        return f"file:{cfg.path}:{line}" if line else f"file:{cfg.path}"
+
+    for key, spec in PROFILE_FIELDS.items():
+        if key in raw:
+            values[key] = float(raw[key]) if spec.kind is float else raw[key]
+            origins[key] = file_origin(f"profiles.{name}.{key}")
+        else:
+            values[key] = spec.default
+            origins[key] = "default"
+    if not raw.get("theme") and cfg.theme:
+        values["theme"] = cfg.theme
+        origins["theme"] = file_origin("theme")
+
+    # Environment overrides, then flags.
+    env_overrides = {
+        "read_only": ("CS_CONSOLE_READ_ONLY", lambda s: s.strip().lower() in ("1", "true", "yes", "on")),
+        "theme": ("CS_CONSOLE_THEME", str),
+    }
+    for key, (env, conv) in env_overrides.items():
+        if os.environ.get(env):
+            values[key] = conv(os.environ[env])
+            origins[key] = f"env:{env}"
+    for key, value in flags.items():
+        if value is None or value is False:
+            continue
+        values[key] = value
+        origins[key] = f"flag:--{key.replace('_', '-')}"
+
+    refresh: dict[str, float] = {}
+    for key, spec in REFRESH_FIELDS.items():
+        given = raw.get("refresh", {}).get(key)
+        refresh[key] = float(given) if given is not None else spec.default
+        origins[f"refresh.{key}"] = file_origin(f"profiles.{name}.refresh.{key}") if given is not None else "default"
+
+    thresholds: dict[str, Threshold] = {}
+    for tname, default in DEFAULT_THRESHOLDS.items():
+        override = raw.get("thresholds", {}).get(tname)
+        if override:
+            thresholds[tname] = Threshold(
+                default.name, default.metric, float(override.get("warning", default.warning)),
+                float(override.get("critical", default.critical)), default.description,
+            )
+            origins[f"thresholds.{tname}"] = file_origin(f"profiles.{name}.thresholds.{tname}")
+        else:
+            thresholds[tname] = default
+            origins[f"thresholds.{tname}"] = "default"
+
+    windows = dict((w.name, w) for w in DEFAULT_WINDOWS)
+    for wname, wraw in raw.get("maintenance", {}).items():
+        windows[wname] = parse_window(wname, wraw)
+        origins[f"maintenance.{wname}"] = file_origin(f"profiles.{name}.maintenance.{wname}")
+    for wname in windows:
+        origins.setdefault(f"maintenance.{wname}", "default")
+
+    return Profile(name, values, refresh, thresholds, tuple(windows.values()), origins)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def redact(key: str, value: Any) -> Any:
+    """Config holds env var NAMES, never secrets; but never print a DSN password either."""
+    if isinstance(value, str) and key.endswith("dsn"):
+        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", value)
+    return value
+
+
+def write_profile(path: Path, name: str, values: dict[str, Any], make_default: bool) -> None:
+    """Add or replace one profile, keeping the others; file mode 0600."""
+    data: dict[str, Any] = {}
+    if path.exists():
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    profiles = data.setdefault("profiles", {})
+    profiles[name] = {k: v for k, v in values.items() if v not in (None, "")}
+    if make_default or "default_profile" not in data:
+        data["default_profile"] = name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        tomli_w.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

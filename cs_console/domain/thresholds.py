@@ -1,0 +1,65 @@
+"""Thresholds from the operations manual, and the OK/WARNING/CRITICAL/UNKNOWN states.
+
+Warning levels are the manual's numbers; critical levels are the console's
+choice where the manual gives only one number (documented in the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MetricState(StrEnum):
+    OK = "OK"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def rank(self) -> int:
+        return {"OK": 0, "UNKNOWN": 1, "WARNING": 2, "CRITICAL": 3}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    name: str  # config key under [profiles.X.thresholds]
+    metric: str  # metric key it applies to
+    warning: float
+    critical: float
+    description: str  # the manual's wording
+
+    def state(self, value: float | None) -> MetricState:
+        if value is None:
+            return MetricState.UNKNOWN
+        if value >= self.critical:
+            return MetricState.CRITICAL
+        if value >= self.warning:
+            return MetricState.WARNING
+        return MetricState.OK
+
+
+# name -> default. The manual: connections < 80 % of limit, query avg < 50 ms,
+# DB error rate < 0.1 %, function error rate < 1 %, avg duration < 2 s,
+# API p95 < 500 ms, API error rate < 0.5 %, DB response < 100 ms,
+# CPU > 80 %, memory > 85 % (scaling triggers), backups daily.
+DEFAULT_THRESHOLDS: dict[str, Threshold] = {
+    t.name: t
+    for t in (
+        Threshold("connections_pct", "db.connections.pct", 80.0, 90.0, "Connection count < 80% of limit"),
+        Threshold("query_avg_ms", "db.query_avg_ms", 50.0, 200.0, "Query performance: average < 50ms"),
+        Threshold("db_error_rate_pct", "db.error_rate_pct", 0.1, 1.0, "Database error rate < 0.1%"),
+        Threshold("db_response_ms", "db.response_ms", 100.0, 500.0, "Database response time < 100ms"),
+        Threshold("function_error_rate_pct", "fn.error_rate_pct", 1.0, 5.0, "Edge Functions error rate < 1%"),
+        Threshold("function_avg_duration_ms", "fn.avg_duration_ms", 2000.0, 5000.0, "Edge Functions average duration < 2 seconds"),
+        Threshold("api_p95_ms", "api.p95_ms", 500.0, 1000.0, "API response times: 95th percentile < 500ms"),
+        Threshold("api_error_rate_pct", "api.error_rate_pct", 0.5, 2.0, "API error rates < 0.5%"),
+        Threshold("cpu_pct", "host.cpu_pct", 80.0, 95.0, "CPU usage consistently > 80%: scale up"),
+        Threshold("memory_pct", "host.memory_pct", 85.0, 95.0, "Memory usage > 85%: scale up"),
+        Threshold("disk_pct", "host.disk_pct", 80.0, 90.0, "Disk usage (storage capacity)"),
+        Threshold("storage_quota_pct", "storage.quota_pct", 80.0, 95.0, "File storage: check quota usage"),
+        Threshold("backup_age_h", "backup.age_h", 24.0, 48.0, "Verify daily backups completed"),
+    )
+}
+
+THRESHOLD_BY_METRIC: dict[str, str] = {t.metric: t.name for t in DEFAULT_THRESHOLDS.values()}

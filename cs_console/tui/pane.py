@@ -1,0 +1,46 @@
+"""The base class of every pane in the console.
+
+A pane is one module under tui/panes/ plus one line in tui/panes/registry.py.
+It declares its id, title and the digit that switches to it, its own
+BINDINGS (each with an id, so `[keymap]` can remap it), and reacts to live
+data only while it is visible (the app calls `refresh_live` on the visible pane,
+and once more when a hidden pane is shown again).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from cs_console.tui.app import ConsoleApp
+
+
+class Pane(Widget, can_focus=False):
+    PANE_ID: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    KEY: ClassVar[str] = ""  # the digit that shows this pane
+    HELP: ClassVar[str] = ""  # one paragraph for the help screen
+
+    DEFAULT_CSS = """
+    Pane { height: 1fr; width: 1fr; }
+    """
+
+    @property
+    def console(self) -> "ConsoleApp":
+        from cs_console.tui.app import ConsoleApp
+
+        app = self.app
+        assert isinstance(app, ConsoleApp)
+        return app
+
+    def refresh_live(self) -> None:
+        """New live data is in `self.console.live`; redraw what depends on it."""
+
+    def focus_default(self) -> None:
+        """Put the focus where a keyboard user expects it when the pane is shown."""
+        for child in self.query("*"):
+            if child.focusable:
+                child.focus()
+                return

@@ -1,0 +1,100 @@
+"""A real PostgreSQL 15 server for the tests, started and stopped by the tests.
+
+As root the server runs as the `postgres` user (PostgreSQL refuses to run as
+root). `pg_stat_statements` is preloaded. Authentication is trust on
+loopback, with one password-protected role for tests that need a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/local/pgsql/bin")
+
+
+def pg_bin_dir() -> Path | None:
+    for candidate in PG_BIN_CANDIDATES:
+        if Path(candidate, "initdb").exists():
+            return Path(candidate)
+    found = shutil.which("initdb")
+    return Path(found).resolve().parent if found else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgServer:
+    def __init__(self, max_connections: int = 40) -> None:
+        bindir = pg_bin_dir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL binaries (initdb) not found")
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="cs-console-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.max_connections = max_connections
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            os.chmod(self.root, 0o755)
+            shutil.chown(self.root, "postgres", "postgres")
+        self.user = "postgres"
+        self._run([str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"])
+        with open(self.data / "postgresql.conf", "a") as fh:
+            fh.write(
+                "\nlisten_addresses = '127.0.0.1'\n"
+                f"port = {self.port}\n"
+                f"unix_socket_directories = '{self.root}'\n"
+                f"max_connections = {max_connections}\n"
+                "superuser_reserved_connections = 3\n"
+                "shared_preload_libraries = 'pg_stat_statements'\n"
+                "pg_stat_statements.track = all\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                "log_min_messages = warning\n"
+            )
+        self.start()
+
+    def _run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        if self.as_root:
+            argv = ["runuser", "-u", "postgres", "--", *argv]
+        return subprocess.run(argv, check=check, capture_output=True, text=True, cwd="/")
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def dsn_for(self, db: str = "postgres", user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.data / "server.log"), "-w", "-t", "30", "start"])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("PostgreSQL did not start listening")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"], check=False)
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        out = subprocess.run(
+            ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", self.dsn_for(db), "-c", sql],
+            check=True, capture_output=True, text=True,
+        )
+        return out.stdout.strip()
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
