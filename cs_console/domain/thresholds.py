@@ -59,6 +59,7 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
         Threshold("disk_pct", "host.disk_pct", 80.0, 90.0, "Disk usage (storage capacity)"),
         Threshold("storage_quota_pct", "storage.quota_pct", 80.0, 95.0, "File storage: check quota usage"),
         Threshold("backup_age_h", "backup.age_h", 24.0, 48.0, "Verify daily backups completed"),
+        Threshold("auth_failures_per_min", "auth.failures_per_min", 20.0, 60.0, "Authentication failures (Critical alert class)"),
     )
 }
 
