@@ -20,11 +20,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "init",
     "config_cmd",
-    "health",
-    "logs",
-    "incident",
-    "runbook",
-    "audit",
 )
 
 SCENARIOS: tuple[str, ...] = ("calm", "connection-exhaustion", "function-failures", "traffic-spike", "security-breach")

@@ -27,6 +27,15 @@ class Pane(Widget, can_focus=False):
     Pane { height: 1fr; width: 1fr; }
     """
 
+    def __init__(self, *, options: dict | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # Options given on the command line for this pane (e.g. logs source and filter).
+        self.options: dict = dict(options or {})
+
+    def palette_commands(self) -> list[tuple[str, str, object]]:
+        """(title, help, callback) entries this pane adds to the command palette."""
+        return []
+
     @property
     def console(self) -> "ConsoleApp":
         from cs_console.tui.app import ConsoleApp

@@ -1,0 +1,29 @@
+"""Opening the full-screen console (the default command, `demo`, and `logs --tui`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cs_console.services.session import open_session_or_exit
+
+
+def run_console(
+    args: argparse.Namespace,
+    *,
+    force_demo: bool = False,
+    initial_pane: str | None = None,
+    pane_options: dict[str, Any] | None = None,
+) -> int:
+    session = open_session_or_exit(args, force_demo=force_demo)
+    if not sys.stdout.isatty() and not getattr(args, "_allow_no_tty", False):
+        print("cs-console: the console needs a terminal (use a subcommand such as `health` or `logs` in scripts)", file=sys.stderr)
+        return 2
+    from cs_console.services.environment import build_environment
+    from cs_console.tui.app import ConsoleApp
+
+    env = build_environment(session)
+    app = ConsoleApp(session, env, initial_pane=initial_pane, pane_options=pane_options)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,81 @@
+"""`cs-console init`: write a profile to the config file (never a secret; mode 0600)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from cs_console.commands.registration import add_command
+
+# Values that look like secrets, pasted where an env var NAME belongs.
+_SECRET_SHAPES = re.compile(r"^(sbp_|sb_secret_|sb_publishable_|eyJ)|^[A-Za-z0-9+/=_-]{32,}$")
+
+_FIELDS: tuple[tuple[str, str, str], ...] = (
+    # (profile key, flag, prompt)
+    ("environment", "--environment", "Environment name (production, staging, ...)"),
+    ("project_ref", "--project-ref", "Supabase project ref (20 lowercase letters)"),
+    ("db_dsn", "--db-dsn", "PostgreSQL DSN without password (postgresql://user@host:5432/postgres)"),
+    ("management_api_url", "--management-api-url", "Management API URL"),
+    ("project_url", "--project-url", "Project URL (blank: https://<ref>.supabase.co)"),
+    ("access_token_env", "--access-token-env", "Env var holding the Management API token"),
+    ("service_role_key_env", "--service-role-key-env", "Env var holding the service role key"),
+    ("db_password_env", "--db-password-env", "Env var holding the DB password"),
+)
+_PROMPTED = ("environment", "project_ref", "db_dsn")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from cs_console.config import PROFILE_FIELDS, ConfigError, _check_value, load_config, resolve_config_path, write_profile
+
+    path, _ = resolve_config_path(getattr(args, "config", None))
+    name = getattr(args, "profile", None)
+    interactive = sys.stdin.isatty() and not args.no_input
+    if not name:
+        if not interactive:
+            print("init: --profile NAME is required", file=sys.stderr)
+            return 2
+        name = input("Profile name [production]: ").strip() or "production"
+    if not re.match(r"^[A-Za-z0-9_-]+$", name):
+        print(f"init: profile name {name!r}: expected letters, digits, - or _", file=sys.stderr)
+        return 2
+    values: dict[str, object] = {}
+    for key, flag, prompt in _FIELDS:
+        value = getattr(args, key)
+        if value is None and interactive and key in _PROMPTED:
+            default = name if key == "environment" else ""
+            answer = input(f"{prompt}{f' [{default}]' if default else ''}: ").strip()
+            value = answer or default or None
+        if value is None:
+            continue
+        if key.endswith("_env") and _SECRET_SHAPES.search(str(value)):
+            print(f"init: {flag}: expected the NAME of an environment variable, not a secret (nothing was written)", file=sys.stderr)
+            return 2
+        problem = _check_value(PROFILE_FIELDS[key], value)
+        if problem:
+            print(f"init: {flag}: expected {problem} (nothing was written)", file=sys.stderr)
+            return 2
+        values[key] = value
+    if args.read_only:
+        values["read_only"] = True
+    values.setdefault("environment", name)
+    if path.exists():
+        try:
+            load_config(str(path))
+        except ConfigError as exc:
+            print(f"{exc} (fix it before init adds a profile; nothing was written)", file=sys.stderr)
+            return 2
+    write_profile(path, name, values, make_default=args.default)
+    print(f"wrote profile {name!r} to {path} (mode 0600). Secrets stay in the environment:")
+    for key in ("access_token_env", "service_role_key_env", "db_password_env"):
+        env_name = values.get(key) or PROFILE_FIELDS[key].default
+        print(f"  export {env_name}=...   # {PROFILE_FIELDS[key].doc}")
+    return 0
+
+
+def register(sub) -> None:
+    p = add_command(sub, "init", "Write a profile to the config file (interactive when flags are missing on a TTY).", _run)
+    for key, flag, prompt in _FIELDS:
+        p.add_argument(flag, dest=key, default=None, help=prompt)
+    p.add_argument("--default", action="store_true", help="make this the default profile")
+    p.add_argument("--no-input", action="store_true", help="never prompt")

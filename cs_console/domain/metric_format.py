@@ -1,0 +1,44 @@
+"""How metric values read to a human (shared by the panes and the CLI)."""
+
+from __future__ import annotations
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def format_duration_s(s: float) -> str:
+    s = float(s)
+    if s < 60:
+        return f"{s:.0f}s"
+    if s < 3600:
+        return f"{int(s // 60)}m{int(s % 60):02d}s"
+    if s < 86400:
+        return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+    return f"{int(s // 86400)}d{int(s % 86400 // 3600):02d}h"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "%":
+        return f"{value:.2f}%" if value < 1 else f"{value:.1f}%"
+    if unit == "ms":
+        return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+    if unit == "s":
+        return format_duration_s(value)
+    if unit == "h":
+        return f"{value:.1f} h"
+    if unit == "bytes":
+        return format_bytes(value)
+    if unit == "bytes/day":
+        return f"{format_bytes(value)}/day"
+    if unit in ("/s", "/min"):
+        return f"{value:,.1f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
+    if unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:g} {unit}".strip()

@@ -1,0 +1,251 @@
+"""The console app: header, pane switcher, footer, help, palette, keymap, themes, polling.
+
+Polling: one worker per kind (metrics, health); each re-arms its own timer only
+after it finishes, so a slow source never stacks requests. Only the visible
+pane repaints on new data; a hidden pane catches up when it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from cs_console.services.environment import Environment
+from cs_console.services.monitor import Monitor
+from cs_console.services.session import Session
+from cs_console.tui.pane import Pane
+from cs_console.tui.panes.registry import load_panes
+from cs_console.tui.themes import choose_theme, load_themes
+from cs_console.tui.widgets.console_header import ConsoleHeader, PaneTabs, SourceDots
+
+
+def _pane_bindings() -> list[Binding]:
+    # Digits 1-9 switch panes; the tabs line shows their titles, so the footer need not.
+    return [
+        Binding(str(n), f"show_pane_number({n})", f"Pane {n}", show=False, id=f"app.pane{n}")
+        for n in range(1, 10)
+    ]
+
+
+_STYLES = Path(__file__).parent / "styles"
+
+
+class ConsoleApp(App[int]):
+    # Every pane's stylesheet lives in styles/; app.tcss first so panes can refine it.
+    CSS_PATH = [_STYLES / "app.tcss", *sorted(p for p in _STYLES.glob("*.tcss") if p.name != "app.tcss")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    TITLE = "cs-console"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("question_mark", "help", "Help", show=False, id="app.help_alt"),
+        Binding("f5", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh_alt"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("f10", "quit", "Quit", show=False, id="app.quit_alt"),
+        *_pane_bindings(),
+    ]
+
+    def __init__(
+        self,
+        session: Session,
+        env: Environment,
+        *,
+        initial_pane: str | None = None,
+        pane_options: dict[str, Any] | None = None,
+        poll: bool = True,
+    ) -> None:
+        self.session = session
+        self.env = env
+        self.monitor = Monitor(env)
+        self.live = self.monitor.live
+        self._poll = poll
+        self._pane_classes = load_panes()
+        self._initial_pane = initial_pane or self._pane_classes[0].PANE_ID
+        self._pane_options = pane_options or {}
+        self._startup_notices: list[str] = list(session.notices)
+        super().__init__()
+        loaded = load_themes()
+        for theme in loaded.themes.values():
+            self.register_theme(theme)
+        self._startup_notices += loaded.warnings
+        theme_name, warning = choose_theme(session.profile.values.get("theme", ""), loaded.themes)
+        if warning:
+            self._startup_notices.append(warning)
+        self.theme = theme_name
+        self._apply_keymap(session.config.keymap)
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        s = self.session
+        yield ConsoleHeader(
+            profile=("demo" if s.demo else s.profile.name),
+            environment=s.environment_label,
+            production=(s.profile.is_production and not s.demo),
+            demo=s.demo is not None,
+            read_only=s.read_only,
+        )
+        yield PaneTabs([(cls.KEY, cls.PANE_ID, cls.TITLE) for cls in self._pane_classes])
+        with ContentSwitcher(id="panes", initial=self._initial_pane):
+            for cls in self._pane_classes:
+                options = self._pane_options if cls.PANE_ID == self._initial_pane else None
+                yield cls(id=cls.PANE_ID, options=options)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(PaneTabs).set_active(self._initial_pane)
+        for notice in self._startup_notices:
+            self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8)
+        self.call_after_refresh(self._focus_pane)
+        if self._poll:
+            self.call_later(self._poll_metrics)
+            self.call_later(self._poll_health)
+
+    # ------------------------------------------------------------ panes
+
+    @property
+    def panes(self) -> list[Pane]:
+        return list(self.query_one("#panes", ContentSwitcher).query_children(Pane))
+
+    @property
+    def current_pane(self) -> Pane | None:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        return switcher.visible_content if isinstance(switcher.visible_content, Pane) else None
+
+    def show_pane(self, pane_id: str) -> None:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        if switcher.current == pane_id:
+            return
+        switcher.current = pane_id
+        self.query_one(PaneTabs).set_active(pane_id)
+        pane = self.current_pane
+        if pane is not None:
+            pane.refresh_live()
+        self._focus_pane()
+
+    def _focus_pane(self) -> None:
+        pane = self.current_pane
+        if pane is not None:
+            pane.focus_default()
+
+    def action_show_pane_number(self, number: int) -> None:
+        for cls in self._pane_classes:
+            if cls.KEY == str(number):
+                self.show_pane(cls.PANE_ID)
+                return
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_pane_number" and parameters:
+            return any(cls.KEY == str(parameters[0]) for cls in self._pane_classes)
+        return True
+
+    # ------------------------------------------------------------ polling
+
+    def _poll_metrics(self) -> None:
+        self.run_worker(self._metrics_job(), group="poll-metrics", exclusive=True, exit_on_error=False)
+
+    def _poll_health(self) -> None:
+        self.run_worker(self._health_job(), group="poll-health", exclusive=True, exit_on_error=False)
+
+    async def _metrics_job(self) -> None:
+        try:
+            await self.monitor.refresh_metrics()
+            self._live_changed()
+        finally:
+            if self._poll:
+                self.set_timer(self.session.profile.refresh["metrics"], self._poll_metrics)
+
+    async def _health_job(self) -> None:
+        try:
+            await self.monitor.refresh_health()
+            self._live_changed()
+        finally:
+            if self._poll:
+                self.set_timer(self.session.profile.refresh["health"], self._poll_health)
+
+    def _live_changed(self) -> None:
+        if not self.is_running:
+            return
+        self.query_one(SourceDots).show(self.live.sources)
+        pane = self.current_pane
+        if pane is not None:
+            pane.refresh_live()
+
+    async def action_refresh_now(self) -> None:
+        await self.monitor.refresh_health()
+        await self.monitor.refresh_metrics()
+        self._live_changed()
+        self.notify("refreshed", timeout=1.5)
+
+    def triage_alert(self, alert: Any) -> None:
+        """Open an incident pre-filled from an alert (the Incidents pane does the triage)."""
+        for pane in self.panes:
+            opener = getattr(pane, "open_from_alert", None)
+            if opener is not None:
+                self.show_pane(pane.PANE_ID)
+                opener(alert)
+                return
+        self.notify("the Incidents pane is not available in this build", severity="warning")
+
+    # ------------------------------------------------------------ help, palette, keymap
+
+    def action_help(self) -> None:
+        from cs_console.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for cls in self._pane_classes:
+            yield SystemCommand(f"Go to {cls.TITLE}", f"Show the {cls.TITLE} pane (key {cls.KEY})", lambda pid=cls.PANE_ID: self.show_pane(pid))
+        yield SystemCommand("Refresh now", "Poll every source now (F5)", self.action_refresh_now)
+        yield SystemCommand("Help", "Every key binding (F1)", self.action_help)
+        pane = self.current_pane
+        if pane is not None:
+            for title, help_text, callback in pane.palette_commands():
+                yield SystemCommand(title, help_text, callback)  # type: ignore[arg-type]
+
+    def all_binding_sources(self) -> list[tuple[str, list[Binding]]]:
+        """(section, bindings) for the help screen and keymap validation."""
+        sections: list[tuple[str, list[Binding]]] = [("Global", [b for b in self.BINDINGS if isinstance(b, Binding)])]
+        for cls in self._pane_classes:
+            bindings: list[Binding] = []
+            for klass in cls.__mro__:
+                bindings += [b for b in getattr(klass, "BINDINGS", []) if isinstance(b, Binding) and klass is not object]
+                if klass is Pane:
+                    break
+            sections.append((cls.TITLE, bindings))
+        return sections
+
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
+        if not keymap:
+            return
+        known = {b.id for _, bindings in self.all_binding_sources() for b in bindings if b.id}
+        known |= _extra_binding_ids()
+        unknown = sorted(set(keymap) - known)
+        for binding_id in unknown:
+            self._startup_notices.append(f"keymap: unknown binding id {binding_id!r} ignored (see F1 for ids)")
+        self.set_keymap({k: v for k, v in keymap.items() if k in known})
+
+    def effective_key(self, binding: Binding) -> str:
+        if binding.id and binding.id in self._keymap:
+            return self._keymap[binding.id]
+        return binding.key
+
+
+def _extra_binding_ids() -> set[str]:
+    """Binding ids of widgets and screens that are not panes (dialogs, views)."""
+    from cs_console.tui.binding_catalog import extra_binding_ids
+
+    return extra_binding_ids()

@@ -1,0 +1,246 @@
+"""Overview: component health, the manual's daily-review numbers, and the latest alerts.
+
+Every value is its own small widget and is only updated when its text or
+state changes, so an idle console sends little to the terminal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from cs_console.domain.alerts import Alert, AlertClass
+from cs_console.domain.health import COMPONENTS, ComponentHealth, HealthStatus
+from cs_console.domain.metric_format import format_value
+from cs_console.domain.metrics import METRIC_BY_KEY
+from cs_console.domain.safe_text import safe_text
+from cs_console.domain.thresholds import THRESHOLD_BY_METRIC, MetricState
+from cs_console.tui.pane import Pane
+
+# The manual's Daily Metrics Review, in its order: (metric key, short label).
+HEADLINE: tuple[tuple[str, str], ...] = (
+    ("db.connections.pct", "DB connections"),
+    ("db.query_avg_ms", "Query avg"),
+    ("db.error_rate_pct", "DB error rate"),
+    ("db.size_bytes", "DB size"),
+    ("fn.invocations_per_min", "Fn invocations"),
+    ("fn.error_rate_pct", "Fn error rate"),
+    ("fn.avg_duration_ms", "Fn avg duration"),
+    ("api.requests_per_min", "API requests"),
+    ("api.p95_ms", "API p95"),
+    ("api.error_rate_pct", "API error rate"),
+    ("storage.quota_pct", "Storage quota"),
+    ("backup.age_h", "Last backup"),
+    ("host.cpu_pct", "CPU"),
+    ("host.memory_pct", "Memory"),
+)
+
+_HEALTH_STYLE = {
+    HealthStatus.HEALTHY: "$success",
+    HealthStatus.DEGRADED: "bold $warning",
+    HealthStatus.DOWN: "bold $error",
+    HealthStatus.UNKNOWN: "$text-muted",
+}
+_STATE_CLASS = {
+    MetricState.OK: "state-ok",
+    MetricState.WARNING: "state-warning",
+    MetricState.CRITICAL: "state-critical",
+    MetricState.UNKNOWN: "state-unknown",
+}
+_ALERT_STYLE = {AlertClass.CRITICAL: "bold $error", AlertClass.WARNING: "bold $warning", AlertClass.INFO: "$primary"}
+
+
+class ValueCell(Static):
+    """A value that repaints only when its text or state changes."""
+
+    _key: tuple[str, str] = ("", "")
+
+    def show(self, text: str, css_class: str) -> None:
+        if (text, css_class) == self._key:
+            return
+        self._key = (text, css_class)
+        self.update(Content(text))
+        self.set_classes(css_class)
+
+
+class ComponentRow(Horizontal):
+    def __init__(self, name: str) -> None:
+        super().__init__(classes="component-row")
+        self.component_name = name
+        self._last: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self.component_name), classes="comp-name")
+        yield Static(Content("…"), classes="comp-status")
+        yield Static(Content(""), classes="comp-latency")
+        yield Static(Content(""), classes="comp-detail")
+
+    def show(self, comp: ComponentHealth | None) -> None:
+        if comp is None:
+            key = ("UNKNOWN", "", "not checked yet")
+        else:
+            latency = f"{comp.latency_ms:,.0f} ms" if comp.latency_ms is not None else ""
+            key = (comp.status.value, latency, safe_text(comp.detail, 200))
+        if key == self._last:
+            return
+        self._last = key
+        status = HealthStatus(key[0])
+        statics = list(self.query(Static))
+        statics[1].update(Content.assemble((f"{status.symbol} {status.value}", _HEALTH_STYLE[status])))
+        statics[2].update(Content(key[1]))
+        statics[3].update(Content(key[2]))
+
+
+class OverviewPane(Pane):
+    PANE_ID = "overview"
+    TITLE = "Overview"
+    KEY = "1"
+    HELP = (
+        "Health of every component (HEALTHY / DEGRADED / DOWN, with timing), the manual's daily "
+        "review numbers coloured by their thresholds, and the latest alerts. Select an alert and "
+        "press Enter to open an incident from it."
+    )
+
+    BINDINGS = [
+        Binding("a", "focus_alerts", "Alerts", id="overview.alerts"),
+        Binding("i", "triage_alert", "Incident from alert", id="overview.triage"),
+    ]
+
+    DEFAULT_CSS = """
+    OverviewPane { layout: vertical; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._alerts_key: tuple = ()
+        self._alert_ids: list[Alert] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="ov-top"):
+            with Vertical(id="ov-components", classes="ov-box") as box:
+                box.border_title = "Components"
+                for name in COMPONENTS:
+                    yield ComponentRow(name)
+            with Grid(id="ov-headline", classes="ov-box") as grid:
+                grid.border_title = "Daily review"
+                for key, label in HEADLINE:
+                    yield Static(Content(label), classes="hl-label")
+                    yield ValueCell(Content("…"), id=f"hl-{key.replace('.', '-')}", classes="state-unknown")
+        with Vertical(id="ov-alerts", classes="ov-box") as box:
+            box.border_title = "Alerts"
+            yield OptionList(id="ov-alert-list")
+        yield Static(Content(""), id="ov-status")
+
+    def on_mount(self) -> None:
+        self.refresh_live()
+
+    def focus_default(self) -> None:
+        self.query_one("#ov-alert-list", OptionList).focus()
+
+    # ------------------------------------------------------------ rendering
+
+    def refresh_live(self) -> None:
+        if not self.is_mounted:
+            return
+        live = self.console.live
+        report = live.health
+        for row in self.query(ComponentRow):
+            row.show(report.component(row.component_name) if report else None)
+        snap = live.snapshot
+        for key, _ in HEADLINE:
+            cell = self.query_one(f"#hl-{key.replace('.', '-')}", ValueCell)
+            value = snap.value(key) if snap else None
+            text = self._headline_text(key, value, snap)
+            entry = live.states.get(THRESHOLD_BY_METRIC.get(key, ""))
+            state = entry.state if entry else (MetricState.UNKNOWN if value is None else MetricState.OK)
+            cell.show(text, _STATE_CLASS[state])
+        self._show_alerts(live.alerts_active, live.alerts_recent)
+        self._show_status(live)
+
+    @staticmethod
+    def _headline_text(key: str, value: float | None, snap) -> str:
+        unit = METRIC_BY_KEY[key].unit
+        if value is None:
+            sample = snap.samples.get(key) if snap else None
+            return "n/a" + (f" ({safe_text(sample.note, 30)})" if sample and sample.note else "")
+        if key == "db.connections.pct" and snap is not None:
+            used, limit = snap.value("db.connections.used"), snap.value("db.connections.max")
+            if used is not None and limit:
+                return f"{used:.0f}/{limit:.0f} {value:.0f}%"
+        if key == "db.size_bytes" and snap is not None:
+            growth = snap.value("db.growth_bytes_per_day")
+            if growth is not None:
+                return f"{format_value(value, unit)} +{format_value(growth, 'bytes')}/d"
+        if key == "backup.age_h":
+            return f"{value:.0f} h ago"
+        return format_value(value, unit)
+
+    def _show_alerts(self, active: list[Alert], recent: list[Alert]) -> None:
+        shown = active + [a for a in recent if not a.active][: max(0, 20 - len(active))]
+        key = tuple((a.id, a.at, a.resolved_at, a.alert_class) for a in shown)
+        if key == self._alerts_key:
+            return
+        self._alerts_key = key
+        self._alert_ids = shown
+        options = self.query_one("#ov-alert-list", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        if not shown:
+            options.add_option(Option(Content.styled("No alerts. Rules: Critical (database down, authentication failures), Warning (response times, error rates), Info (traffic, resource trends).", "$text-muted"), disabled=True))
+            return
+        for alert in shown:
+            when = (alert.resolved_at or alert.at).strftime("%H:%M:%S")
+            badge = f"{alert.alert_class.value.upper():<8}"
+            state = "resolved" if alert.resolved_at else "ACTIVE"
+            options.add_option(Option(Content.assemble(
+                (when, "$text-muted"), " ", (badge, _ALERT_STYLE[alert.alert_class] if alert.active else "$text-muted"),
+                (f" {state:<8} ", "bold" if alert.active else "$text-muted"),
+                Content(safe_text(alert.title, 80)), ("  " + safe_text(alert.detail, 160), "$text-muted"),
+            )))
+        if highlighted is not None and highlighted < len(shown):
+            options.highlighted = highlighted
+
+    def _show_status(self, live) -> None:
+        parts: list[tuple[str, str] | str] = []
+        demo = self.console.session.demo
+        if demo is not None:
+            parts.append((f"demo scenario {demo.scenario} (seed {demo.seed}, speed x{demo.speed:g})", "$accent"))
+            parts.append("  ")
+        if live.metrics_at:
+            parts.append((f"metrics {live.metrics_at:%H:%M:%S}", "$text-muted"))
+        if live.health_at:
+            parts.append((f"  health {live.health_at:%H:%M:%S}", "$text-muted"))
+        problems = [p for p in (live.metrics_error, live.health_error) if p]
+        problems += [f"{s.name} {s.state.value}: {s.detail}" for s in live.sources if s.state.value in ("DOWN", "DEGRADED") and s.detail]
+        if not self.console.env.metrics_sources and not self.console.env.health_probes:
+            problems.append("no sources configured in this profile: nothing can be seen (set db_dsn / project_ref, or use --demo)")
+        for p in problems:
+            parts.append(("  ⚠ " + safe_text(p, 160), "$warning"))
+        key = Content.assemble(*parts)
+        status = self.query_one("#ov-status", Static)
+        if getattr(status, "_shown", None) != key.plain:
+            status._shown = key.plain  # type: ignore[attr-defined]
+            status.update(key)
+
+    # ------------------------------------------------------------ actions
+
+    def action_focus_alerts(self) -> None:
+        self.query_one("#ov-alert-list", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_triage_alert()
+
+    def action_triage_alert(self) -> None:
+        options = self.query_one("#ov-alert-list", OptionList)
+        index = options.highlighted
+        if index is None or index >= len(self._alert_ids):
+            self.notify("select an alert first (a, then arrows)", severity="warning")
+            return
+        self.console.triage_alert(self._alert_ids[index])
