@@ -48,3 +48,12 @@ def pg_factory() -> Iterator:
     yield make
     for server in servers:
         server.destroy()
+
+
+@pytest.fixture
+def fake_supabase() -> Iterator:
+    """A loopback HTTP server answering like Supabase (tests/fake_supabase.py)."""
+    from tests.fake_supabase import FakeSupabase
+
+    with FakeSupabase() as fake:
+        yield fake

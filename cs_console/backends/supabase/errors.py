@@ -1,0 +1,108 @@
+"""Typed, one-line, secret-free errors of the Supabase backend.
+
+Every message is a single line an operator can read in a status bar; the
+token and keys are scrubbed from anything a server echoed back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Shapes of Supabase credentials, scrubbed even when we do not know the value.
+_SECRET_PATTERNS = (
+    re.compile(r"sbp_[A-Za-z0-9_\-]+"),  # personal access token
+    re.compile(r"sb_secret_[^\s\"',;]+"),  # secret API key
+    re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),  # JWT (service_role)
+    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"),
+)
+MAX_DETAIL = 200
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """One line, secrets replaced by ***, cut to a readable length."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) + " ***") if m.lastindex else "***", text)
+    text = " ".join(text.split())  # newlines, tabs, runs of spaces -> one space
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+
+
+class SupabaseError(Exception):
+    """Base of every expected fault talking to Supabase. str() is one safe line."""
+
+    short = "error"  # a word for status dots: "401", "timeout", "429", ...
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotConfigured(SupabaseError):
+    """A secret or URL the request needs is missing from the profile/environment."""
+
+    short = "not configured"
+
+
+class Unauthorized(SupabaseError):
+    short = "401"
+
+
+class Forbidden(SupabaseError):
+    short = "403"
+
+
+class RateLimited(SupabaseError):
+    """429 from Supabase, or our own budget refusing to send (reset_s = wait)."""
+
+    short = "429"
+
+    def __init__(self, message: str, reset_s: float, *, local: bool = False) -> None:
+        super().__init__(message)
+        self.reset_s = reset_s
+        self.local = local  # True: refused by the console's budget, nothing was sent
+
+
+class ServerError(SupabaseError):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.short = str(status)
+
+
+class ClientError(SupabaseError):
+    """Any other 4xx (400 bad SQL or window, 402 plan, 404 unknown endpoint)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.short = str(status)
+
+
+class Timeout(SupabaseError):
+    short = "timeout"
+
+
+class Unreachable(SupabaseError):
+    """Connection refused, DNS failure, TLS failure: nothing answered."""
+
+    short = "unreachable"
+
+
+class BadResponse(SupabaseError):
+    """The answer is not JSON, or not the shape the endpoint documents."""
+
+    short = "bad response"
+
+
+class AnalyticsError(SupabaseError):
+    """A non-empty `error` in an AnalyticsResponse (even with HTTP 200)."""
+
+    short = "query error"
+
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status  # 200 or the 4xx it came with

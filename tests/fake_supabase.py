@@ -1,0 +1,380 @@
+"""A real HTTP server on 127.0.0.1 that answers like Supabase, for tests.
+
+It serves the fixtures in tests/fixtures/supabase/ (copied from
+../shared/fixtures/supabase, shapes per supabase-ops-api.md) on both the
+Management API paths (/v1/...) and the project host's metrics endpoint, checks
+the Bearer token / basic auth like Supabase, enforces the documented rate
+limits (120/min general, 30/min logs+usage, 429 with X-RateLimit-Reset) and
+records every request so tests can assert headers, budgets and windows.
+
+Programmable per path:
+    fake.route(path, handler)              # replace the answer (handler(req) -> Reply)
+    fake.fail(path, Reply(...), times=1)   # next answers are these faults, then normal
+    fake.rate_limit(path, reset_s=2)       # 429 + X-RateLimit-Reset
+    fake.server_error(path, 500)
+    fake.delay(path, seconds)              # slower than the client's timeout
+    fake.malformed(path)                   # 200 with garbage instead of JSON
+    fake.analytics_error(path, form="object"|"string", status=200)
+    fake.set_metrics(text1, text2, ...)    # successive scrapes (last one repeats)
+
+Paths may contain `{ref}`. To answer logs SQL in both dialects, route
+LOGS_ALL (BigQuery) and LOGS_CLICKHOUSE with your own handler; the default
+LOGS_ALL handler picks a fixture by table name and validates the window.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "supabase"
+REF = "csgnlprodabcdefghijk"
+TOKEN = "sbp_0123456789abcdef0123456789abcdef01234567"
+SERVICE_KEY = "sb_secret_FAKEtestkey_0123456789abcdefABCDEF"
+
+PROJECT = "/v1/projects/{ref}"
+HEALTH = "/v1/projects/{ref}/health"
+FUNCTIONS = "/v1/projects/{ref}/functions"
+COMBINED_STATS = "/v1/projects/{ref}/analytics/endpoints/functions.combined-stats"
+API_COUNTS = "/v1/projects/{ref}/analytics/endpoints/usage.api-counts"
+API_REQUESTS_COUNT = "/v1/projects/{ref}/analytics/endpoints/usage.api-requests-count"
+LOGS_ALL = "/v1/projects/{ref}/analytics/endpoints/logs.all"
+LOGS_CLICKHOUSE = "/v1/projects/{ref}/analytics/endpoints/logs"
+BACKUPS = "/v1/projects/{ref}/database/backups"
+DISK_UTIL = "/v1/projects/{ref}/config/disk/util"
+METRICS = "/customer/v1/privileged/metrics"
+
+# What Supabase counts against 30/min (supabase-ops-api.md §1); the rest is 120/min.
+_LOGS_CLASS = ("logs.all", "usage.api-counts", "usage.api-requests-count")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    at: float  # time.monotonic() when it arrived
+    status: int = 0  # what the fake answered (filled in after)
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+    @classmethod
+    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None, delay_s: float = 0.0) -> "Reply":
+        return cls(status, json.dumps(obj).encode(), {"Content-Type": "application/json", **(headers or {})}, delay_s)
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, content_type: str = "text/plain; version=0.0.4") -> "Reply":
+        return cls(status, text.encode(), {"Content-Type": content_type})
+
+
+Handler = Callable[[RecordedRequest], Reply]
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def logs_fixture_handler(req: RecordedRequest) -> Reply:
+    """Default logs.all: validates the window like Supabase, answers by table name."""
+    start, end = req.param("iso_timestamp_start"), req.param("iso_timestamp_end")
+    if start and end:
+        try:
+            span = parse_iso(end) - parse_iso(start)
+        except ValueError:
+            return Reply.json({"result": [], "error": {"code": 400, "message": "invalid timestamp", "errors": [], "status": "INVALID_ARGUMENT"}}, 400)
+        if span > timedelta(hours=24):
+            return Reply.json({"result": [], "error": {"code": 400, "message": "Timestamp range exceeds 24 hours", "errors": [], "status": "INVALID_ARGUMENT"}}, 400)
+    sql = (req.param("sql") or "select * from edge_logs").lower()
+    for table, name in (("function_edge_logs", "logs_function_edge_logs.json"), ("function_logs", "logs_function_logs.json"), ("edge_logs", "logs_edge_logs.json")):
+        if re.search(rf"\b{table}\b", sql):
+            return Reply.json(fixture(name))
+    return Reply.json({"result": [], "error": None})
+
+
+def prom_bump(text: str, metric: str, delta: float, **labels: str) -> str:
+    """Add `delta` to every sample of `metric` whose labels include `labels` (a later scrape)."""
+    out: list[str] = []
+    line_re = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?P<labels>\{[^}]*\})?\s+(?P<value>\S+)(?P<rest>.*)$")
+    for line in text.splitlines():
+        m = line_re.match(line)
+        if m and not line.startswith("#") and m.group("name") == metric:
+            got = dict(re.findall(r'(\w+)="([^"]*)"', m.group("labels") or ""))
+            if all(got.get(k) == v for k, v in labels.items()):
+                value = float(m.group("value")) + delta
+                line = f"{m.group('name')}{m.group('labels') or ''} {value!r}{m.group('rest')}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+class FakeSupabase:
+    """Management API + project metrics endpoint on one loopback port."""
+
+    def __init__(self, *, ref: str = REF, token: str = TOKEN, service_key: str = SERVICE_KEY, enforce_limits: bool = True) -> None:
+        self.ref = ref
+        self.token = token
+        self.service_key = service_key
+        self.enforce_limits = enforce_limits
+        self.limits = {"general": 120, "logs": 30}
+        self.requests: list[RecordedRequest] = []
+        self._routes: dict[tuple[str, str], Handler] = {}
+        self._faults: dict[tuple[str, str], deque[Reply]] = {}
+        self._sticky: dict[tuple[str, str], Reply] = {}
+        self._served: dict[str, deque[float]] = {"general": deque(), "logs": deque()}
+        self._blocked_until: dict[str, float] = {"general": 0.0, "logs": 0.0}
+        self._metrics_texts: list[str] = [fixture_text("metrics.prom")]
+        self._metrics_served = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._install_defaults()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> "FakeSupabase":
+        fake = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _serve(self) -> None:
+                fake._handle(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeSupabase":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # ------------------------------------------------------------ programming
+
+    def _key(self, path: str, method: str) -> tuple[str, str]:
+        return method.upper(), path.replace("{ref}", self.ref)
+
+    def route(self, path: str, handler: Handler, method: str = "GET") -> None:
+        with self._lock:
+            self._routes[self._key(path, method)] = handler
+
+    def fail(self, path: str, reply: Reply, *, times: int | None = 1, method: str = "GET") -> None:
+        """The next `times` answers on path are `reply` (None: until clear_faults)."""
+        key = self._key(path, method)
+        with self._lock:
+            if times is None:
+                self._sticky[key] = reply
+            else:
+                self._faults.setdefault(key, deque()).extend([reply] * times)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._sticky.clear()
+
+    def rate_limit(self, path: str, reset_s: float = 2, *, times: int | None = 1) -> None:
+        self.fail(path, Reply.json({"message": "Too many requests"}, 429, {"X-RateLimit-Reset": f"{reset_s:g}", "X-RateLimit-Remaining": "0"}), times=times)
+
+    def server_error(self, path: str, status: int = 500, *, times: int | None = 1) -> None:
+        self.fail(path, Reply.json({"message": "Internal server error"}, status), times=times)
+
+    def delay(self, path: str, seconds: float, *, times: int | None = 1) -> None:
+        """Answer normally, but only after `seconds` (use > the client's timeout)."""
+        self.fail(path, Reply(status=-1, delay_s=seconds), times=times)
+
+    def malformed(self, path: str, *, times: int | None = 1) -> None:
+        self.fail(path, Reply(200, b'{"result": [{"oops": ', {"Content-Type": "application/json"}), times=times)
+
+    def analytics_error(self, path: str, *, form: str = "object", status: int = 200, times: int | None = 1) -> None:
+        error: Any = fixture("logs_error.json")["error"] if form == "object" else "Unrecognized name: levle at [1:42]"
+        self.fail(path, Reply.json({"result": [], "error": error}, status), times=times)
+
+    def set_metrics(self, *texts: str) -> None:
+        """Successive scrapes of the metrics endpoint answer these (the last repeats)."""
+        with self._lock:
+            self._metrics_texts = list(texts)
+            self._metrics_served = 0
+
+    # ------------------------------------------------------------ inspection
+
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        target = path.replace("{ref}", self.ref)
+        with self._lock:
+            return [r for r in self.requests if r.path == target]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # ------------------------------------------------------------ defaults
+
+    def _install_defaults(self) -> None:
+        def static(name: str, status: int = 200) -> Handler:
+            return lambda req: Reply.json(fixture(name), status)
+
+        self.route(PROJECT, static("project.json"))
+        self.route(HEALTH, self._health)
+        self.route(FUNCTIONS, static("functions_list.json"))
+        self.route(COMBINED_STATS, self._combined_stats)
+        self.route(API_COUNTS, static("usage_api_counts.json"))
+        self.route(API_REQUESTS_COUNT, lambda req: Reply.json({"result": [{"count": 42015}]}))
+        self.route(LOGS_ALL, logs_fixture_handler)
+        self.route(LOGS_CLICKHOUSE, lambda req: Reply.json({"message": "Not Found"}, 404))
+        self.route(BACKUPS, static("backups_list.json"))
+        self.route(DISK_UTIL, static("disk_util.json"))
+        self.route(METRICS, self._metrics)
+
+    def _health(self, req: RecordedRequest) -> Reply:
+        wanted = set(req.query.get("services", []))
+        if not wanted:
+            return Reply.json({"message": "services is required"}, 400)
+        return Reply.json([s for s in fixture("health.json") if s["name"] in wanted])
+
+    def _combined_stats(self, req: RecordedRequest) -> Reply:
+        if not req.param("function_id") or req.param("interval") not in ("15min", "1hr", "3hr", "1day"):
+            return Reply.json({"message": "function_id and interval are required"}, 400)
+        return Reply.json(fixture("functions_combined_stats.json"))
+
+    def _metrics(self, req: RecordedRequest) -> Reply:
+        with self._lock:
+            text = self._metrics_texts[min(self._metrics_served, len(self._metrics_texts) - 1)]
+            self._metrics_served += 1
+        return Reply.text(text)
+
+    # ------------------------------------------------------------ serving
+
+    def _authorized(self, req: RecordedRequest) -> bool:
+        auth = req.headers.get("authorization", "")
+        if req.path.startswith("/v1/"):
+            return auth == f"Bearer {self.token}"
+        if req.path == METRICS:
+            expected = "Basic " + base64.b64encode(f"service_role:{self.service_key}".encode()).decode()
+            return auth == expected
+        return True
+
+    def _limit_class(self, path: str) -> str | None:
+        if not path.startswith("/v1/"):
+            return None
+        return "logs" if path.rsplit("/", 1)[-1] in _LOGS_CLASS or path.endswith("/analytics/endpoints/logs") else "general"
+
+    def _rate_check(self, path: str, now: float) -> Reply | None:
+        """Supabase's own limit: over it, 429 for the rest of the minute."""
+        cls = self._limit_class(path)
+        if cls is None or not self.enforce_limits:
+            return None
+        served = self._served[cls]
+        while served and served[0] <= now - 60.0:
+            served.popleft()
+        if now < self._blocked_until[cls] or len(served) >= self.limits[cls]:
+            reset = max(self._blocked_until[cls] - now, (served[0] + 60.0 - now) if served else 0.0)
+            self._blocked_until[cls] = now + reset
+            return Reply.json({"message": "Too many requests"}, 429, {"X-RateLimit-Reset": f"{max(1, round(reset))}", "X-RateLimit-Remaining": "0"})
+        served.append(now)
+        return None
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        req = RecordedRequest(
+            h.command, split.path, parse_qs(split.query, keep_blank_values=True),
+            {k.lower(): v for k, v in h.headers.items()}, body, time.monotonic(),
+        )
+        key = (h.command, split.path)
+        with self._lock:
+            queued = self._faults.get(key)
+            fault = queued.popleft() if queued else self._sticky.get(key)
+            handler = self._routes.get(key)
+            limited = None if fault is not None and fault.status != -1 else self._rate_check(split.path, req.at)
+        if fault is not None and fault.status != -1:
+            reply = fault
+        elif limited is not None:
+            reply = limited
+        elif not self._authorized(req):
+            reply = Reply.json({"message": "Unauthorized"}, 401, {"WWW-Authenticate": "Bearer" if split.path.startswith("/v1/") else "Basic"})
+        elif handler is None:
+            reply = Reply.json({"message": "Not Found"}, 404)
+        else:
+            try:
+                reply = handler(req)
+            except Exception as exc:  # a broken test handler shows as a 500, not a hang
+                reply = Reply.json({"message": f"fake handler failed: {exc!r}"}, 500)
+        delay = fault.delay_s if fault is not None and fault.status == -1 else reply.delay_s
+        with self._lock:
+            self.requests.append(RecordedRequest(req.method, req.path, req.query, req.headers, req.body, req.at, reply.status))
+        if delay and self._stopping.wait(delay):
+            return
+        try:
+            h.send_response(reply.status)
+            for name, value in reply.headers.items():
+                h.send_header(name, value)
+            h.send_header("Content-Length", str(len(reply.body)))
+            h.end_headers()
+            h.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test): that is the point
+
+    # ------------------------------------------------------------ convenience
+
+    def client(self, **overrides: Any):
+        """A SupabaseClient pointed at this fake (both base URLs)."""
+        from cs_console.backends.supabase.http_client import SupabaseClient
+
+        kwargs: dict[str, Any] = dict(
+            project_ref=self.ref, access_token=self.token, service_role_key=self.service_key,
+            management_url=self.url, project_url=self.url, timeout_s=2.0,
+        )
+        kwargs.update(overrides)
+        return SupabaseClient(**kwargs)
