@@ -8,6 +8,7 @@ pane repaints on new data; a hidden pane catches up when it is shown.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,13 @@ class ConsoleApp(App[int]):
 
     def all_binding_sources(self) -> list[tuple[str, list[Binding]]]:
         """(section, bindings) for the help screen and keymap validation."""
-        sections: list[tuple[str, list[Binding]]] = [("Global", [b for b in self.BINDINGS if isinstance(b, Binding)])]
+        titles = {f"app.pane{cls.KEY}": cls.TITLE for cls in self._pane_classes}
+        global_bindings = [
+            replace(b, description=f"Show {titles[b.id]}") if b.id in titles else b
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and not (b.id or "").startswith("app.pane") or (isinstance(b, Binding) and b.id in titles)
+        ]
+        sections: list[tuple[str, list[Binding]]] = [("Global", global_bindings)]
         for cls in self._pane_classes:
             bindings: list[Binding] = []
             for klass in cls.__mro__:

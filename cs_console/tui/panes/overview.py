@@ -118,7 +118,7 @@ class OverviewPane(Pane):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._alerts_key: tuple = ()
+        self._alerts_key: tuple | None = None
         self._alert_ids: list[Alert] = []
 
     def compose(self) -> ComposeResult:
