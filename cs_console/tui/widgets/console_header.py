@@ -29,7 +29,10 @@ class UtcClock(Static):
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
-        self.update(Content(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")))
+        # The environment's clock: real time live, simulated time in the demo, pinned in tests.
+        env = getattr(self.app, "env", None)
+        now = env.clock.now() if env is not None else datetime.now(timezone.utc)
+        self.update(Content(now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")))
 
 
 class SourceDots(Static):
