@@ -30,8 +30,10 @@ class Environment:
     metrics_sources: list[MetricsSource] = field(default_factory=list)
     health_probes: list[HealthProbe] = field(default_factory=list)
     demo: "DemoProject | None" = None
-    # name -> factory(**options) for the Supabase/demo log sources
+    # name -> factory() for the Supabase/demo log sources
     log_factories: dict[str, Any] = field(default_factory=dict)
+    # The database detail views (domain.db_inspect.DatabaseInspector), when a database is wired.
+    inspector: Any = None
 
     @property
     def is_demo(self) -> bool:
