@@ -1,0 +1,204 @@
+"""SLA timers derived from the timeline, never stored as countdowns.
+
+- Response: met by the first acknowledgement. Deadline = declared_at + the
+  severity's response target; a severity change re-bases it to
+  change time + new target (while unacknowledged); a deadline missed before the
+  change stays on record as a breach.
+- Updates: while the incident is being worked (triage..mitigated), the next
+  stakeholder update is due at (last delivered update, or declaration, or the
+  last severity change / reopen, whichever is latest) + the severity's cadence.
+  Acknowledging never touches it: an acknowledged incident still nags for updates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from cs_console.domain.incidents.events import EventType
+from cs_console.domain.incidents.model import Incident
+from cs_console.domain.incidents.severity import Severity
+from cs_console.domain.incidents.status import Status
+
+# Amber once less than this share of the window is left.
+CLOSE_SHARE = 0.25
+
+
+class TimerState(StrEnum):
+    OK = "ok"  # green
+    CLOSE = "close"  # amber
+    BREACHED = "breached"  # red
+    MET = "met"
+    OFF = "off"  # no timer (finished, or no cadence)
+
+
+class TimerKind(StrEnum):
+    RESPONSE = "response"
+    UPDATE = "update"
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    kind: TimerKind
+    severity: Severity
+    deadline: datetime
+    ended_at: datetime | None  # when it was met late (or the timer stopped); None: still late
+
+    def describe(self) -> str:
+        what = "response" if self.kind is TimerKind.RESPONSE else "stakeholder update"
+        return f"{self.severity.value} {what} due {self.deadline:%Y-%m-%d %H:%M:%S} UTC missed"
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    kind: TimerKind
+    state: TimerState
+    deadline: datetime | None
+    window: timedelta | None
+    remaining: timedelta | None  # negative when late
+
+    @property
+    def label(self) -> str:
+        return "respond" if self.kind is TimerKind.RESPONSE else "update"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaReport:
+    response: Timer
+    update: Timer
+    breaches: tuple[Breach, ...]
+
+    @property
+    def headline(self) -> Timer:
+        """The timer the pane shows: the response until met, then the next update."""
+        if self.response.state not in (TimerState.MET, TimerState.OFF):
+            return self.response
+        return self.update
+
+    @property
+    def breached_now(self) -> bool:
+        return any(b.ended_at is None for b in self.breaches)
+
+
+def _state(remaining: timedelta, window: timedelta) -> TimerState:
+    if remaining < timedelta(0):
+        return TimerState.BREACHED
+    if remaining <= window * CLOSE_SHARE:
+        return TimerState.CLOSE
+    return TimerState.OK
+
+
+def _severity_epochs(inc: Incident) -> list[tuple[datetime, Severity]]:
+    """(start, severity) for the creation and each severity change."""
+    epochs: list[tuple[datetime, Severity]] = []
+    for ev in inc.events:
+        if ev.type is EventType.CREATED:
+            epochs.append((ev.ts, Severity(ev.data["severity"])))
+        elif ev.type is EventType.SEVERITY_CHANGED:
+            epochs.append((ev.ts, Severity(ev.data["to"])))
+    return epochs
+
+
+def _response(inc: Incident, now: datetime) -> tuple[Timer, list[Breach]]:
+    breaches: list[Breach] = []
+    ack = inc.acknowledged_at
+    # Leaving the working statuses unacknowledged (declined, merged) stops the clock.
+    stop = next(
+        (ev.ts for ev in inc.events
+         if ev.type is EventType.STATUS_CHANGED and not Status(ev.data["to"]).is_working),
+        None,
+    )
+    settled = min((t for t in (ack, stop) if t is not None), default=None)
+    epochs = _severity_epochs(inc)
+    for i, (start, sev) in enumerate(epochs):
+        if settled is not None and settled <= start:
+            break  # answered (or stopped) before this severity applied
+        window = sev.policy.respond_within
+        deadline = start + window
+        end = epochs[i + 1][0] if i + 1 < len(epochs) else None
+        limit = min((t for t in (settled, end) if t is not None), default=None)
+        if limit is not None:
+            if deadline < limit:
+                breaches.append(Breach(TimerKind.RESPONSE, sev, deadline, limit))
+            continue
+        # The current epoch, still unanswered.
+        remaining = deadline - now
+        if remaining < timedelta(0):
+            breaches.append(Breach(TimerKind.RESPONSE, sev, deadline, None))
+        return Timer(TimerKind.RESPONSE, _state(remaining, window), deadline, window, remaining), breaches
+    state = TimerState.MET if ack is not None else TimerState.OFF
+    return Timer(TimerKind.RESPONSE, state, None, None, None), breaches
+
+
+def _updates(inc: Incident, now: datetime) -> tuple[Timer, list[Breach]]:
+    breaches: list[Breach] = []
+    base: datetime | None = None
+    sev = Severity.P3
+    working = True
+
+    def close_window(at: datetime) -> None:
+        cadence = sev.policy.update_every
+        if working and base is not None and cadence is not None and at > base + cadence:
+            breaches.append(Breach(TimerKind.UPDATE, sev, base + cadence, at))
+
+    for ev in inc.events:
+        if ev.type is EventType.CREATED:
+            base, sev = ev.ts, Severity(ev.data["severity"])
+        elif ev.type is EventType.STAKEHOLDER_UPDATE and ev.data.get("delivered", True):
+            close_window(ev.ts)
+            base = ev.ts
+        elif ev.type is EventType.SEVERITY_CHANGED:
+            close_window(ev.ts)
+            base, sev = ev.ts, Severity(ev.data["to"])  # re-based on the new cadence
+        elif ev.type is EventType.STATUS_CHANGED:
+            now_working = Status(ev.data["to"]).is_working
+            if working and not now_working:
+                close_window(ev.ts)
+            elif now_working and not working:
+                base = ev.ts  # reopened: a fresh window
+            working = now_working
+    cadence = sev.policy.update_every
+    if not working or cadence is None or base is None:
+        return Timer(TimerKind.UPDATE, TimerState.OFF, None, cadence, None), breaches
+    due = base + cadence
+    remaining = due - now
+    if remaining < timedelta(0):
+        breaches.append(Breach(TimerKind.UPDATE, sev, due, None))
+    return Timer(TimerKind.UPDATE, _state(remaining, cadence), due, cadence, remaining), breaches
+
+
+def sla(inc: Incident, now: datetime) -> SlaReport:
+    response, rb = _response(inc, now)
+    update, ub = _updates(inc, now)
+    breaches = sorted(rb + ub, key=lambda b: b.deadline)
+    return SlaReport(response, update, tuple(breaches))
+
+
+def format_remaining(remaining: timedelta | None) -> str:
+    """'12:04', '1h05m', '-3:10' (late), compact for the timer column."""
+    if remaining is None:
+        return "—"
+    secs = int(remaining.total_seconds())
+    sign = "-" if secs < 0 else ""
+    secs = abs(secs)
+    h, rem = divmod(secs, 3600)
+    m, s = divmod(rem, 60)
+    if h >= 24:
+        return f"{sign}{h // 24}d{h % 24:02d}h"
+    if h:
+        return f"{sign}{h}h{m:02d}m"
+    return f"{sign}{m}:{s:02d}"
+
+
+def format_duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    secs = max(0, int(delta.total_seconds()))
+    h, rem = divmod(secs, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h {m:02d}m" if m else f"{h}h"
+    if m:
+        return f"{m}m {s:02d}s" if s else f"{m}m"
+    return f"{s}s"

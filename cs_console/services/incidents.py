@@ -1,0 +1,325 @@
+"""The incident service: what the TUI, the CLI and the runbook engine call.
+
+    service = await open_incident_service(session)
+    inc = await service.open(title="DB connections exhausted", severity=Severity.P1)
+    await service.record_runbook_step(inc.ref, "db-connection-exhaustion", "kill_idle", "succeeded", "3 sessions")
+
+Every mutation reads the incident, lets the domain workflow decide the events
+(validating every rule), and appends them with the seq it read; if another
+console appended meanwhile the store refuses, and we re-read and decide again.
+So concurrent edits never lose an event and never skip a rule.
+
+The store is chosen by the profile: `store = "local"` (JSON-lines logs under
+the state dir; the demo has its own folder) or `store = "postgres"` (team
+mode: `team_dsn`, password from the env var named by `team_password_env`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cs_console.domain.clock import Clock, SystemClock
+from cs_console.domain.health import ComponentHealth
+from cs_console.domain.incidents import workflow
+from cs_console.domain.incidents.errors import ConcurrentAppend, IncidentError, StoreUnavailable
+from cs_console.domain.incidents.events import IncidentEvent
+from cs_console.domain.incidents.model import Incident, Role, Source, fold
+from cs_console.domain.incidents.postmortem import export_json, export_markdown
+from cs_console.domain.incidents.reference import normalize_ref
+from cs_console.domain.incidents.severity import Severity
+from cs_console.domain.incidents.status import Status
+from cs_console.domain.incidents.store import ChangeCallback, IncidentStore
+from cs_console.domain.incidents.triage import Prefill, prefill_from_alert, prefill_from_health
+from cs_console.domain.incidents.updates import render_update
+
+if TYPE_CHECKING:
+    from cs_console.services.session import Session
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 50  # optimistic retries before giving up (only under extreme contention)
+
+Decide = Callable[[Incident, datetime], Sequence[IncidentEvent] | IncidentEvent]
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return "unknown"
+
+
+class IncidentService:
+    def __init__(
+        self, store: IncidentStore, *, clock: Clock | None = None, actor: str | None = None,
+        environment: str = "", webhook_url: Callable[[], str | None] | None = None,
+        webhook_timeout: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.actor = actor or default_actor()
+        self.environment = environment
+        self._webhook_url = webhook_url or (lambda: None)
+        self.webhook_timeout = webhook_timeout
+        self._subscribers: list[ChangeCallback] = []
+        self._store_unsubscribe: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.store.kind
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.store.warnings
+
+    def health(self) -> str:
+        return self.store.health()
+
+    @property
+    def webhook_configured(self) -> bool:
+        return bool(self._webhook_url())
+
+    # ------------------------------------------------------------ reading
+
+    async def get(self, ref: str) -> Incident:
+        ref = normalize_ref(ref)
+        return fold(ref, await self.store.load(ref))
+
+    async def list(self, *, include_final: bool = False) -> list[Incident]:
+        """Incidents sorted by severity (P0 first), then age (oldest first)."""
+        rows = await self.store.index()
+        refs = [r["ref"] for r in rows if include_final or not Status(r["status"]).is_final]
+        incidents = await asyncio.gather(*(self.get(ref) for ref in refs))
+        return sorted(incidents, key=lambda i: (i.severity.rank, i.declared_at or self.clock.now(), i.ref))
+
+    async def export(self, ref: str, fmt: str = "md") -> str:
+        import json
+
+        inc = await self.get(ref)
+        now = self.clock.now()
+        if fmt in ("md", "markdown"):
+            return export_markdown(inc, now)
+        if fmt == "json":
+            return json.dumps(export_json(inc, now), indent=2, ensure_ascii=False) + "\n"
+        raise IncidentError(f"unknown export format {fmt!r} (expected md or json)")
+
+    async def update_text(self, ref: str) -> str:
+        """The stakeholder update template, filled from the incident as it stands."""
+        return render_update(await self.get(ref), self.clock.now())
+
+    # ------------------------------------------------------------ writing
+
+    async def _mutate(self, ref: str, decide: Decide) -> Incident:
+        ref = normalize_ref(ref)
+        for attempt in range(MAX_ATTEMPTS):
+            events = await self.store.load(ref)
+            inc = fold(ref, events)
+            drafts = decide(inc, self.clock.now())
+            drafts = [drafts] if isinstance(drafts, IncidentEvent) else list(drafts)
+            if not drafts:
+                return inc
+            base = inc.last_seq
+            row = fold(ref, events + [d.placed(base + i) for i, d in enumerate(drafts, start=1)]).summary_row()
+            try:
+                placed = await self.store.append(ref, drafts, base, row)
+            except ConcurrentAppend:
+                # Someone else wrote first: back off a little, re-read, re-decide.
+                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                continue
+            result = fold(ref, events + placed)
+            await self._notify(ref)
+            return result
+        raise StoreUnavailable(f"{ref}: too many concurrent edits; try again")
+
+    async def open(
+        self, *, title: str, severity: Severity | None = None, summary: str = "",
+        components: Sequence[str] = (), answers: Mapping[str, bool] | None = None,
+        override_reason: str = "", source: Source = Source.MANUAL, source_ref: str = "",
+        detected_at: datetime | None = None, evidence: Mapping[str, Any] | None = None,
+    ) -> Incident:
+        """Declare an incident. Evidence ({"alert": {...}, "snapshot": {...}, "health": {...}})
+        is attached to the new timeline right after creation."""
+        now = self.clock.now()
+        req = workflow.OpenRequest(
+            title=title, severity=severity, summary=summary, answers=dict(answers or {}),
+            override_reason=override_reason, source=source, source_ref=source_ref,
+            components=tuple(components), detected_at=detected_at, environment=self.environment,
+        )
+        first = workflow.open_incident(req, now, self.actor)
+        ref, placed = await self.store.create(now.year, first)
+        await self._notify(ref)
+        inc = fold(ref, [placed])
+        evidence = dict(evidence or {})
+        if evidence.get("alert"):
+            inc = await self.attach_alert(ref, evidence["alert"])
+        snapshot: dict[str, Any] = dict(evidence.get("snapshot") or {})
+        if evidence.get("health"):
+            snapshot = {"health": evidence["health"], **snapshot}
+        if snapshot:
+            inc = await self.attach_snapshot(ref, snapshot, label="at declaration")
+        return inc
+
+    async def open_from_prefill(
+        self, prefill: Prefill, *, severity: Severity | None = None, override_reason: str = "",
+        title: str | None = None, summary: str | None = None, answers: Mapping[str, bool] | None = None,
+    ) -> Incident:
+        return await self.open(
+            title=title if title is not None else prefill.title,
+            summary=summary if summary is not None else prefill.summary,
+            severity=severity, answers=answers if answers is not None else prefill.answers,
+            override_reason=override_reason, source=prefill.source, source_ref=prefill.source_ref,
+            components=prefill.components, detected_at=prefill.detected_at, evidence=prefill.evidence,
+        )
+
+    async def open_from_alert(self, alert: Any, snapshot: Mapping[str, Any] | None = None, **kwargs: Any) -> Incident:
+        return await self.open_from_prefill(prefill_from_alert(alert, snapshot), **kwargs)
+
+    async def open_from_health(self, component: ComponentHealth, snapshot: Mapping[str, Any] | None = None, **kwargs: Any) -> Incident:
+        return await self.open_from_prefill(prefill_from_health(component, snapshot), **kwargs)
+
+    async def acknowledge(self, ref: str) -> Incident:
+        return await self._mutate(ref, lambda inc, now: workflow.acknowledge(inc, now, self.actor))
+
+    async def set_status(self, ref: str, status: Status, *, reason: str = "", merge_into: str = "") -> Incident:
+        if status is Status.MERGED and merge_into.strip():
+            target = normalize_ref(merge_into)
+            if target == normalize_ref(ref):
+                raise IncidentError(f"{target}: cannot merge an incident into itself")
+            await self.get(target)  # must exist (UnknownIncident otherwise)
+        inc = await self._mutate(ref, lambda i, now: workflow.change_status(
+            i, status, now, self.actor, reason=reason, merge_into=merge_into))
+        if status is Status.MERGED:
+            await self._mutate(merge_into, lambda t, now: workflow.note_duplicate(t, inc.ref, now, self.actor))
+        return inc
+
+    async def set_severity(self, ref: str, severity: Severity, reason: str) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.change_severity(i, severity, now, self.actor, reason))
+
+    async def add_note(self, ref: str, text: str, *, pinned: bool = False) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.add_note(i, text, now, self.actor, pinned=pinned))
+
+    async def assign_role(self, ref: str, role: Role, person: str) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.assign_role(i, role, person, now, self.actor))
+
+    async def attach_alert(self, ref: str, alert: Any) -> Incident:
+        """An alert object (id, title, detail, alert_class, metric, at) or its dict."""
+        if not isinstance(alert, Mapping):
+            alert = {k: getattr(alert, k, None) for k in ("id", "title", "detail", "alert_class", "metric", "at")}
+        return await self._mutate(ref, lambda i, now: workflow.attach_alert(i, alert, now, self.actor))
+
+    async def attach_snapshot(self, ref: str, metrics: Mapping[str, Any], *, label: str = "") -> Incident:
+        """A metric snapshot: {metric: value} or {metric: {"value": v, "state": s}}."""
+        return await self._mutate(ref, lambda i, now: workflow.attach_snapshot(i, metrics, now, self.actor, label=label))
+
+    async def record_runbook_step(
+        self, ref: str, runbook_id: str, step_id: str, outcome: str, detail: str = "", *, run_id: str = "",
+    ) -> Incident:
+        """For the runbook engine: one timeline event per step transition."""
+        return await self._mutate(ref, lambda i, now: workflow.record_runbook_step(
+            i, runbook_id, step_id, outcome, detail, now, self.actor, run_id=run_id))
+
+    async def record_update(self, ref: str, body: str, *, channel: str = "clipboard", delivered: bool = True, error: str = "") -> Incident:
+        """A stakeholder update that went out (copied, posted, sent by hand): restarts the update timer."""
+        return await self._mutate(ref, lambda i, now: workflow.record_update(
+            i, body, channel, now, self.actor, delivered=delivered, error=error))
+
+    async def post_update(self, ref: str, body: str) -> Incident:
+        """Post to the profile's webhook (Slack-compatible) and record the outcome."""
+        from cs_console.backends.webhook import WebhookError, post_text
+
+        url = self._webhook_url()
+        if not url:
+            raise IncidentError("no stakeholder webhook: set webhook_url_env in the profile to the NAME of an env var holding the URL")
+        await self.get(ref)  # a bad reference fails before anything is posted
+        try:
+            await post_text(url, body, timeout=self.webhook_timeout)
+        except WebhookError as exc:
+            await self.record_update(ref, body, channel="webhook", delivered=False, error=str(exc))
+            raise IncidentError(f"update not delivered: {exc}") from None
+        return await self.record_update(ref, body, channel="webhook")
+
+    async def check_item(self, ref: str, item: str, done: bool = True) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.check_item(i, item, done, now, self.actor))
+
+    async def edit_details(self, ref: str, **fields: Any) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.edit_details(i, now, self.actor, **fields))
+
+    async def update_postmortem(self, ref: str, fields: Mapping[str, Any]) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.edit_postmortem(i, fields, now, self.actor))
+
+    async def waive_postmortem(self, ref: str, reason: str) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.waive_postmortem(i, reason, now, self.actor))
+
+    async def pin(self, ref: str, seq: int, pinned: bool = True) -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.set_pin(i, seq, pinned, now, self.actor))
+
+    # ------------------------------------------------------------ live updates
+
+    async def subscribe(self, callback: ChangeCallback) -> Callable[[], Awaitable[None]]:
+        """callback(ref) after any change, ours or another console's. Returns an async unsubscribe."""
+        self._subscribers.append(callback)
+        if self._store_unsubscribe is None:
+            self._store_unsubscribe = await self.store.subscribe(self._notify)
+
+        async def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+            if not self._subscribers and self._store_unsubscribe is not None:
+                stop, self._store_unsubscribe = self._store_unsubscribe, None
+                await stop()
+
+        return unsubscribe
+
+    async def _notify(self, ref: str | None) -> None:
+        for callback in list(self._subscribers):
+            try:
+                result = callback(ref)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:  # a broken subscriber must not break the write path
+                log.exception("incident subscriber failed")
+
+    async def close(self) -> None:
+        if self._store_unsubscribe is not None:
+            stop, self._store_unsubscribe = self._store_unsubscribe, None
+            await stop()
+        self._subscribers.clear()
+        await self.store.close()
+
+
+def local_store_root(session: "Session") -> Path:
+    """<state>/incidents/<namespace>: the demo never mixes with a real environment."""
+    from cs_console.config import state_dir
+
+    namespace = "demo" if session.demo is not None else session.profile.name
+    return state_dir() / "incidents" / namespace
+
+
+async def open_incident_service(session: "Session", *, clock: Clock | None = None, actor: str | None = None) -> IncidentService:
+    """The service for this session's profile (raises StoreUnavailable for a bad team store)."""
+    profile = session.profile
+    store: IncidentStore
+    if profile.values.get("store") == "postgres" and session.demo is None:
+        from cs_console.stores.incident_store_pg import PgIncidentStore
+
+        dsn = profile.values.get("team_dsn") or ""
+        if not dsn:
+            raise StoreUnavailable("store = \"postgres\" needs team_dsn in the profile")
+        password_env = profile.values.get("team_password_env", "")
+        store = await PgIncidentStore.connect(dsn, password=profile.secret("team_password_env") if password_env else None)
+    else:
+        from cs_console.stores.incident_store_local import LocalIncidentStore
+
+        store = LocalIncidentStore(local_store_root(session))
+    return IncidentService(
+        store, clock=clock, actor=actor, environment=session.environment_label,
+        webhook_url=lambda: profile.secret("webhook_url_env"),
+    )
+
