@@ -9,6 +9,7 @@ from cs_console.tui.pane import Pane
 # "module:Class" so that a pane's imports cost nothing until the app starts.
 PANES: tuple[str, ...] = (
     "cs_console.tui.panes.overview:OverviewPane",
+    "cs_console.tui.panes.metrics:MetricsPane",
 )
 
 

@@ -1,0 +1,258 @@
+"""Metrics: every metric by group (value, state colour, 15-minute sparkline, time in state),
+the per-function table, the database detail views and the scaling advisor.
+
+Only the visible tab repaints, and each cell only when its text changes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import DataTable, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from cs_console.domain.metric_format import format_duration_s, format_value
+from cs_console.domain.metrics import GROUPS, METRICS, FunctionStats, MetricDef
+from cs_console.domain.safe_text import safe_text
+from cs_console.domain.scaling import advise
+from cs_console.domain.sparkline import sparkline
+from cs_console.domain.thresholds import THRESHOLD_BY_METRIC, MetricState
+from cs_console.tui.pane import Pane
+
+SPARK_WIDTH = 20
+_STATE_STYLE = {
+    MetricState.OK: "$success",
+    MetricState.WARNING: "bold $warning",
+    MetricState.CRITICAL: "bold $error",
+    MetricState.UNKNOWN: "$text-muted",
+}
+
+
+class Cell(Static):
+    """A Static that ignores updates that would not change what it shows."""
+
+    _shown: object = None
+
+    def set(self, content: Content) -> None:
+        key = (content.plain, tuple(content.spans))
+        if key != self._shown:
+            self._shown = key
+            self.update(content)
+
+
+class MetricRow(Horizontal):
+    def __init__(self, metric: MetricDef) -> None:
+        super().__init__(classes="metric-row")
+        self.metric = metric
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self.metric.label), classes="m-label")
+        yield Cell(Content(""), classes="m-value")
+        yield Cell(Content(""), classes="m-state")
+        yield Cell(Content(""), classes="m-spark")
+        yield Cell(Content(""), classes="m-since")
+
+    def show(self, value: float | None, note: str, state: MetricState | None, since: datetime | None, spark: str, now: datetime) -> None:
+        value_cell, state_cell, spark_cell, since_cell = self.query(Cell)
+        text = format_value(value, self.metric.unit)
+        if value is None and note:
+            text = f"n/a: {safe_text(note, 40)}"
+        value_cell.set(Content(text))
+        if state is None:
+            state_cell.set(Content(""))
+            since_cell.set(Content(""))
+        else:
+            state_cell.set(Content.styled(state.value, _STATE_STYLE[state]))
+            # Minutes resolution once past a minute, so the cell does not tick every refresh.
+            age = (now - since).total_seconds() if since else 0
+            since_cell.set(Content.styled(f"for {format_duration_s(age if age < 60 else age // 60 * 60)}", "$text-muted"))
+        spark_cell.set(Content.styled(spark, _STATE_STYLE[state] if state in (MetricState.WARNING, MetricState.CRITICAL) else "$primary"))
+
+
+class MetricsPane(Pane):
+    PANE_ID = "metrics"
+    TITLE = "Metrics"
+    KEY = "2"
+    HELP = (
+        "Every metric against its threshold with a 15-minute sparkline and how long it has been in "
+        "its state; Edge Functions one per row; the database detail views (the `inspect db` set: "
+        "long-running queries, blocking, locks, top queries, sizes, bloat, vacuum, index usage...) "
+        "and the scaling advisor with the manual's triggers and actions."
+    )
+    BINDINGS = [
+        Binding("m", "tab('mt-metrics')", "Metrics", id="metrics.tab_metrics"),
+        Binding("f", "tab('mt-functions')", "Functions", id="metrics.tab_functions"),
+        Binding("d", "tab('mt-database')", "Database", id="metrics.tab_database"),
+        Binding("s", "tab('mt-scaling')", "Scaling", id="metrics.tab_scaling"),
+        Binding("r", "rerun_view", "Re-run view", id="metrics.rerun_view"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._view_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="mt-metrics", id="mt-tabs"):
+            with TabPane("Metrics", id="mt-metrics"):
+                with VerticalScroll(id="mt-groups"):
+                    for group in GROUPS:
+                        yield Static(Content(group), classes="m-group")
+                        for metric in METRICS:
+                            if metric.group == group:
+                                yield MetricRow(metric)
+            with TabPane("Functions", id="mt-functions"):
+                yield DataTable(id="mt-fn-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Database", id="mt-database"):
+                with Horizontal():
+                    yield OptionList(id="mt-views")
+                    with Vertical(id="mt-view-body"):
+                        yield Static(Content("Choose a view (arrows, Enter)."), id="mt-view-note")
+                        yield DataTable(id="mt-view-table", zebra_stripes=True)
+            with TabPane("Scaling", id="mt-scaling"):
+                with VerticalScroll():
+                    yield Cell(Content(""), id="mt-advisor")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#mt-fn-table", DataTable)
+        for label, key, width in (("Function", "slug", 24), ("Status", "status", 9), ("Invocations", "inv", 11), ("Errors", "err", 7), ("Avg", "avg", 9), ("p95", "p95", 9), ("Ver", "ver", 4)):
+            table.add_column(label, key=key, width=width)
+        inspector = self.console.env.inspector
+        views = self.query_one("#mt-views", OptionList)
+        if inspector is None:
+            views.add_option(Option(Content("no database configured"), disabled=True))
+        else:
+            for view in inspector.views():
+                views.add_option(Option(Content(view.title), id=view.id))
+        self.refresh_live()
+
+    def focus_default(self) -> None:
+        self.query_one("#mt-tabs", TabbedContent).query_one("Tabs").focus()
+
+    def action_tab(self, tab_id: str) -> None:
+        self.query_one("#mt-tabs", TabbedContent).active = tab_id
+        self.refresh_live()
+        if tab_id == "mt-database":
+            self.query_one("#mt-views", OptionList).focus()
+        elif tab_id == "mt-functions":
+            self.query_one("#mt-fn-table", DataTable).focus()
+        else:
+            self.focus_default()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_live()
+
+    # ------------------------------------------------------------ live data
+
+    def refresh_live(self) -> None:
+        if not self.is_mounted:
+            return
+        active = self.query_one("#mt-tabs", TabbedContent).active
+        if active == "mt-metrics":
+            self._show_metrics()
+        elif active == "mt-functions":
+            self._show_functions()
+        elif active == "mt-scaling":
+            self._show_scaling()
+
+    def _show_metrics(self) -> None:
+        live = self.console.live
+        history = self.console.monitor.history
+        now = self.console.env.clock.now()
+        snap = live.snapshot
+        for row in self.query(MetricRow):
+            key = row.metric.key
+            sample = snap.samples.get(key) if snap else None
+            entry = live.states.get(THRESHOLD_BY_METRIC.get(key, ""))
+            spark = sparkline(history.points(key), now, 900.0, SPARK_WIDTH)
+            row.show(
+                sample.value if sample else None,
+                (sample.note if sample else "not reported by this source") if not sample or sample.value is None else "",
+                entry.state if entry else None,
+                entry.since if entry else None,
+                spark,
+                now,
+            )
+
+    def _show_functions(self) -> None:
+        snap = self.console.live.snapshot
+        table = self.query_one("#mt-fn-table", DataTable)
+        functions: tuple[FunctionStats, ...] = snap.functions if snap else ()
+        thresholds = self.console.session.profile.thresholds
+        err_t, dur_t = thresholds["function_error_rate_pct"], thresholds["function_avg_duration_ms"]
+        wanted = {fn.slug for fn in functions}
+        for row_key in list(table.rows):
+            if row_key.value not in wanted:
+                table.remove_row(row_key)
+        for fn in sorted(functions, key=lambda f: (-f.error_rate_pct, f.slug)):
+            cells = (
+                Content(safe_text(fn.slug, 60)),
+                Content.styled(fn.status, "$success" if fn.status == "ACTIVE" else "bold $warning"),
+                Content(f"{fn.invocations_per_min:,.0f}/min"),
+                Content.styled(f"{fn.error_rate_pct:.2f}%", _STATE_STYLE[err_t.state(fn.error_rate_pct)]),
+                Content.styled(format_value(fn.avg_duration_ms, "ms"), _STATE_STYLE[dur_t.state(fn.avg_duration_ms)]),
+                Content(format_value(fn.p95_duration_ms, "ms") if fn.p95_duration_ms is not None else "n/a"),
+                Content(str(fn.version) if fn.version is not None else ""),
+            )
+            if fn.slug in table.rows:
+                for key, cell in zip(("slug", "status", "inv", "err", "avg", "p95", "ver"), cells):
+                    if table.get_cell(fn.slug, key) != cell:
+                        table.update_cell(fn.slug, key, cell)
+            else:
+                table.add_row(*cells, key=fn.slug)
+
+    def _show_scaling(self) -> None:
+        live = self.console.live
+        now = self.console.env.clock.now()
+        parts: list[Content] = [Content.styled("Vertical scaling triggers (Scaling Procedures)", "bold $primary"), Content("")]
+        for t in advise(live.states, self.console.monitor.history, now):
+            if t.crossed:
+                since = f" for {format_duration_s((now - t.since).total_seconds())}" if t.since else ""
+                head = Content.assemble(("▲ CROSSED ", "bold $error"), (t.manual, "bold"), f"  now {t.value}{since}")
+                parts.append(head)
+                parts.extend(Content(f"    → {action}") for action in t.actions)
+            else:
+                parts.append(Content.assemble(("  ok      ", "$success"), t.manual, (f"  now {t.value}", "$text-muted")))
+        parts.append(Content(""))
+        parts.append(Content.styled("Horizontal scaling is automatic; keep an eye on connection limits, Edge Function concurrency, storage capacity and bandwidth.", "$text-muted"))
+        self.query_one("#mt-advisor", Cell).set(Content("\n").join(parts))
+
+    # ------------------------------------------------------------ database views
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id != "mt-views" or event.option.id is None:
+            return
+        event.stop()
+        self._view_id = event.option.id
+        self._run_view(event.option.id)
+
+    def action_rerun_view(self) -> None:
+        if self._view_id:
+            self._run_view(self._view_id)
+
+    @work(group="inspect", exclusive=True, exit_on_error=False)
+    async def _run_view(self, view_id: str) -> None:
+        inspector = self.console.env.inspector
+        note = self.query_one("#mt-view-note", Static)
+        table = self.query_one("#mt-view-table", DataTable)
+        if inspector is None:
+            return
+        note.update(Content("running…"))
+        try:
+            result = await inspector.run(view_id)
+        except Exception as exc:  # the view failed; say so, keep the pane
+            note.update(Content.styled(f"view failed: {safe_text(str(exc), 200)}", "$error"))
+            return
+        table.clear(columns=True)
+        for column in result.columns:
+            table.add_column(Content(safe_text(str(column), 40)))
+        for row in result.rows:
+            table.add_row(*(Content(safe_text("" if v is None else str(v), 200)) for v in row))
+        text = f"{len(result.rows)} rows"
+        if result.note:
+            text += f" — {safe_text(result.note, 200)}"
+        note.update(Content(text))
