@@ -19,7 +19,9 @@ Programmable per path:
 
 Paths may contain `{ref}`. To answer logs SQL in both dialects, route
 LOGS_ALL (BigQuery) and LOGS_CLICKHOUSE with your own handler; the default
-LOGS_ALL handler picks a fixture by table name and validates the window.
+LOGS_ALL handler validates the window, answers the console's edge_logs
+aggregate (countif...) from `fake.edge_log_rows`, and otherwise picks a
+fixture by table name. The default ClickHouse `/logs` answers 404.
 """
 
 from __future__ import annotations
@@ -122,6 +124,23 @@ def logs_fixture_handler(req: RecordedRequest) -> Reply:
     return Reply.json({"result": [], "error": None})
 
 
+def edge_aggregate(rows: list[dict[str, Any]], with_p95: bool) -> dict[str, Any]:
+    """What the log store answers to the console's edge_logs aggregate query.
+
+    rows carry `status_code` and optionally `origin_time` (ms); p95 is nearest-rank.
+    """
+    codes = [int(r.get("status_code") or 0) for r in rows]
+    out: dict[str, Any] = {
+        "requests": len(rows),
+        "errors_5xx": sum(1 for c in codes if c >= 500),
+        "errors_4xx": sum(1 for c in codes if 400 <= c < 500),
+    }
+    if with_p95:
+        times = sorted(float(r["origin_time"]) for r in rows if r.get("origin_time") is not None)
+        out["p95_ms"] = times[max(0, -(-95 * len(times) // 100) - 1)] if times else None
+    return out
+
+
 def prom_bump(text: str, metric: str, delta: float, **labels: str) -> str:
     """Add `delta` to every sample of `metric` whose labels include `labels` (a later scrape)."""
     out: list[str] = []
@@ -153,6 +172,8 @@ class FakeSupabase:
         self._served: dict[str, deque[float]] = {"general": deque(), "logs": deque()}
         self._blocked_until: dict[str, float] = {"general": 0.0, "logs": 0.0}
         self._metrics_texts: list[str] = [fixture_text("metrics.prom")]
+        # Rows the default logs.all handler aggregates (status_code, origin_time ms).
+        self.edge_log_rows: list[dict[str, Any]] = list(fixture("logs_edge_logs.json")["result"])
         self._metrics_served = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -270,11 +291,21 @@ class FakeSupabase:
         self.route(COMBINED_STATS, self._combined_stats)
         self.route(API_COUNTS, static("usage_api_counts.json"))
         self.route(API_REQUESTS_COUNT, lambda req: Reply.json({"result": [{"count": 42015}]}))
-        self.route(LOGS_ALL, logs_fixture_handler)
+        self.route(LOGS_ALL, self._logs_all)
         self.route(LOGS_CLICKHOUSE, lambda req: Reply.json({"message": "Not Found"}, 404))
         self.route(BACKUPS, static("backups_list.json"))
         self.route(DISK_UTIL, static("disk_util.json"))
         self.route(METRICS, self._metrics)
+
+    def _logs_all(self, req: RecordedRequest) -> Reply:
+        """Aggregates over `edge_log_rows` for count queries on edge_logs, else fixtures."""
+        sql = (req.param("sql") or "").lower()
+        if "edge_logs" in sql and "countif(" in sql:
+            window = logs_fixture_handler(req)  # same window validation
+            if window.status != 200:
+                return window
+            return Reply.json({"result": [edge_aggregate(self.edge_log_rows, "p95_ms" in sql)], "error": None})
+        return logs_fixture_handler(req)
 
     def _health(self, req: RecordedRequest) -> Reply:
         wanted = set(req.query.get("services", []))

@@ -1,0 +1,88 @@
+"""API request count, 4xx/5xx and p95 from the edge (API gateway) logs.
+
+There is no metric for HTTP latency or errors (supabase-ops-api.md §3), so
+one aggregate SQL query over `edge_logs` per poll gives them. Which dialect a
+project speaks and whether the log store accepts a p95 function are both
+UNCONFIRMED, so the source walks a short list of variants once and sticks to
+the first that answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cs_console.backends.supabase.errors import BadResponse
+
+_BQ_FROM = (
+    "from edge_logs as t "
+    "cross join unnest(t.metadata) as m "
+    "cross join unnest(m.response) as response"
+)
+_BQ_COUNTS = (
+    "count(t.id) as requests, "
+    "countif(response.status_code >= 500) as errors_5xx, "
+    "countif(response.status_code >= 400 and response.status_code < 500) as errors_4xx"
+)
+_CH_STATUS = "toInt32OrZero(log_attributes['response.status_code'])"
+_CH_COUNTS = (
+    "count() as requests, "
+    f"countIf({_CH_STATUS} >= 500) as errors_5xx, "
+    f"countIf({_CH_STATUS} >= 400 and {_CH_STATUS} < 500) as errors_4xx"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    dialect: str  # bigquery | clickhouse
+    with_p95: bool
+
+    @property
+    def sql(self) -> str:
+        if self.dialect == "bigquery":
+            p95 = ", approx_quantiles(response.origin_time, 100)[offset(95)] as p95_ms" if self.with_p95 else ""
+            return f"select {_BQ_COUNTS}{p95} {_BQ_FROM}"
+        p95 = ", quantile(0.95)(toFloat64OrZero(log_attributes['response.origin_time'])) as p95_ms" if self.with_p95 else ""
+        return f"select {_CH_COUNTS}{p95} from logs where source = 'edge_logs' limit 1"
+
+
+def variants_for(dialect: str) -> list[Variant]:
+    """Variants to try, best first. dialect: auto | bigquery | clickhouse."""
+    dialects = ["bigquery", "clickhouse"] if dialect not in ("bigquery", "clickhouse") else [dialect]
+    return [Variant(d, p95) for p95 in (True, False) for d in dialects]
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeTotals:
+    requests: float
+    errors_5xx: float
+    errors_4xx: float
+    p95_ms: float | None
+
+
+def _number(row: Mapping[str, Any], key: str, *, required: bool) -> float | None:
+    value = row.get(key)
+    if value is None:
+        if required:
+            raise BadResponse(f"edge logs aggregate: row lacks `{key}`")
+        return None
+    try:
+        # ClickHouse serialises 64-bit integers as strings in JSON.
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadResponse(f"edge logs aggregate: `{key}` is not a number") from None
+
+
+def parse_totals(rows: list[dict[str, Any]], with_p95: bool) -> EdgeTotals:
+    if not rows:
+        return EdgeTotals(0.0, 0.0, 0.0, None)
+    row = rows[0]
+    requests = _number(row, "requests", required=True) or 0.0
+    p95 = _number(row, "p95_ms", required=False) if with_p95 else None
+    return EdgeTotals(
+        requests,
+        _number(row, "errors_5xx", required=True) or 0.0,
+        _number(row, "errors_4xx", required=True) or 0.0,
+        p95 if requests else None,
+    )
