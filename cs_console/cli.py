@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "init",
     "config_cmd",
+    "incident",
 )
 
 SCENARIOS: tuple[str, ...] = ("calm", "connection-exhaustion", "function-failures", "traffic-spike", "security-breach")

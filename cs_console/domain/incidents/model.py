@@ -72,7 +72,7 @@ class Incident:
     postmortem_waiver: str = ""
     checklist: dict[str, bool] = field(default_factory=dict)
     pins: dict[int, bool] = field(default_factory=dict)
-    events: list[IncidentEvent] = field(default_factory=list)
+    events: list[IncidentEvent] = field(default_factory=list, repr=False)
 
     @property
     def commander(self) -> str:

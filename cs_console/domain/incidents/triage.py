@@ -129,29 +129,29 @@ def component_of_metric(metric: str) -> str:
 def _alert_answers(alert_class: str, metric: str, text: str) -> dict[str, bool]:
     """The manual's alert classes mapped onto its incident classes.
 
-    Critical: "Database down, authentication failures"; Warning: "High response
-    times, elevated error rates"; Info: traffic patterns, trends (no class:
-    the operator decides, default P3).
+    Critical: "Database down, authentication failures" (database/REST down is a
+    complete outage, any other component down a partial one; auth failures are
+    authentication issues); Warning: "High response times, elevated error
+    rates" (minor performance issues, non-critical feature failures); Info:
+    traffic patterns, trends (nothing pre-filled: the operator decides, P3).
     """
     cls = alert_class.lower()
     low = f"{metric} {text}".lower()
-    is_auth = metric.startswith("auth.") or "auth" in low
+    is_auth = metric.startswith("auth.") or "authentication" in low or "auth " in f"{low} "
     is_down = " down" in f" {low}" or "unreachable" in low or "outage" in low
-    is_latency = any(k in metric for k in _LATENCY)
-    is_errors = any(k in metric for k in _ERRORS)
+    is_core = metric.startswith("db.") or "database" in low or low.startswith(("rest ", "api "))
+    is_latency = any(k in metric for k in _LATENCY) or "response time" in low
+    is_errors = any(k in metric for k in _ERRORS) or "error rate" in low
+    if "breach" in low or "suspicious" in low:
+        return {"security_breach": True}
+    if is_auth and cls in ("critical", "warning"):
+        return {"auth_issues": True}
+    if is_down:
+        # A component down is an outage whatever the alert class: whole when it is the core path.
+        return {"complete_outage": True} if is_core else {"partial_outage": True}
     if cls == "critical":
-        if is_auth:
-            return {"auth_issues": True}
-        if is_down and (metric.startswith("db.") or "database" in low):
-            return {"complete_outage": True}
-        if is_latency:
-            return {"user_performance": True}
-        if "breach" in low or "suspicious" in low:
-            return {"security_breach": True}
-        return {"partial_outage": True}
+        return {"user_performance": True} if is_latency else {"partial_outage": True}
     if cls == "warning":
-        if is_auth:
-            return {"auth_issues": True}
         if is_latency:
             return {"minor_performance": True}
         if is_errors:
