@@ -118,6 +118,7 @@ PROFILE_FIELDS: dict[str, FieldSpec] = {
     "log_buffer_size": FieldSpec(int, 100_000, "log records kept in memory", lambda v: None if v >= 100 else "an integer >= 100"),
     "store": FieldSpec(("local", "postgres"), "local", "where incidents, audit and runs live (postgres = team mode)"),
     "team_dsn": FieldSpec(str, "", "PostgreSQL DSN of the team store, without password", _check_dsn),
+    "team_password_env": FieldSpec(str, "CS_CONSOLE_TEAM_PASSWORD", "env var holding the team store password", _check_env_name),
 }
 
 REFRESH_FIELDS: dict[str, FieldSpec] = {
@@ -126,7 +127,7 @@ REFRESH_FIELDS: dict[str, FieldSpec] = {
     "logs": FieldSpec(float, 5.0, "seconds between Supabase log polls", _check_positive),
 }
 
-SECRET_ENV_FIELDS = ("access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env")
+SECRET_ENV_FIELDS = ("access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env", "team_password_env")
 
 TOP_LEVEL_KEYS = {"default_profile", "theme", "keymap", "profiles"}
 
