@@ -1,11 +1,19 @@
-"""The one record type every log source produces."""
+"""The one record type every log source produces.
+
+Records are kept by the hundred thousand in the log buffer, so they are lean:
+slots, shared (interned) strings for source/function, and for line-oriented
+sources (files, stdin) the original text line in `line` with `raw` left empty:
+`fields()` parses the line only when the detail view asks for it.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 
 class Level(IntEnum):
@@ -18,6 +26,11 @@ class Level(IntEnum):
     @classmethod
     def parse(cls, text: str) -> "Level | None":
         return _LEVEL_NAMES.get(text.strip().lower())
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in output and in the filter language (`warn`, `error`)."""
+        return self.name.lower()
 
 
 _LEVEL_NAMES: dict[str, Level] = {
@@ -46,4 +59,55 @@ class LogRecord:
     status: int | None = None
     request_id: str | None = None
     id: str | None = None  # the source's own id, for de-duplication
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)  # source fields (read-only for consumers)
+    line: str | None = None  # original text line (files, stdin); `fields()` parses it lazily
+
+    def fields(self) -> dict[str, Any]:
+        """Every field of the record, for the detail view and exports.
+
+        The normalised fields first, then the source's own fields: `raw`, or
+        the original line parsed on demand (JSON object, else the text itself).
+        """
+        out: dict[str, Any] = {
+            "timestamp": iso_utc(self.ts),
+            "level": self.level.label,
+            "source": self.source,
+        }
+        for key in ("function", "status", "request_id", "id"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["message"] = self.message
+        extra: Mapping[str, Any] = self.raw
+        if not extra and self.line is not None:
+            try:
+                parsed = json.loads(self.line)
+            except (ValueError, RecursionError):
+                parsed = None
+            extra = parsed if isinstance(parsed, dict) else {"line": self.line}
+        if extra:
+            out["raw"] = dict(extra)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The normalised fields as JSON-ready values (`cs-console logs --json`)."""
+        return {
+            "ts": iso_utc(self.ts),
+            "level": self.level.label,
+            "source": self.source,
+            "function": self.function,
+            "status": self.status,
+            "request_id": self.request_id,
+            "message": self.message,
+        }
+
+
+# Shared empty `raw` for records that keep their original line instead.
+EMPTY_RAW: Mapping[str, Any] = MappingProxyType({})
+
+
+def iso_utc(ts: datetime) -> str:
+    """`2026-11-27T03:00:00.123456Z`: always UTC, always microseconds (sortable)."""
+    if ts.tzinfo is not timezone.utc:
+        ts = ts.astimezone(timezone.utc) if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if ts.year >= 1000 else ts.replace(tzinfo=None).isoformat() + "Z"
