@@ -7,6 +7,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cs_console.backends.supabase.errors import (
     AnalyticsError,
@@ -212,3 +214,38 @@ async def test_budget_shared_by_two_callers_never_exceeds_30_per_minute(fake_sup
     assert all(r.status == 200 for r in sent)
     assert metrics_ok <= 20  # the low-priority caller left the reserve
     assert budget.state(EndpointClass.LOGS).used == 30
+
+
+async def test_remaining_zero_on_success_stops_before_a_429(fake_supabase: FakeSupabase) -> None:
+    # Another tool with the same user's token spent the shared limit.
+    fake_supabase.fail(API_COUNTS, Reply.json({"result": []}, 200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "7"}))
+    client = fake_supabase.client()
+    assert await client.api_counts() == []
+    with pytest.raises(RateLimited) as info:
+        await client.api_counts()
+    await client.aclose()
+    assert info.value.local and 6 <= info.value.reset_s <= 7
+    assert info.value.short == "waiting for budget"
+    assert len(fake_supabase.requests_to(API_COUNTS)) == 1
+
+
+async def test_429_with_retry_after_only(fake_supabase: FakeSupabase) -> None:
+    fake_supabase.fail(FUNCTIONS, Reply.json({"message": "slow down"}, 429, {"Retry-After": "4"}))
+    client = fake_supabase.client()
+    with pytest.raises(RateLimited) as info:
+        await client.functions()
+    await client.aclose()
+    assert info.value.reset_s == 4
+    assert client.budget.state(EndpointClass.GENERAL).blocked_for_s == pytest.approx(4, abs=0.5)
+
+
+SECRETS = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300), SECRETS, st.text(max_size=300))
+def test_redact_never_leaks_a_known_secret(before: str, secret: str, after: str) -> None:
+    line = redact(before + secret + after, [secret])
+    assert secret not in line
+    assert all(ch.isprintable() for ch in line)
+    assert len(line) <= 200

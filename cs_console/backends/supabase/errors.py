@@ -64,6 +64,7 @@ class RateLimited(SupabaseError):
         super().__init__(message)
         self.reset_s = reset_s
         self.local = local  # True: refused by the console's budget, nothing was sent
+        self.short = "waiting for budget" if local else "429"
 
 
 class ServerError(SupabaseError):

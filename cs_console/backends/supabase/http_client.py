@@ -247,6 +247,10 @@ class SupabaseClient:
             headers={"Authorization": f"Bearer {self._token}"}, timeout_s=timeout_s,
         )
         self._raise_for_status(response, label, cls)
+        if response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
+            # Every PAT of the user shares Supabase's count: another tool may have
+            # spent it. Stop before the next call earns a 429.
+            self.budget.block(cls, _reset_seconds(response))
         return self._parse_json(response, label)
 
     async def analytics(self, endpoint: str, params: Sequence[tuple[str, str]] | Mapping[str, str], *, priority: Priority = Priority.HIGH, timeout_s: float | None = None) -> list[dict[str, Any]]:
@@ -268,8 +272,8 @@ class SupabaseClient:
             raise BadResponse(f"{path}: `result` is not a list of rows")
         return result
 
-    async def project(self) -> dict[str, Any]:
-        body = await self.management("GET", "/v1/projects/{ref}")
+    async def project(self, *, priority: Priority = Priority.HIGH) -> dict[str, Any]:
+        body = await self.management("GET", "/v1/projects/{ref}", priority=priority)
         return _expect_dict(body, "project", ("status",))
 
     async def health(self, services: Sequence[str] = HEALTH_SERVICES, *, timeout_ms: int = 2000) -> list[dict[str, Any]]:
@@ -278,8 +282,8 @@ class SupabaseClient:
         body = await self.management("GET", "/v1/projects/{ref}/health", params=params, timeout_s=self.timeout_s + timeout_ms / 1000.0)
         return _expect_list_of_dicts(body, "health", ("name", "status"))
 
-    async def functions(self) -> list[dict[str, Any]]:
-        body = await self.management("GET", "/v1/projects/{ref}/functions")
+    async def functions(self, *, priority: Priority = Priority.HIGH) -> list[dict[str, Any]]:
+        body = await self.management("GET", "/v1/projects/{ref}/functions", priority=priority)
         return _expect_list_of_dicts(body, "functions", ("id", "slug", "status"))
 
     async def function_stats(self, function_id: str, interval: str = "1hr", *, priority: Priority = Priority.LOW) -> list[dict[str, Any]]:
@@ -374,7 +378,7 @@ def _has_analytics_error(response: httpx.Response, code: int) -> bool:
 
 
 def _reset_seconds(response: httpx.Response) -> float:
-    raw = response.headers.get("X-RateLimit-Reset", "")
+    raw = response.headers.get("X-RateLimit-Reset") or response.headers.get("Retry-After") or ""
     try:
         value = float(raw)
     except ValueError:

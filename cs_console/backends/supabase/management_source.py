@@ -155,7 +155,7 @@ class ManagementMetricsSource:
 
     async def _poll_functions(self) -> dict[str, MetricSample]:
         try:
-            listed = await self.client.functions()
+            listed = await self.client.functions(priority=Priority.LOW)
         except SupabaseError as exc:
             self.functions_error = exc
             raise
