@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "init",
     "config_cmd",
+    "health",
     "incident",
 )
 

@@ -14,11 +14,26 @@ if TYPE_CHECKING:
 
 
 def wire_live_sources(env: "Environment") -> None:
-    profile = env.session.profile
-    # PostgreSQL metrics/health: see cs_console/backends/postgres (metrics issue).
+    # PostgreSQL first: merge_snapshots lets earlier sources win, and the direct
+    # connection sees the database more exactly than the metrics endpoint.
+    _wire_postgres(env)
     # Supabase Management API / metrics endpoint / logs: see cs_console/backends/supabase.
-    _ = profile
     _wire_supabase(env)
+
+
+def _wire_postgres(env: "Environment") -> None:
+    """One small pool shared by the metrics source, the health probe and the
+    detail-view inspector. Password from the env var the profile names."""
+    profile = env.session.profile
+    if not profile.db_dsn:
+        return
+    from cs_console.backends.postgres import PgConnector, PostgresHealthProbe, PostgresMetricsSource
+
+    connector = PgConnector(profile.db_dsn, password=profile.secret("db_password_env"))
+    source = PostgresMetricsSource(connector, clock=env.clock, state_dir=env.session.state_dir)
+    env.metrics_sources.append(source)
+    env.health_probes.append(PostgresHealthProbe(connector, thresholds=profile.thresholds, clock=env.clock))
+    env.inspector = source.inspector
 
 
 def _wire_supabase(env: "Environment") -> None:

@@ -1,0 +1,354 @@
+"""The console's one small connection pool to a PostgreSQL database.
+
+- At most two connections (min 1, max 2), `application_name = cs-console`, a
+  short `statement_timeout`, `default_transaction_read_only = on` (everything the
+  console does here only reads), no JIT, generic plans (the same monitoring
+  statements run every refresh; planning them again each time costs more than
+  running them).
+- Never hangs: connects time out, queries time out on the server and, as a last
+  resort, on the client.
+- Lost connection: fail fast with a one-line reason and retry with capped
+  exponential backoff; callers see `DatabaseUnavailable` meanwhile.
+- Keeps count of its own transactions, `select 1` pings and the query ids of its
+  own statements, so the metrics can leave the console's own load out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from cs_console.backends.postgres.failure import CONNECTION_ERRORS, FailureKind, describe_failure
+from cs_console.backends.postgres.target import DbTarget, Scrubber, parse_target
+
+APPLICATION_NAME = "cs-console"
+NOTE_NEEDS_STATS = "n/a: needs pg_read_all_stats"
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached now; `reason` is one line, without secrets."""
+
+    def __init__(self, kind: FailureKind, reason: str, retry_in_s: float | None = None) -> None:
+        self.kind = kind
+        self.reason = reason
+        self.retry_in_s = retry_in_s
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What this role on this server lets the console see (probed on every new connection)."""
+
+    server_version: int  # server_version_num, e.g. 150004
+    database: str
+    db_oid: int
+    read_all_stats: bool  # pg_read_all_stats (or superuser): other roles' sessions and query text
+    superuser: bool
+    pgss_schema: str | None  # where pg_stat_statements lives, if installed
+    pgss_problem: str  # "" when pg_stat_statements is usable, else the "n/a: ..." note
+
+    @property
+    def pgss_ok(self) -> bool:
+        return self.pgss_schema is not None and not self.pgss_problem
+
+    @property
+    def has_query_id(self) -> bool:  # pg_stat_activity.query_id, pgss toplevel, pg_locks.waitstart
+        return self.server_version >= 140000
+
+    @property
+    def missing(self) -> list[str]:
+        """One phrase per missing privilege/extension, for the source status line."""
+        out: list[str] = []
+        if not self.read_all_stats:
+            out.append(f"{NOTE_NEEDS_STATS} (session states, ages, other roles' queries)")
+        if self.pgss_problem:
+            out.append(self.pgss_problem + " (query avg, top queries)")
+        return out
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def own_query_id_expr(caps: Capabilities) -> str:
+    """SQL for the query id of the statement that evaluates it (null before PG 14)."""
+    if caps.has_query_id:
+        return "(select query_id from pg_stat_get_activity(pg_backend_pid()))"
+    return "null::bigint"
+
+
+_CAPS_SQL = """/* cs-console capabilities */
+select current_setting('server_version_num')::int as version,
+       current_database() as database,
+       (select oid from pg_database where datname = current_database()) as db_oid,
+       pg_has_role('pg_read_all_stats', 'USAGE') as read_all_stats,
+       coalesce((select rolsuper from pg_roles where rolname = current_user), false) as superuser,
+       (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+         where e.extname = 'pg_stat_statements') as pgss_schema"""
+
+
+async def probe_capabilities(conn: asyncpg.Connection) -> Capabilities:
+    row = await conn.fetchrow(_CAPS_SQL)
+    schema = row["pgss_schema"]
+    problem = ""
+    if schema is None:
+        problem = "n/a: pg_stat_statements not installed (create extension pg_stat_statements)"
+    else:
+        try:
+            await conn.fetchval(f"/* cs-console capabilities */ select count(*) from {quote_ident(schema)}.pg_stat_statements(false) where false")
+        except asyncpg.ObjectNotInPrerequisiteStateError:
+            problem = "n/a: pg_stat_statements not loaded (add it to shared_preload_libraries)"
+        except asyncpg.InsufficientPrivilegeError:
+            problem = f"n/a: no access to pg_stat_statements (needs USAGE on schema {schema})"
+        except asyncpg.PostgresError as exc:
+            problem = f"n/a: pg_stat_statements unusable ({str(exc).splitlines()[0][:80]})"
+    return Capabilities(
+        server_version=row["version"], database=row["database"], db_oid=row["db_oid"],
+        read_all_stats=bool(row["read_all_stats"]), superuser=bool(row["superuser"]),
+        pgss_schema=schema, pgss_problem=problem,
+    )
+
+
+async def _initialised(pool: asyncpg.Pool) -> None:
+    await pool  # an asyncpg Pool connects its min_size connections when awaited
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release hook: the console never changes session state (settings are
+    only SET LOCAL inside transactions), so skip asyncpg's reset query, which
+    would otherwise add a round trip and a statement to every refresh."""
+
+
+class PgConnector:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        password: str | None = None,
+        connect_timeout: float = 3.0,
+        statement_timeout_ms: int = 2000,
+        max_size: int = 2,
+        backoff_initial_s: float = 1.0,
+        backoff_cap_s: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.target: DbTarget = parse_target(dsn)  # raises InvalidDsn before anything connects
+        self._dsn = dsn
+        self._password = password
+        self.connect_timeout = connect_timeout
+        self.statement_timeout_ms = statement_timeout_ms
+        self.max_size = max(1, min(2, max_size))
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_cap_s = backoff_cap_s
+        self._monotonic = monotonic
+        self.scrub = Scrubber(password, self.target.password, os.environ.get("PGPASSWORD"))
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._failures = 0
+        self._next_attempt = 0.0
+        self.failure: DatabaseUnavailable | None = None  # set while down
+        self.capabilities: Capabilities | None = None
+        self.connected_once = False
+        # The console's own load, so metrics can subtract it.
+        self.own_commits = 0
+        self.own_rollbacks = 0
+        self.own_pings = 0
+        self.own_query_ids: set[int] = set()
+        self.connections_opened = 0
+        self._closed = False
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def label(self) -> str:
+        return self.target.label
+
+    @property
+    def is_down(self) -> bool:
+        return self.failure is not None
+
+    def retry_in(self) -> float:
+        return max(0.0, self._next_attempt - self._monotonic())
+
+    def _fail(self, exc: BaseException) -> DatabaseUnavailable:
+        kind, reason = describe_failure(exc, self.label, self.scrub, self.connect_timeout)
+        self._failures += 1
+        delay = min(self.backoff_cap_s, self.backoff_initial_s * (2 ** (self._failures - 1)))
+        self._next_attempt = self._monotonic() + delay
+        self.failure = DatabaseUnavailable(kind, reason, delay)
+        return self.failure
+
+    def _succeed(self) -> None:
+        self._failures = 0
+        self._next_attempt = 0.0
+        self.failure = None
+
+    # ------------------------------------------------------------ pool
+
+    def _server_settings(self) -> dict[str, str]:
+        return {
+            "application_name": APPLICATION_NAME,
+            "statement_timeout": str(self.statement_timeout_ms),
+            "lock_timeout": "1000",
+            "idle_in_transaction_session_timeout": "10000",
+            "default_transaction_read_only": "on",
+            "jit": "off",
+            "plan_cache_mode": "force_generic_plan",
+        }
+
+    async def _on_new_connection(self, conn: asyncpg.Connection) -> None:
+        self.connections_opened += 1
+        self.capabilities = await probe_capabilities(conn)
+        self.own_commits += 2
+        self.connected_once = True
+
+    async def _get_pool(self) -> asyncpg.Pool:
+        if self._closed:
+            raise DatabaseUnavailable(FailureKind.CONFIG, "connection closed")
+        if self._pool is not None:
+            return self._pool
+        async with self._pool_lock:
+            if self._pool is not None:
+                return self._pool
+            if self.failure is not None and self.retry_in() > 0:
+                raise DatabaseUnavailable(self.failure.kind, self.failure.reason, self.retry_in())
+            pool = asyncpg.create_pool(
+                self._dsn,
+                password=self._password,
+                min_size=1,
+                max_size=self.max_size,
+                max_inactive_connection_lifetime=120.0,
+                timeout=self.connect_timeout,
+                command_timeout=self.statement_timeout_ms / 1000 + 1.5,
+                server_settings=self._server_settings(),
+                init=self._on_new_connection,
+                reset=_keep_session,
+            )
+            try:
+                await asyncio.wait_for(_initialised(pool), timeout=self.connect_timeout * 2 + 1)
+            except (Exception, asyncio.CancelledError) as exc:
+                pool.terminate()
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                raise self._fail(exc) from None
+            self._pool = pool
+            return pool
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator["DbHandle"]:
+        """One pooled connection for a unit of work. Raises DatabaseUnavailable
+        when the database cannot be reached (and during the backoff after that);
+        a failing statement on a healthy connection raises asyncpg.PostgresError."""
+        if self.failure is not None and self.retry_in() > 0:
+            raise DatabaseUnavailable(self.failure.kind, self.failure.reason, self.retry_in())
+        pool = await self._get_pool()
+        try:
+            conn = await asyncio.wait_for(pool.acquire(), timeout=self.connect_timeout * 2 + 1)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+        handle = DbHandle(conn, self)
+        broken = False
+        try:
+            yield handle
+        except CONNECTION_ERRORS as exc:
+            if isinstance(exc, asyncpg.PostgresError) and not _is_connection_level(exc):
+                raise
+            broken = True
+            conn.terminate()
+            raise self._fail(exc) from None
+        else:
+            self._succeed()
+        finally:
+            try:
+                if broken or conn.is_closed():
+                    await pool.release(conn, timeout=1.0)
+                else:
+                    await pool.release(conn, timeout=2.0)
+            except Exception:
+                conn.terminate()
+
+    async def close(self) -> None:
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=2.0)
+            except Exception:
+                pool.terminate()
+
+
+def _is_connection_level(exc: asyncpg.PostgresError) -> bool:
+    return isinstance(
+        exc,
+        (
+            asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
+            asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError,
+            asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError,
+        ),
+    )
+
+
+class DbHandle:
+    """A connection lent by the connector, with the few operations the console needs."""
+
+    def __init__(self, conn: asyncpg.Connection, connector: PgConnector) -> None:
+        self.conn = conn
+        self.connector = connector
+
+    @property
+    def capabilities(self) -> Capabilities:
+        caps = self.connector.capabilities
+        assert caps is not None  # set by the pool's init on every new connection
+        return caps
+
+    async def ping(self) -> float:
+        """Round trip of `select 1`, in milliseconds."""
+        t0 = time.perf_counter()
+        await self.conn.fetchval("select 1")
+        elapsed = (time.perf_counter() - t0) * 1000
+        self.connector.own_pings += 1
+        self.connector.own_commits += 1
+        return elapsed
+
+    async def fetchrow(self, sql: str, *args: Any, timeout: float | None = None) -> asyncpg.Record | None:
+        try:
+            row = await self.conn.fetchrow(sql, *args, timeout=timeout)
+        except asyncpg.PostgresError:
+            self.connector.own_rollbacks += 1
+            raise
+        self.connector.own_commits += 1
+        return row
+
+    async def fetch_readonly(self, sql: str, *args: Any, timeout_ms: int | None = None) -> list[asyncpg.Record]:
+        """Rows of `sql` run in a READ ONLY transaction with its own statement timeout.
+
+        The statement is wrapped so its first column `_cs_qid` carries its own
+        query id (registered so pg_stat_statements deltas can leave it out) and
+        `_cs_row` tells a real row from the placeholder an empty result gives.
+        """
+        caps = self.capabilities
+        wrapped = (
+            f"select q._cs_qid, v.* from (select {own_query_id_expr(caps)} as _cs_qid) q "
+            f"left join lateral (select true as _cs_row, x.* from ({sql}) x) v on true"
+        )
+        ms = int(timeout_ms or self.connector.statement_timeout_ms)
+        try:
+            async with self.conn.transaction(readonly=True):
+                await self.conn.execute(f"set local statement_timeout = {ms}")
+                rows = await self.conn.fetch(wrapped, *args, timeout=ms / 1000 + 2.0)
+        except asyncpg.PostgresError:
+            self.connector.own_rollbacks += 1
+            raise
+        self.connector.own_commits += 1
+        if rows and rows[0]["_cs_qid"] is not None:
+            self.connector.own_query_ids.add(int(rows[0]["_cs_qid"]))
+        return [r for r in rows if r["_cs_row"]]

@@ -1,0 +1,222 @@
+"""From the metrics row to the Database samples: deltas per refresh, never since-start totals.
+
+Pure (no I/O) so the arithmetic is tested without a server. The console's own
+statements are left out: its own transactions are subtracted from the commit
+count (they reach pg_stat_database late, so a pending balance is kept and never
+made negative), its `select 1` pings from the statement count, and its other
+statements are excluded by query id in the SQL itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cs_console.backends.postgres.connector import NOTE_NEEDS_STATS, Capabilities
+from cs_console.domain.metrics import MetricSample
+
+FIRST_SAMPLE = "n/a: first sample (rates need two refreshes)"
+STATS_RESET = "n/a: statistics were reset since the last refresh"
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    at: float  # monotonic seconds when read
+    commits: int
+    rollbacks: int
+    blks_fetched: int
+    blks_hit: int
+    deadlocks: int
+    pgss_calls: float | None
+    pgss_exec_ms: float | None
+    own_commits: int
+    own_rollbacks: int
+    own_pings: int
+    own_qids: int = 0  # how many own query ids the pg_stat_statements sums left out
+
+    @classmethod
+    def from_row(
+        cls, row: Mapping[str, Any], at: float, own_commits: int, own_rollbacks: int, own_pings: int, own_qids: int = 0
+    ) -> "Counters":
+        def f(key: str) -> float | None:
+            v = row.get(key)
+            return None if v is None else float(v)
+
+        return cls(
+            at=at, commits=int(row["commits"]), rollbacks=int(row["rollbacks"]),
+            blks_fetched=int(row["blks_fetched"]), blks_hit=int(row["blks_hit"]), deadlocks=int(row["deadlocks"]),
+            pgss_calls=f("pgss_calls"), pgss_exec_ms=f("pgss_exec_ms"),
+            own_commits=own_commits, own_rollbacks=own_rollbacks, own_pings=own_pings, own_qids=own_qids,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deltas:
+    seconds: float
+    commits: int
+    rollbacks: int
+    blks_fetched: int
+    blks_hit: int
+    deadlocks: int
+    calls: float | None  # None: pg_stat_statements unusable or reset
+    exec_ms: float | None
+    reset: bool  # a counter went backwards (stats reset, server restart)
+    recalibrating: bool = False  # the set of excluded own statements changed: sums not comparable
+
+
+class DeltaTracker:
+    """Keeps the previous counters and the console's own not-yet-subtracted transactions."""
+
+    def __init__(self) -> None:
+        self.previous: Counters | None = None
+        self._pending_commits = 0
+        self._pending_rollbacks = 0
+
+    def reset(self) -> None:
+        """After a reconnect the next sample starts a new series."""
+        self.previous = None
+        self._pending_commits = self._pending_rollbacks = 0
+
+    def update(self, cur: Counters) -> Deltas | None:
+        prev, self.previous = self.previous, cur
+        if prev is None:
+            return None
+        self._pending_commits += max(0, cur.own_commits - prev.own_commits)
+        self._pending_rollbacks += max(0, cur.own_rollbacks - prev.own_rollbacks)
+        raw = {
+            "commits": cur.commits - prev.commits,
+            "rollbacks": cur.rollbacks - prev.rollbacks,
+            "blks_fetched": cur.blks_fetched - prev.blks_fetched,
+            "blks_hit": cur.blks_hit - prev.blks_hit,
+            "deadlocks": cur.deadlocks - prev.deadlocks,
+        }
+        reset = any(v < 0 for v in raw.values())
+        if reset:
+            self._pending_commits = self._pending_rollbacks = 0
+            raw = {k: max(0, v) for k, v in raw.items()}
+        own_c = min(raw["commits"], self._pending_commits)
+        self._pending_commits -= own_c
+        own_r = min(raw["rollbacks"], self._pending_rollbacks)
+        self._pending_rollbacks -= own_r
+        calls = exec_ms = None
+        recalibrating = cur.own_qids != prev.own_qids
+        if recalibrating:
+            pass
+        elif None not in (cur.pgss_calls, prev.pgss_calls, cur.pgss_exec_ms, prev.pgss_exec_ms):
+            dc = cur.pgss_calls - prev.pgss_calls - (cur.own_pings - prev.own_pings)  # type: ignore[operator]
+            de = cur.pgss_exec_ms - prev.pgss_exec_ms  # type: ignore[operator]
+            if cur.pgss_calls >= prev.pgss_calls and de >= 0:  # type: ignore[operator]
+                calls, exec_ms = max(0.0, dc), de
+            else:
+                reset = True
+        return Deltas(
+            seconds=max(cur.at - prev.at, 1e-6),
+            commits=raw["commits"] - own_c, rollbacks=raw["rollbacks"] - own_r,
+            blks_fetched=raw["blks_fetched"], blks_hit=raw["blks_hit"], deadlocks=raw["deadlocks"],
+            calls=calls, exec_ms=exec_ms, reset=reset, recalibrating=recalibrating,
+        )
+
+
+def _s(key: str, value: float | None, note: str = "") -> tuple[str, MetricSample]:
+    return key, MetricSample(key, None if value is None else float(value), note)
+
+
+def build_samples(
+    row: Mapping[str, Any],
+    caps: Capabilities,
+    deltas: Deltas | None,
+    *,
+    response_ms: float,
+    size_bytes: int | None,
+    size_note: str,
+    growth: tuple[float | None, str],
+) -> dict[str, MetricSample]:
+    out: dict[str, MetricSample] = {}
+
+    def put(key: str, value: float | None, note: str = "") -> None:
+        k, sample = _s(key, value, note)
+        out[k] = sample
+
+    put("db.response_ms", response_ms, "round trip of select 1")
+
+    # Connections against what non-superusers may open.
+    max_conn = int(row["max_conn"])
+    if caps.read_all_stats:
+        used: float | None = float(row["used"])
+        used_note = "client backends, the console's own excluded"
+    else:
+        used = float(max(0, int(row["backends_all_dbs"] or 0)))
+        used_note = "approximate (all backends attached to a database): exact count needs pg_read_all_stats"
+    put("db.connections.used", used, used_note)
+    put("db.connections.max", max_conn, "max_connections minus reserved slots")
+    put("db.connections.pct", None if used is None or max_conn <= 0 else used / max_conn * 100, used_note if not caps.read_all_stats else "")
+    for key, col in (("db.connections.active", "active"), ("db.connections.idle", "idle"), ("db.connections.idle_in_tx", "idle_in_tx")):
+        if caps.read_all_stats:
+            put(key, row[col])
+        else:
+            put(key, None, NOTE_NEEDS_STATS)
+    if caps.read_all_stats:
+        idle_age = row["idle_in_tx_age_s"]
+        put("db.idle_in_tx.max_age_s", idle_age if idle_age is not None else 0.0, "" if idle_age is not None else "none idle in transaction")
+        lq = row["longest_query_s"]
+        put("db.longest_query_s", lq if lq is not None else 0.0, "" if lq is not None else "no query running")
+        lt = row["longest_tx_s"]
+        put("db.longest_tx_s", lt if lt is not None else 0.0, "" if lt is not None else "no open transaction")
+    else:
+        for key in ("db.idle_in_tx.max_age_s", "db.longest_query_s", "db.longest_tx_s"):
+            put(key, None, NOTE_NEEDS_STATS)
+
+    blocking = int(row["blocking"] or 0)
+    blocked = int(row["blocked"] or 0)
+    put("db.blocked", blocked, f"blocked by {blocking} session{'s' if blocking != 1 else ''}" if blocked else "")
+    put("db.locks_waiting", row["locks_waiting"], "ungranted lock requests")
+
+    # Replication: a standby reports its own replay delay; a primary its slowest standby.
+    if row["in_recovery"]:
+        put("db.replication_lag_s", row["replication_lag_s"], "standby: since the last replayed transaction")
+    elif int(row["replicas"] or 0) == 0:
+        put("db.replication_lag_s", None, "n/a: no replication")
+    elif row["replication_lag_s"] is None and not caps.read_all_stats:
+        put("db.replication_lag_s", None, NOTE_NEEDS_STATS)
+    else:
+        lag = row["replication_lag_s"]
+        put("db.replication_lag_s", lag if lag is not None else 0.0, f"slowest of {row['replicas']} standbys")
+
+    put("db.size_bytes", size_bytes, size_note)
+    put("db.growth_bytes_per_day", growth[0], growth[1])
+
+    # Per-interval figures.
+    if deltas is None:
+        for key in ("db.commits_per_s", "db.rollbacks_per_s", "db.error_rate_pct", "db.cache_hit_pct", "db.deadlocks"):
+            put(key, None, FIRST_SAMPLE)
+        put("db.query_avg_ms", None, caps.pgss_problem or FIRST_SAMPLE)
+        return out
+    if deltas.reset:
+        for key in ("db.commits_per_s", "db.rollbacks_per_s", "db.error_rate_pct", "db.cache_hit_pct", "db.deadlocks", "db.query_avg_ms"):
+            put(key, None, STATS_RESET)
+        return out
+    window = f"over {deltas.seconds:.0f} s"
+    put("db.commits_per_s", deltas.commits / deltas.seconds, window)
+    put("db.rollbacks_per_s", deltas.rollbacks / deltas.seconds, window)
+    total = deltas.commits + deltas.rollbacks
+    if total > 0:
+        put("db.error_rate_pct", deltas.rollbacks / total * 100, "share of transactions rolled back (errors and explicit ROLLBACK)")
+    else:
+        put("db.error_rate_pct", None, "n/a: no transactions in the interval")
+    if deltas.blks_fetched > 0:
+        put("db.cache_hit_pct", deltas.blks_hit / deltas.blks_fetched * 100, window)
+    else:
+        put("db.cache_hit_pct", None, "n/a: no block reads in the interval")
+    put("db.deadlocks", deltas.deadlocks, window)
+    if caps.pgss_problem:
+        put("db.query_avg_ms", None, caps.pgss_problem)
+    elif deltas.recalibrating:
+        put("db.query_avg_ms", None, "n/a: new console statement left out of the sums; back next refresh")
+    elif deltas.calls is None or deltas.exec_ms is None:
+        put("db.query_avg_ms", None, STATS_RESET)
+    elif deltas.calls <= 0:
+        put("db.query_avg_ms", None, "n/a: no statements in the interval")
+    else:
+        put("db.query_avg_ms", deltas.exec_ms / deltas.calls, f"{deltas.calls:.0f} statements {window}")
+    return out

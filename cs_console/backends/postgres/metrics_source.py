@@ -1,0 +1,156 @@
+"""PostgreSQL as a MetricsSource: one connection and two statements per refresh.
+
+A refresh is `select 1` (the round trip) and the metrics statement
+(metrics_sql.py). `collect()` never raises for expected faults and never hangs:
+while the database is unreachable the snapshot has every Database metric at None
+with the reason, and `status()` is DOWN with that reason until a reconnect
+(capped exponential backoff, in the connector) succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import asyncpg
+
+from cs_console.backends.postgres.connector import Capabilities, DatabaseUnavailable, PgConnector
+from cs_console.backends.postgres.failure import FailureKind
+from cs_console.backends.postgres.metrics_compute import Counters, DeltaTracker, build_samples
+from cs_console.backends.postgres.metrics_sql import metrics_sql
+from cs_console.backends.postgres.size_history import SizeHistory
+from cs_console.domain.clock import Clock, SystemClock
+from cs_console.domain.metrics import METRICS, MetricSample, MetricsSnapshot
+from cs_console.domain.sources import SourceState, SourceStatus
+from cs_console.domain.safe_text import safe_text
+
+log = logging.getLogger(__name__)
+
+DB_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS if m.key.startswith("db."))
+
+
+class PostgresMetricsSource:
+    name = "db"
+
+    def __init__(
+        self,
+        connector: PgConnector,
+        *,
+        clock: Clock | None = None,
+        state_dir: Path | None = None,
+        size_every_s: float = 60.0,
+        growth_min_span_s: float = 3600.0,
+    ) -> None:
+        self.connector = connector
+        self.clock = clock or SystemClock()
+        self.size_every_s = size_every_s
+        path = state_dir / f"pg-size-{connector.target.key}.json" if state_dir is not None else None
+        self.sizes = SizeHistory(path, min_span_s=growth_min_span_s)
+        self._tracker = DeltaTracker()
+        self._sql_for: Capabilities | None = None
+        self._sql = ""
+        self._uses_qids = False
+        self._last_size: int | None = None
+        self._last_size_at = float("-inf")
+        self._status = SourceStatus(self.name, SourceState.UNKNOWN, "not polled yet")
+        self._reported: set[str] = set()
+        self._connections_seen = 0
+        self._inspector = None
+
+    # ------------------------------------------------------------ protocol
+
+    def status(self) -> SourceStatus:
+        st = self._status
+        if st.state is SourceState.DOWN and self.connector.failure is not None:
+            retry = self.connector.retry_in()
+            detail = self.connector.failure.reason + (f"; retrying in {retry:.0f} s" if retry >= 1 else "; retrying")
+            return SourceStatus(st.name, st.state, detail, st.since)
+        return st
+
+    async def close(self) -> None:
+        await self.connector.close()
+
+    @property
+    def inspector(self):  # -> PostgresInspector (import kept lazy: the pane may never ask)
+        if self._inspector is None:
+            from cs_console.backends.postgres.inspector import PostgresInspector
+
+            self._inspector = PostgresInspector(self.connector, clock=self.clock)
+        return self._inspector
+
+    async def collect(self) -> MetricsSnapshot:
+        now = self.clock.now()
+        response_ms: float | None = None
+        try:
+            async with self.connector.session() as db:
+                if self.connector.connections_opened != self._connections_seen:
+                    # A new physical connection (first one, or after a reconnect): start a new delta series.
+                    self._connections_seen = self.connector.connections_opened
+                    self._tracker.reset()
+                response_ms = await db.ping()
+                caps = db.capabilities
+                if caps is not self._sql_for:
+                    self._sql, self._uses_qids = metrics_sql(caps)
+                    self._sql_for = caps
+                mono = time.monotonic()
+                want_size = mono - self._last_size_at >= self.size_every_s
+                args: list[object] = [want_size]
+                own_qids = sorted(self.connector.own_query_ids)
+                if self._uses_qids:
+                    args.append(own_qids)
+                row = await db.fetchrow(self._sql, *args, timeout=self.connector.statement_timeout_ms / 1000 + 1.0)
+        except DatabaseUnavailable as exc:
+            return self._unavailable(now, exc)
+        except asyncpg.PostgresError as exc:
+            # The server answers but the statement failed (timeout under load, privilege).
+            reason = safe_text(self.connector.scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__), 200)
+            self._set_status(SourceState.DEGRADED, f"metrics query failed: {reason}", now)
+            return self._empty(now, f"n/a: metrics query failed ({reason})", response_ms)
+        assert row is not None
+        if want_size and row["size_bytes"] is not None:
+            self._last_size = int(row["size_bytes"])
+            self._last_size_at = mono
+            self.sizes.add(now.timestamp(), self._last_size)
+        counters = Counters.from_row(
+            row, mono, self.connector.own_commits, self.connector.own_rollbacks, self.connector.own_pings, len(own_qids)
+        )
+        deltas = self._tracker.update(counters)
+        growth = self.sizes.growth(now.timestamp())
+        samples = build_samples(
+            row, caps, deltas, response_ms=response_ms, size_bytes=self._last_size,
+            size_note=f"sampled every {self.size_every_s:.0f} s", growth=(growth.bytes_per_day, growth.note),
+        )
+        missing = caps.missing
+        if missing:
+            detail = "; ".join(missing)
+            if detail not in self._reported:
+                self._reported.add(detail)
+                log.warning("database metrics limited: %s", detail)
+            self._set_status(SourceState.DEGRADED, detail, now)
+        else:
+            self._set_status(SourceState.UP, f"{self.connector.label} · {response_ms:.1f} ms", now)
+        return MetricsSnapshot(source=self.name, at=now, samples=samples)
+
+    # ------------------------------------------------------------ helpers
+
+    def _set_status(self, state: SourceState, detail: str, now) -> None:
+        since = self._status.since if self._status.state is state and self._status.since else now
+        self._status = SourceStatus(self.name, state, detail, since)
+
+    def _empty(self, now, note: str, response_ms: float | None = None) -> MetricsSnapshot:
+        samples = {k: MetricSample(k, None, note) for k in DB_KEYS}
+        if response_ms is not None:
+            samples["db.response_ms"] = MetricSample("db.response_ms", response_ms, "round trip of select 1")
+        return MetricsSnapshot(source=self.name, at=now, samples=samples)
+
+    def _unavailable(self, now, exc: DatabaseUnavailable) -> MetricsSnapshot:
+        self._set_status(SourceState.DOWN, exc.reason, now)
+        snap = self._empty(now, f"n/a: database unreachable ({exc.reason})")
+        if exc.kind is FailureKind.SATURATED:
+            # The server itself says every slot is taken: that IS the connection figure.
+            samples = dict(snap.samples)
+            samples["db.connections.pct"] = MetricSample("db.connections.pct", 100.0, "server refuses new connections: every slot is taken")
+            snap = MetricsSnapshot(source=self.name, at=now, samples=samples)
+        return snap

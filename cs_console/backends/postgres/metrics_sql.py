@@ -1,0 +1,82 @@
+"""The one statement a metrics refresh runs (besides the `select 1` round trip).
+
+Everything the Database group shows comes from a single row: sessions by state
+and their ages (pg_stat_activity, the console's own backend excluded), lock
+waits (pg_locks, visible to every role), the database's cumulative counters
+(read through the pg_stat_get_db_* functions for this one database instead of
+the pg_stat_database view, which computes them for every database), the size
+(only when asked: pg_database_size walks the data directory), replication lag,
+and pg_stat_statements totals read without query text (`pg_stat_statements(false)`
+never touches the query-text file). It also returns its own query id so the
+next refresh can leave the console's statements out of the query averages.
+
+Parameters: $1 bool = include the database size; $2 bigint[] = the console's own
+query ids (only when pg_stat_statements is usable).
+"""
+
+from __future__ import annotations
+
+from cs_console.backends.postgres.connector import Capabilities, own_query_id_expr, quote_ident
+
+
+def metrics_sql(caps: Capabilities) -> tuple[str, bool]:
+    """(statement, whether it takes the own-query-ids parameter $2)."""
+    reserved = (
+        "current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+        " - coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)"
+    )
+    if caps.pgss_ok:
+        toplevel = " and p.toplevel" if caps.has_query_id else ""
+        lateral = (
+            ",\n  lateral (select sum(p.calls) as calls, sum(p.total_exec_time) as exec_ms\n"
+            f"           from {quote_ident(caps.pgss_schema or 'public')}.pg_stat_statements(false) p\n"
+            f"           where p.dbid = d.oid{toplevel} and coalesce(p.queryid, 0) <> all($2::bigint[])\n"
+            f"             and p.queryid is distinct from {own_query_id_expr(caps)}) s"
+        )
+        pgss_select = "  s.calls::float8 as pgss_calls,\n  s.exec_ms::float8 as pgss_exec_ms,"
+        uses_qids = True
+    else:
+        lateral = ""
+        pgss_select = "  null::float8 as pgss_calls,\n  null::float8 as pgss_exec_ms,"
+        uses_qids = False
+    sql = f"""/* cs-console metrics */
+with act as (
+  select state, backend_type, now() - state_change as in_state, now() - query_start as q_age,
+         now() - xact_start as x_age
+    from pg_stat_activity
+   where pid <> pg_backend_pid() and backend_type = 'client backend'
+), waiting as (
+  select distinct pid from pg_locks where not granted and pid <> pg_backend_pid()
+), act_agg as (
+  select count(*) as used,
+         count(*) filter (where state = 'active') as active,
+         count(*) filter (where state = 'idle') as idle,
+         count(*) filter (where state like 'idle in transaction%') as idle_in_tx,
+         extract(epoch from max(in_state) filter (where state like 'idle in transaction%'))::float8 as idle_in_tx_age_s,
+         extract(epoch from max(q_age) filter (where state = 'active'))::float8 as longest_query_s,
+         extract(epoch from max(x_age))::float8 as longest_tx_s
+    from act
+)
+select
+  {own_query_id_expr(caps)} as _cs_qid,
+  a.used, a.active, a.idle, a.idle_in_tx, a.idle_in_tx_age_s, a.longest_query_s, a.longest_tx_s,
+  (select sum(pg_stat_get_db_numbackends(oid)) from pg_database)::int - 1 as backends_all_dbs,
+  {reserved} as max_conn,
+  (select count(*) from waiting)::int as blocked,
+  (select count(distinct b) from waiting w, unnest(pg_blocking_pids(w.pid)) b)::int as blocking,
+  (select count(*) from pg_locks where not granted)::int as locks_waiting,
+  pg_stat_get_db_xact_commit(d.oid) as commits,
+  pg_stat_get_db_xact_rollback(d.oid) as rollbacks,
+  pg_stat_get_db_blocks_fetched(d.oid) as blks_fetched,
+  pg_stat_get_db_blocks_hit(d.oid) as blks_hit,
+  pg_stat_get_db_deadlocks(d.oid) as deadlocks,
+  case when $1::bool then pg_database_size(d.oid) end as size_bytes,
+  pg_is_in_recovery() as in_recovery,
+  case when pg_is_in_recovery() then extract(epoch from now() - pg_last_xact_replay_timestamp())::float8
+       else (select extract(epoch from max(replay_lag))::float8 from pg_stat_replication) end as replication_lag_s,
+  (select count(*) from pg_stat_replication)::int as replicas,
+{pgss_select}
+  now() as server_now
+from pg_database d cross join act_agg a{lateral}
+where d.datname = current_database()"""
+    return sql, uses_qids
