@@ -8,6 +8,7 @@ Public API (the Logs pane and `cs-console logs` use only this):
     Matcher.match(record) -> bool       a small closure: ~0.1-0.3 µs per record
     Matcher.spans(text) -> [(start, end)]  what to highlight in a (displayed) message
     Filter.pushdown() -> Pushdown       the conditions a server-side query may apply
+    parse_since(text, now) -> datetime  `--since 1h` / `--since 2026-11-27T03:00Z`
     FILTER_HELP                         help text for the filter bar and the help screen
 
 FilterError.position is a 0-based index into the filter text (FilterError.column is
@@ -414,6 +415,13 @@ def _parse_time(raw: str, k: int, end: int) -> Ago | datetime:
     )
 
 
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`15m`, `1h30m`, `2d` before `now`, or an ISO time (no zone = UTC); FilterError if neither."""
+    raw = text.strip()
+    value = _parse_time(raw, 0, max(len(raw), 1))
+    return _resolve_time(value, now or datetime.now(timezone.utc))
+
+
 # ----------------------------------------------------------------- printing
 
 _BARE_UNSAFE_START = set('-"/=<>!')
@@ -702,5 +710,6 @@ __all__ = [
     "TextTerm",
     "matches",
     "parse_filter",
+    "parse_since",
 ]
 
