@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "init",
     "config_cmd",
     "health",
+    "logs",
     "incident",
 )
 
