@@ -41,6 +41,9 @@ class InspectColumn:
     label: str  # header shown to the operator
     kind: ColumnKind = ColumnKind.TEXT
 
+    def __str__(self) -> str:  # a table header
+        return self.label
+
 
 @dataclass(frozen=True, slots=True)
 class InspectView:

@@ -18,7 +18,7 @@ import asyncpg
 
 from cs_console.backends.postgres.connector import Capabilities, DatabaseUnavailable, PgConnector
 from cs_console.backends.postgres.failure import FailureKind
-from cs_console.backends.postgres.metrics_compute import Counters, DeltaTracker, build_samples
+from cs_console.backends.postgres.metrics_compute import Counters, Deltas, DeltaTracker, build_samples
 from cs_console.backends.postgres.metrics_sql import metrics_sql
 from cs_console.backends.postgres.size_history import SizeHistory
 from cs_console.domain.clock import Clock, SystemClock
@@ -58,6 +58,7 @@ class PostgresMetricsSource:
         self._reported: set[str] = set()
         self._connections_seen = 0
         self._inspector = None
+        self.last_deltas: Deltas | None = None  # the raw interval behind the last rates (tests, benchmark)
 
     # ------------------------------------------------------------ protocol
 
@@ -117,6 +118,7 @@ class PostgresMetricsSource:
             row, mono, self.connector.own_commits, self.connector.own_rollbacks, self.connector.own_pings, len(own_qids)
         )
         deltas = self._tracker.update(counters)
+        self.last_deltas = deltas
         growth = self.sizes.growth(now.timestamp())
         samples = build_samples(
             row, caps, deltas, response_ms=response_ms, size_bytes=self._last_size,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _DSN_RE = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*):[^@/\s]*@")
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*):[^@/\n]*@")
 _PASSWORD_PARAM = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
 
 

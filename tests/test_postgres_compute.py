@@ -1,0 +1,175 @@
+"""Pure parts of the PostgreSQL backend: delta arithmetic, size growth, DSN redaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cs_console.backends.postgres.connector import NOTE_NEEDS_STATS, Capabilities
+from cs_console.backends.postgres.metrics_compute import FIRST_SAMPLE, STATS_RESET, Counters, DeltaTracker, build_samples
+from cs_console.backends.postgres.size_history import SizeHistory
+from cs_console.backends.postgres.target import InvalidDsn, Scrubber, parse_target, redact_dsn
+from cs_console.domain.db_inspect import INSPECT_VIEWS, ColumnKind, format_cell, format_seconds, view_by_id, UnknownInspectView
+from cs_console.domain.metrics import METRICS
+
+CAPS = Capabilities(150004, "app", 5, True, True, "public", "")
+CAPS_LOW = Capabilities(150004, "app", 5, False, False, None, "n/a: pg_stat_statements not installed (create extension pg_stat_statements)")
+
+
+def counters(at: float, commits: int, rollbacks: int = 0, *, calls: float | None = 100.0, exec_ms: float | None = 1000.0,
+             own_commits: int = 0, own_rollbacks: int = 0, own_pings: int = 0, hit: int = 0, fetched: int = 0,
+             deadlocks: int = 0, own_qids: int = 0) -> Counters:
+    return Counters(at, commits, rollbacks, fetched, hit, deadlocks, calls, exec_ms, own_commits, own_rollbacks, own_pings, own_qids)
+
+
+def row(**over: object) -> dict[str, object]:
+    base: dict[str, object] = dict(
+        used=8, active=3, idle=4, idle_in_tx=1, idle_in_tx_age_s=12.5, longest_query_s=3.0, longest_tx_s=14.0,
+        backends_all_dbs=11, max_conn=97, blocked=2, blocking=1, locks_waiting=2, in_recovery=False,
+        replication_lag_s=None, replicas=0,
+    )
+    base.update(over)
+    return base
+
+
+def test_first_sample_has_no_rates() -> None:
+    tracker = DeltaTracker()
+    assert tracker.update(counters(0.0, 100)) is None
+    samples = build_samples(row(), CAPS, None, response_ms=0.8, size_bytes=1000, size_note="", growth=(None, "n/a"))
+    assert samples["db.commits_per_s"].value is None and samples["db.commits_per_s"].note == FIRST_SAMPLE
+    assert samples["db.connections.used"].value == 8
+    assert samples["db.connections.pct"].value == pytest.approx(8 / 97 * 100)
+    assert samples["db.blocked"].value == 2 and "blocked by 1 session" in samples["db.blocked"].note
+    assert samples["db.replication_lag_s"].value is None and "no replication" in samples["db.replication_lag_s"].note
+    # Every Database metric of the catalogue is present.
+    assert {m.key for m in METRICS if m.key.startswith("db.")} <= set(samples)
+
+
+def test_deltas_leave_out_own_transactions_and_pings() -> None:
+    tracker = DeltaTracker()
+    tracker.update(counters(0.0, 1000, 10, calls=500, exec_ms=2000, own_commits=4, own_pings=1))
+    # 2 s later: 50 commits by others + our 2 (ping + metrics), 5 rollbacks; 40 statements by others + our 1 ping.
+    d = tracker.update(counters(2.0, 1052, 15, calls=541, exec_ms=2400, own_commits=6, own_pings=2, hit=90, fetched=100))
+    assert d is not None and not d.reset
+    assert d.commits == 50 and d.rollbacks == 5 and d.calls == 40 and d.exec_ms == 400
+    samples = build_samples(row(), CAPS, d, response_ms=0.5, size_bytes=None, size_note="", growth=(None, ""))
+    assert samples["db.commits_per_s"].value == pytest.approx(25.0)
+    assert samples["db.rollbacks_per_s"].value == pytest.approx(2.5)
+    assert samples["db.error_rate_pct"].value == pytest.approx(5 / 55 * 100)
+    assert samples["db.query_avg_ms"].value == pytest.approx(10.0)
+    assert samples["db.cache_hit_pct"].value == pytest.approx(90.0)
+
+
+def test_own_commits_that_arrive_late_are_subtracted_later_never_below_zero() -> None:
+    tracker = DeltaTracker()
+    tracker.update(counters(0.0, 100, own_commits=0))
+    # We ran 3 transactions but the server has not counted them yet; nobody else ran any.
+    d1 = tracker.update(counters(1.0, 100, own_commits=3))
+    assert d1 is not None and d1.commits == 0
+    # Now they show up, with 10 from others.
+    d2 = tracker.update(counters(2.0, 113, own_commits=3))
+    assert d2 is not None and d2.commits == 10
+
+
+def test_counter_going_backwards_is_a_reset_not_a_negative_rate() -> None:
+    tracker = DeltaTracker()
+    tracker.update(counters(0.0, 5000, 40))
+    d = tracker.update(counters(2.0, 12, 0))
+    assert d is not None and d.reset
+    samples = build_samples(row(), CAPS, d, response_ms=1.0, size_bytes=None, size_note="", growth=(None, ""))
+    assert samples["db.commits_per_s"].value is None and samples["db.commits_per_s"].note == STATS_RESET
+
+
+def test_new_excluded_statement_pauses_query_avg_once() -> None:
+    tracker = DeltaTracker()
+    tracker.update(counters(0.0, 10, own_qids=1))
+    d = tracker.update(counters(2.0, 20, calls=90, own_qids=2))
+    assert d is not None and d.recalibrating
+    samples = build_samples(row(), CAPS, d, response_ms=1.0, size_bytes=None, size_note="", growth=(None, ""))
+    assert samples["db.query_avg_ms"].value is None and "left out" in samples["db.query_avg_ms"].note
+    d2 = tracker.update(counters(4.0, 30, calls=100, exec_ms=1050, own_qids=2))
+    assert d2 is not None and not d2.recalibrating and d2.calls == 10
+
+
+def test_without_privileges_state_metrics_say_why() -> None:
+    tracker = DeltaTracker()
+    tracker.update(counters(0.0, 10, calls=None, exec_ms=None))
+    d = tracker.update(counters(1.0, 20, calls=None, exec_ms=None))
+    samples = build_samples(row(), CAPS_LOW, d, response_ms=1.0, size_bytes=None, size_note="", growth=(None, ""))
+    for key in ("db.connections.active", "db.connections.idle_in_tx", "db.idle_in_tx.max_age_s", "db.longest_query_s", "db.longest_tx_s"):
+        assert samples[key].value is None and samples[key].note == NOTE_NEEDS_STATS
+    # Used connections fall back to the per-database backend counts, said to be approximate.
+    assert samples["db.connections.used"].value == 11 and "approximate" in samples["db.connections.used"].note
+    assert samples["db.query_avg_ms"].value is None and "not installed" in samples["db.query_avg_ms"].note
+    assert samples["db.commits_per_s"].value == pytest.approx(10.0)  # counters need no privilege
+
+
+def test_standby_reports_replay_delay() -> None:
+    samples = build_samples(row(in_recovery=True, replication_lag_s=4.5), CAPS, None, response_ms=1.0, size_bytes=None, size_note="", growth=(None, ""))
+    assert samples["db.replication_lag_s"].value == 4.5
+
+
+def test_size_growth_needs_a_baseline_and_survives_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "pg-size-x.json"
+    h = SizeHistory(path, persist_every_s=900, min_span_s=3600)
+    t0 = 1_700_000_000.0
+    h.add(t0, 1_000_000)
+    g = h.growth(t0)
+    assert g.bytes_per_day is None and "needs 1.0 h" in g.note
+    for i in range(1, 9):  # every 15 min for 2 h, +10 kB each time
+        h.add(t0 + i * 900, 1_000_000 + i * 10_000)
+    g = h.growth(t0 + 8 * 900)
+    assert g.bytes_per_day == pytest.approx(10_000 * 4 * 24, rel=1e-6)
+    assert "over the last 2.0 h" in g.note
+    # A new console process reads the persisted samples.
+    h2 = SizeHistory(path, persist_every_s=900, min_span_s=3600)
+    h2.add(t0 + 9 * 900, 1_090_000)
+    assert h2.growth(t0 + 9 * 900).bytes_per_day == pytest.approx(10_000 * 4 * 24, rel=1e-6)
+    assert len(json.loads(path.read_text())["samples"]) >= 8
+
+
+def test_damaged_size_history_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "pg-size-x.json"
+    path.write_text("{not json")
+    h = SizeHistory(path)
+    h.add(1.0, 5)
+    assert h.growth(1.0).bytes_per_day is None
+
+
+def test_parse_target_and_label_never_show_password() -> None:
+    t = parse_target("postgresql://app:p%40ss@db.example.com:6543/prod?sslmode=require")
+    assert (t.user, t.host, t.port, t.database, t.password) == ("app", "db.example.com", 6543, "prod", "p@ss")
+    assert "p@ss" not in t.label and "p%40ss" not in t.label
+    with pytest.raises(InvalidDsn) as exc:
+        parse_target("mysql://root:hunter2@host/db")
+    assert "hunter2" not in str(exc.value)
+
+
+@settings(max_examples=200)
+@given(password=st.text(alphabet=st.characters(blacklist_characters="@/:?#[]%\n\r", blacklist_categories=("Cs",)), min_size=3, max_size=30))
+def test_scrubber_removes_password_wherever_it_appears(password: str) -> None:
+    dsn = f"postgresql://user:{password}@host:5432/db"
+    scrub = Scrubber(password)
+    message = f"could not connect to {dsn}: server said {password!s} is wrong"
+    cleaned = scrub(message)
+    assert password not in cleaned
+    assert redact_dsn(dsn) == "postgresql://user:***@host:5432/db"
+
+
+def test_catalogue_and_formatting() -> None:
+    ids = [v.id for v in INSPECT_VIEWS]
+    assert len(ids) == len(set(ids)) >= 14
+    for view in INSPECT_VIEWS:
+        assert view.columns and len({c.name for c in view.columns}) == len(view.columns)
+    with pytest.raises(UnknownInspectView):
+        view_by_id("nope")
+    assert format_cell(1536, ColumnKind.BYTES) == "1.5 kB"
+    assert format_cell(None, ColumnKind.INT) == ""
+    assert format_cell(True, ColumnKind.BOOL) == "yes"
+    assert format_cell(12.345, ColumnKind.PCT) == "12.3 %"
+    assert format_seconds(0.25) == "250 ms" and format_seconds(125) == "2m 05s" and format_seconds(7300) == "2h 01m"
+    assert str(view_by_id("locks").columns[0]) == "PID"
