@@ -188,6 +188,7 @@ class FakeSupabase:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stalls
 
             def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
                 pass
@@ -409,3 +410,22 @@ class FakeSupabase:
         )
         kwargs.update(overrides)
         return SupabaseClient(**kwargs)
+
+
+def main() -> None:
+    """`python -m tests.fake_supabase`: run the fake by hand (prints the URL, token, key)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3600.0, help="stop after this long")
+    args = parser.parse_args()
+    with FakeSupabase() as fake:
+        print(f"url={fake.url} ref={fake.ref}\ntoken={fake.token}\nservice_key={fake.service_key}", flush=True)
+        try:
+            time.sleep(args.seconds)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

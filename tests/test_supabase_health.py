@@ -159,3 +159,18 @@ async def test_profile_without_secrets_says_so(fake_supabase: FakeSupabase, tmp_
     assert "Database" not in comps  # the PostgreSQL probe owns it when a DSN is set
     assert fake_supabase.requests == []
     await env.aclose()
+
+
+async def test_one_shot_check_measures_functions_once_with_the_source(fake_supabase: FakeSupabase) -> None:
+    client = fake_supabase.client()
+    api = ManagementMetricsSource(client, clock=FixedClock(NOW))
+    probe = SupabaseHealthProbe(client, clock=FixedClock(NOW), stats_source=api)
+    import asyncio
+
+    comps, _snap = await asyncio.gather(probe.check(), api.collect())
+    await client.aclose()
+    edge = by_name(comps)["Edge Functions"]
+    # Fixture stats: 7 server errors in 789 invocations.
+    assert "5xx 0.89% over 15 min" in edge.detail
+    assert len(fake_supabase.requests_to(FUNCTIONS)) == 1  # the probe and the source shared one poll
+    assert len(fake_supabase.requests_to(COMBINED_STATS)) == 3

@@ -262,3 +262,21 @@ async def test_backups_newest_failed_and_none_completed(fake_supabase: FakeSupab
     snap = await src.collect()
     await src.close()
     assert snap.value("backup.age_h") is None and snap.samples["backup.age_h"].note == "no completed backup listed"
+
+
+async def test_a_slow_part_is_cut_at_its_deadline(fake_supabase: FakeSupabase) -> None:
+    # Each stats call answers within the request timeout, but one after another
+    # (0.75 s) they overrun the part's deadline.
+    for _ in range(3):
+        fake_supabase.delay(COMBINED_STATS, 0.25)
+    src = ManagementMetricsSource(
+        fake_supabase.client(timeout_s=1.0), clock=FixedClock(NOW), monotonic=Mono(), part_deadline_s=0.4, max_parallel_stats=1,
+    )
+    started = time.monotonic()
+    snap = await src.collect()
+    elapsed = time.monotonic() - started
+    await src.close()
+    assert elapsed < 0.7
+    assert "functions: not done within 0.4s" in src.status().detail
+    assert snap.value("fn.invocations_per_min") is None
+    assert snap.value("backup.age_h") is not None

@@ -82,9 +82,16 @@ class SupabaseHealthProbe:
 
     async def _functions(self) -> tuple[Any, float | None, SupabaseError | None]:
         src = self.stats_source
-        age = src.functions_age_s() if src is not None else None
-        if src is not None and age is not None and age < FUNCTIONS_LIST_MAX_AGE_S:
+        if src is None:
+            return await self._timed(self.client.functions())
+        # The metrics source polls the list and the per-function stats; asking it
+        # (a no-op while fresh) gives the 5xx rate without a second set of calls.
+        await src.refresh_functions()
+        age = src.functions_age_s()
+        if age is not None and age < FUNCTIONS_LIST_MAX_AGE_S and src.functions_error is None:
             return src.functions_meta, self.client.latency_ms("functions"), None
+        if src.functions_error is not None:
+            return None, None, src.functions_error
         return await self._timed(self.client.functions())
 
     # ------------------------------------------------------------ mapping
@@ -139,7 +146,9 @@ class SupabaseHealthProbe:
             status = HealthStatus.DEGRADED
             parts.append(f"THROTTLED: {', '.join(throttled)}")
         stats = self.stats_source.function_stats() if self.stats_source is not None else ()
-        if stats:
+        if stats and not any(s.invocations_per_min > 0 for s in stats):
+            parts.append("no invocations in the last 15 min")
+        elif stats:
             reqs = sum(s.invocations_per_min for s in stats)
             errs = sum(s.invocations_per_min * s.error_rate_pct / 100.0 for s in stats)
             rate = 100.0 * errs / reqs if reqs else 0.0
@@ -152,5 +161,6 @@ class SupabaseHealthProbe:
             if failing:
                 parts.append(f"erroring: {', '.join(failing)}")
         else:
-            parts.append("5xx rate not measured yet")
+            why = self.stats_source.functions_stats_error if self.stats_source is not None else None
+            parts.append(f"5xx rate unavailable ({why.short})" if why is not None else "5xx rate not measured")
         return ComponentHealth(name, status, " · ".join(parts), latency, at)

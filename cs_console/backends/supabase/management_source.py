@@ -24,6 +24,7 @@ from cs_console.backends.supabase.errors import (
     NotConfigured,
     RateLimited,
     SupabaseError,
+    Timeout,
     Unauthorized,
 )
 from cs_console.backends.supabase.function_stats import (
@@ -43,6 +44,8 @@ from cs_console.domain.sources import SourceState, SourceStatus
 
 EDGE_WINDOW = timedelta(minutes=5)
 RETRY_AFTER_FAILURE_S = 15.0
+# A part (functions list + its stats calls) must finish inside the monitor's 8 s.
+PART_DEADLINE_S = 7.0
 MAX_PARALLEL_STATS = 4
 
 FN_KEYS = ("fn.invocations_per_min", "fn.error_rate_pct", "fn.avg_duration_ms")
@@ -67,6 +70,7 @@ class _Part:
     next_due: float = 0.0
     samples: dict[str, MetricSample] = field(default_factory=dict)
     error: SupabaseError | None = None
+    lock: asyncio.Lock | None = None  # one poll of a part at a time (collect vs health probe)
 
 
 class ManagementMetricsSource:
@@ -79,8 +83,12 @@ class ManagementMetricsSource:
         clock: Clock | None = None,
         cadence: Cadence | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        part_deadline_s: float = PART_DEADLINE_S,
+        max_parallel_stats: int = MAX_PARALLEL_STATS,
     ) -> None:
         self.client = client
+        self.part_deadline_s = part_deadline_s
+        self.max_parallel_stats = max_parallel_stats
         self._clock = clock or SystemClock()
         self._monotonic = monotonic
         c = cadence or Cadence()
@@ -122,8 +130,21 @@ class ManagementMetricsSource:
         return MetricsSnapshot(self.name, self._clock.now(), samples, tuple(self._fn_stats[s] for s in sorted(self._fn_stats)))
 
     async def _run(self, part: _Part, now: float) -> None:
+        if part.lock is None:
+            part.lock = asyncio.Lock()
+        async with part.lock:
+            if part.next_due > now and self._monotonic() < part.next_due:
+                return  # someone else polled it while we waited
+            await self._poll(part, now)
+
+    async def _poll(self, part: _Part, now: float) -> None:
         try:
-            part.samples = await part.run()
+            try:
+                async with asyncio.timeout(self.part_deadline_s):
+                    samples = await part.run()
+            except TimeoutError:
+                raise Timeout(f"{part.name}: not done within {self.part_deadline_s:g}s") from None
+            part.samples = samples
             part.error = None
             part.next_due = now + part.interval_s
         except RateLimited as exc:
@@ -161,7 +182,7 @@ class ManagementMetricsSource:
             raise
         self.functions_meta, self.functions_polled_at, self.functions_error = listed, self._monotonic(), None
         live = [f for f in listed if f.get("status") != "REMOVED"]
-        gate = asyncio.Semaphore(MAX_PARALLEL_STATS)
+        gate = asyncio.Semaphore(self.max_parallel_stats)
         now = self._clock.now()
 
         async def one(meta: dict[str, Any]) -> Totals | SupabaseError:
@@ -276,6 +297,20 @@ class ManagementMetricsSource:
         return {"host.disk_pct": MetricSample("host.disk_pct", round(100.0 * used / size, 2), "database disk (Management API)")}
 
     # ------------------------------------------------------------ sharing
+
+    async def refresh_functions(self) -> None:
+        """Poll the functions part now unless it is fresh: lets a one-shot health
+        check report the 5xx rate without waiting for a metrics refresh."""
+        part = self._parts[0]
+        now = self._monotonic()
+        if now < part.next_due:
+            return
+        await self._run(part, now)
+        self._update_status()
+
+    @property
+    def functions_stats_error(self) -> SupabaseError | None:
+        return self._parts[0].error
 
     def functions_age_s(self) -> float | None:
         """Seconds since the functions list was last fetched, if ever."""
