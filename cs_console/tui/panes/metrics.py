@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +17,7 @@ from textual.content import Content
 from textual.widgets import DataTable, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from cs_console.domain.db_inspect import format_cell
 from cs_console.domain.metric_format import format_duration_s, format_value
 from cs_console.domain.metrics import GROUPS, METRICS, FunctionStats, MetricDef
 from cs_console.domain.safe_text import safe_text
@@ -61,7 +63,8 @@ class MetricRow(Horizontal):
         value_cell, state_cell, spark_cell, since_cell = self.query(Cell)
         text = format_value(value, self.metric.unit)
         if value is None and note:
-            text = f"n/a: {safe_text(note, 40)}"
+            note = safe_text(note, 40)
+            text = note if note.startswith("n/a") else f"n/a: {note}"
         value_cell.set(Content(text))
         if state is None:
             state_cell.set(Content(""))
@@ -247,12 +250,22 @@ class MetricsPane(Pane):
         except Exception as exc:  # the view failed; say so, keep the pane
             note.update(Content.styled(f"view failed: {safe_text(str(exc), 200)}", "$error"))
             return
+        if result.error:
+            note.update(Content.styled(f"{result.view.title}: {safe_text(result.error, 200)}", "$error"))
+            return
         table.clear(columns=True)
+        # DataTable measures rich Text (not Content); Text(str) is literal, never markup.
         for column in result.columns:
-            table.add_column(Content(safe_text(str(column), 40)))
+            table.add_column(Text(safe_text(column.label, 40)), key=column.name)
         for row in result.rows:
-            table.add_row(*(Content(safe_text("" if v is None else str(v), 200)) for v in row))
-        text = f"{len(result.rows)} rows"
+            table.add_row(*(
+                Text(safe_text(format_cell(value, column.kind), 200), no_wrap=True, justify="right" if column.kind.numeric else "left")
+                for value, column in zip(row, result.columns)
+            ))
+        text = f"{result.view.title}: {len(result.rows)} rows"
+        if result.elapsed_ms is not None:
+            text += f" in {result.elapsed_ms:.0f} ms"
         if result.note:
             text += f" — {safe_text(result.note, 200)}"
+        text += f"\n{result.view.description}"
         note.update(Content(text))
