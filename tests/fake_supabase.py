@@ -127,13 +127,17 @@ def logs_fixture_handler(req: RecordedRequest) -> Reply:
 def edge_aggregate(rows: list[dict[str, Any]], with_p95: bool) -> dict[str, Any]:
     """What the log store answers to the console's edge_logs aggregate query.
 
-    rows carry `status_code` and optionally `origin_time` (ms); p95 is nearest-rank.
+    rows carry `status_code`, `path`, `search` and optionally `origin_time` (ms);
+    p95 is nearest-rank.
     """
     codes = [int(r.get("status_code") or 0) for r in rows]
+    signin = [r.get("path") == "/auth/v1/token" and "grant_type=password" in (r.get("search") or "") for r in rows]
     out: dict[str, Any] = {
         "requests": len(rows),
         "errors_5xx": sum(1 for c in codes if c >= 500),
         "errors_4xx": sum(1 for c in codes if 400 <= c < 500),
+        "auth_signins": sum(1 for c, s in zip(codes, signin) if s and c < 400),
+        "auth_failures": sum(1 for c, s in zip(codes, signin) if s and 400 <= c < 500),
     }
     if with_p95:
         times = sorted(float(r["origin_time"]) for r in rows if r.get("origin_time") is not None)

@@ -49,6 +49,10 @@ def edge_rows() -> list[dict]:
         rows[i]["status_code"] = 503
     for i in range(3, 10):
         rows[i]["status_code"] = 404
+    # Password sign-ins: 6 rejected, 2 accepted; a failed refresh is not a sign-in.
+    for i in range(10, 18):
+        rows[i].update(path="/auth/v1/token", search="?grant_type=password", status_code=400 if i < 16 else 200)
+    rows[18].update(path="/auth/v1/token", search="?grant_type=refresh_token", status_code=400)  # not a sign-in
     return rows
 
 
@@ -77,8 +81,12 @@ async def test_normal_answers(fake_supabase: FakeSupabase) -> None:
     # Edge aggregate over the last 5 minutes.
     assert snap.value("api.requests_per_min") == pytest.approx(100 / 5)
     assert snap.value("api.status_5xx_per_min") == pytest.approx(3 / 5)
-    assert snap.value("api.status_4xx_per_min") == pytest.approx(7 / 5)
+    assert snap.value("api.status_4xx_per_min") == pytest.approx(14 / 5)
     assert snap.value("api.error_rate_pct") == pytest.approx(3.0)
+    assert snap.value("auth.failures_per_min") == pytest.approx(6 / 5)
+    assert snap.value("auth.signins_per_min") == pytest.approx(2 / 5)
+    sql = fake_supabase.requests_to(LOGS_ALL)[0].param("sql") or ""
+    assert "cross join unnest(m.request) as request" in sql and "grant_type=password" in sql
     assert snap.value("api.p95_ms") == 95.0
     req = fake_supabase.requests_to(LOGS_ALL)[0]
     assert req.param("iso_timestamp_start") == "2026-06-10T09:00:00.000Z"

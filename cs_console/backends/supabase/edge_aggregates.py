@@ -15,21 +15,30 @@ from typing import Any
 
 from cs_console.backends.supabase.errors import BadResponse
 
+# Password sign-ins go through the gateway as POST /auth/v1/token?grant_type=password,
+# so the same query counts sign-ins and failed sign-ins (the manual's auth alert).
 _BQ_FROM = (
     "from edge_logs as t "
     "cross join unnest(t.metadata) as m "
+    "cross join unnest(m.request) as request "
     "cross join unnest(m.response) as response"
 )
+_BQ_SIGNIN = "(request.path = '/auth/v1/token' and regexp_contains(request.search, 'grant_type=password'))"
 _BQ_COUNTS = (
     "count(t.id) as requests, "
     "countif(response.status_code >= 500) as errors_5xx, "
-    "countif(response.status_code >= 400 and response.status_code < 500) as errors_4xx"
+    "countif(response.status_code >= 400 and response.status_code < 500) as errors_4xx, "
+    f"countif({_BQ_SIGNIN} and response.status_code < 400) as auth_signins, "
+    f"countif({_BQ_SIGNIN} and response.status_code >= 400 and response.status_code < 500) as auth_failures"
 )
 _CH_STATUS = "toInt32OrZero(log_attributes['response.status_code'])"
+_CH_SIGNIN = "(log_attributes['request.path'] = '/auth/v1/token' and position(log_attributes['request.search'], 'grant_type=password') > 0)"
 _CH_COUNTS = (
     "count() as requests, "
     f"countIf({_CH_STATUS} >= 500) as errors_5xx, "
-    f"countIf({_CH_STATUS} >= 400 and {_CH_STATUS} < 500) as errors_4xx"
+    f"countIf({_CH_STATUS} >= 400 and {_CH_STATUS} < 500) as errors_4xx, "
+    f"countIf({_CH_SIGNIN} and {_CH_STATUS} < 400) as auth_signins, "
+    f"countIf({_CH_SIGNIN} and {_CH_STATUS} >= 400 and {_CH_STATUS} < 500) as auth_failures"
 )
 
 
@@ -59,6 +68,8 @@ class EdgeTotals:
     errors_5xx: float
     errors_4xx: float
     p95_ms: float | None
+    auth_signins: float | None = None
+    auth_failures: float | None = None
 
 
 def _number(row: Mapping[str, Any], key: str, *, required: bool) -> float | None:
@@ -85,4 +96,6 @@ def parse_totals(rows: list[dict[str, Any]], with_p95: bool) -> EdgeTotals:
         _number(row, "errors_5xx", required=True) or 0.0,
         _number(row, "errors_4xx", required=True) or 0.0,
         p95 if requests else None,
+        _number(row, "auth_signins", required=False),
+        _number(row, "auth_failures", required=False),
     )

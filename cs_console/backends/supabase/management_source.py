@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from cs_console.backends.supabase.edge_aggregates import Variant, parse_totals, variants_for
+from cs_console.backends.supabase.edge_aggregates import EdgeTotals, Variant, parse_totals, variants_for
 from cs_console.backends.supabase.errors import (
     AnalyticsError,
     ClientError,
@@ -49,7 +49,10 @@ PART_DEADLINE_S = 7.0
 MAX_PARALLEL_STATS = 4
 
 FN_KEYS = ("fn.invocations_per_min", "fn.error_rate_pct", "fn.avg_duration_ms")
-API_KEYS = ("api.requests_per_min", "api.p95_ms", "api.error_rate_pct", "api.status_4xx_per_min", "api.status_5xx_per_min")
+API_KEYS = (
+    "api.requests_per_min", "api.p95_ms", "api.error_rate_pct", "api.status_4xx_per_min", "api.status_5xx_per_min",
+    "auth.signins_per_min", "auth.failures_per_min",
+)
 
 
 @dataclass(frozen=True)
@@ -233,11 +236,12 @@ class ManagementMetricsSource:
                     self.client.log_dialect = variant.dialect  # shared detection: the log sources reuse it
                 if not variant.with_p95:
                     self._p95_note = f"the log store rejected the p95 query ({last.short if last else 'error'})"
-            return self._edge_samples(totals.requests, totals.errors_5xx, totals.errors_4xx, totals.p95_ms, variant.with_p95)
+            return self._edge_samples(totals, variant.with_p95)
         assert last is not None
         raise last
 
-    def _edge_samples(self, requests: float, e5: float, e4: float, p95: float | None, with_p95: bool) -> dict[str, MetricSample]:
+    def _edge_samples(self, totals: EdgeTotals, with_p95: bool) -> dict[str, MetricSample]:
+        requests, e5, e4, p95 = totals.requests, totals.errors_5xx, totals.errors_4xx, totals.p95_ms
         minutes = EDGE_WINDOW.total_seconds() / 60.0
         span = f"edge logs, last {minutes:g} min"
         quiet = f"no requests in the last {minutes:g} min"
@@ -248,6 +252,11 @@ class ManagementMetricsSource:
             "api.status_4xx_per_min": MetricSample("api.status_4xx_per_min", round(e4 / minutes, 2), span),
             "api.error_rate_pct": MetricSample("api.error_rate_pct", round(100.0 * e5 / requests, 3) if requests else 0.0, span if requests else quiet),
             "api.p95_ms": MetricSample("api.p95_ms", None if p95 is None else round(p95, 1), p95_note),
+            **{
+                key: MetricSample(key, None, "not in the aggregate answer") if value is None
+                else MetricSample(key, round(value / minutes, 2), "password grants on /auth/v1/token, last 5 min")
+                for key, value in (("auth.signins_per_min", totals.auth_signins), ("auth.failures_per_min", totals.auth_failures))
+            },
         }
 
     async def _poll_usage(self) -> dict[str, MetricSample]:
