@@ -251,7 +251,7 @@ async def _do_show(args: argparse.Namespace, service: Any) -> int:
     print(f"  declared {utc(inc.declared_at)}  acknowledged {utc(inc.acknowledged_at)}  components: {', '.join(inc.components) or '—'}")
     print(f"  response: {timer_text(report.response)}   next update: {timer_text(report.update)}")
     for b in report.breaches:
-        print(f"  breach: {b.describe()}" + (f" (met {utc(b.ended_at)})" if b.ended_at else " (outstanding)"))
+        print(f"  breach: {b.describe()} ({b.until_text()})")
     print("Phases:")
     for view in phase_views(inc, now):
         mark = {"done": "✓", "current": "▶", "upcoming": " "}[view.state]

@@ -196,8 +196,7 @@ def export_markdown(inc: "Incident", now: datetime) -> str:
     out.append("")
     if report.breaches:
         for b in report.breaches:
-            late = f"met {utc(b.ended_at)}" if b.ended_at else "still outstanding"
-            out.append(f"- {b.describe()} ({late})")
+            out.append(f"- {b.describe()} ({b.until_text()})")
     else:
         out.append("- All response and update targets met.")
     if inc.postmortem_waiver:

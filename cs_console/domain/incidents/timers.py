@@ -49,6 +49,10 @@ class Breach:
         what = "response" if self.kind is TimerKind.RESPONSE else "stakeholder update"
         return f"{self.severity.value} {what} due {self.deadline:%Y-%m-%d %H:%M:%S} UTC missed"
 
+    def until_text(self) -> str:
+        """Until when it was late: answered, re-based by a severity change, or the incident left work."""
+        return f"overdue until {self.ended_at:%Y-%m-%d %H:%M:%S} UTC" if self.ended_at else "still overdue"
+
 
 @dataclass(frozen=True, slots=True)
 class Timer:
