@@ -10,6 +10,7 @@ from cs_console.tui.pane import Pane
 PANES: tuple[str, ...] = (
     "cs_console.tui.panes.overview:OverviewPane",
     "cs_console.tui.panes.metrics:MetricsPane",
+    "cs_console.tui.panes.logs:LogsPane",
 )
 
 

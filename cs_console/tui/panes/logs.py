@@ -1,0 +1,535 @@
+"""Logs: follow a log source, filter it as you type, jump between errors, inspect a record.
+
+Data flow: a worker reads the source (`Environment.log_source(spec)`) and
+appends each batch to a bounded `LogBuffer`, which filters new records
+incrementally. The worker then posts a coalescing `_Arrived` message; the pane
+repaints at most `REPAINT_INTERVAL` apart, and not at all while hidden, so a
+burst of thousands of lines per second costs a few frames per second on the
+wire. The view reads the buffer's filtered index directly (Line API).
+
+A source that fails (file gone, API down, rate limit) is shown in the status
+line and retried with backoff; the pane keeps running and keeps what it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from cs_console.domain.log_buffer import DEFAULT_CAPACITY, Backfill, LogBuffer
+from cs_console.domain.log_filter import Filter
+from cs_console.domain.log_record import Level, LogRecord
+from cs_console.domain.safe_text import safe_text
+from cs_console.tui.pane import Pane
+from cs_console.tui.widgets.log_filter_bar import LogFilterBar, parse_filter_text
+from cs_console.tui.screens.log_detail import CLIPBOARD_MAX_CHARS
+from cs_console.tui.widgets.log_view import LogView, record_plain_line
+
+# At most this often the view repaints while records stream in (seconds).
+REPAINT_INTERVAL = 0.2
+STATUS_INTERVAL = 1.0
+DEFAULT_SOURCE = "all"
+_RETRY_MAX_SECONDS = 30.0
+
+ERRORS_ONLY_TERM = "level>=error"
+WARNINGS_UP_TERM = "level>=warn"
+
+
+class _Arrived(Message):
+    """New records are in the buffer (many of these collapse into one)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, _Arrived)
+
+
+def _compact(n: float) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return f"{int(n)}"
+
+
+def _seconds(value: float) -> str:
+    if value < 1:
+        return f"{value:.1f}s"
+    if value < 120:
+        return f"{value:.0f}s"
+    if value < 7200:
+        return f"{value / 60:.0f}m"
+    if value < 172_800:
+        return f"{value / 3600:.0f}h"
+    return f"{value / 86_400:.0f}d"
+
+
+class BufferLines:
+    """The buffer's filtered view as the LogView reads it (rows and their stable seqs)."""
+
+    def __init__(self, buffer: LogBuffer) -> None:
+        self.buffer = buffer
+
+    def __len__(self) -> int:
+        return self.buffer.match_count
+
+    def record(self, index: int) -> LogRecord:
+        return self.buffer.row(index)
+
+    def key(self, index: int) -> int:
+        return self.buffer.seq_of_row(index)
+
+    def index_for_key(self, key: int) -> int:
+        return self.buffer.row_of_seq(key)
+
+
+def write_json_lines(path: Path, records: Iterable[LogRecord]) -> int:
+    """One JSON object per record (every field, see LogRecord.fields); atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    count = 0
+    with open(part, "w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record.fields(), ensure_ascii=False, default=str))
+            out.write("\n")
+            count += 1
+    os.replace(part, path)
+    return count
+
+
+class LogsPane(Pane):
+    PANE_ID = "logs"
+    TITLE = "Logs"
+    KEY = "3"
+    HELP = (
+        "Follows the newest records (Space pauses; new records keep arriving and are counted). "
+        "/ opens the filter bar: the filter applies as you type, a bad filter is shown with a caret and "
+        "the previous one stays. o shows errors only, W warnings and above. e / E jump to the next / "
+        "previous error. Enter shows every field of a record as JSON; c copies the line (OSC 52, works "
+        "over SSH); s saves the filtered records as JSON lines. w wraps long lines, t switches UTC / "
+        "local time. The status line shows the rate, how far behind the source is, the buffer and the matches."
+    )
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause", id="logs.pause"),
+        Binding("slash", "open_filter", "Filter", id="logs.filter"),
+        Binding("o", "toggle_errors_only", "Errors only", id="logs.errors_only"),
+        Binding("W", "toggle_warnings_up", "Warn+", id="logs.warnings_up"),
+        Binding("e", "next_error", "Next error", id="logs.next_error"),
+        Binding("E", "prev_error", "Prev error", show=False, id="logs.prev_error"),
+        Binding("w", "toggle_wrap", "Wrap", show=False, id="logs.wrap"),
+        Binding("t", "toggle_utc", "UTC/local", show=False, id="logs.timestamps"),
+        Binding("c", "copy_line", "Copy", show=False, id="logs.copy"),
+        Binding("s", "save", "Save", show=False, id="logs.save"),
+    ]
+
+    def __init__(self, *, options: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(options=options, **kwargs)
+        self.source_spec: str = str(self.options.get("source") or "")
+        self.typed_filter: str = str(self.options.get("filter") or "")
+        self.level_toggle: str | None = None  # None, ERRORS_ONLY_TERM or WARNINGS_UP_TERM
+        self.buffer = LogBuffer(DEFAULT_CAPACITY)  # replaced on mount, once the profile is known
+        self.lines = BufferLines(self.buffer)
+        self._source: Any = None
+        self._started = False
+        self._dirty = False
+        self._repaint_pending = False
+        self._last_paint = 0.0
+        self._paused_new = 0
+        self._rate = 0.0
+        self._appended_since_tick = 0
+        self._last_tick = time.monotonic()
+        self._last_filter_refresh = time.monotonic()
+        self.source_error: str | None = None
+        self._source_done = False
+        self._status_text: str | None = None
+        self._shown = False
+
+    # ------------------------------------------------------------ compose / lifecycle
+
+    def compose(self) -> ComposeResult:
+        yield LogView(id="log-view")
+        yield LogFilterBar(id="log-filter-bar")
+        yield Static(id="log-status")
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one("#log-view", LogView)
+
+    @property
+    def filter_bar(self) -> LogFilterBar:
+        return self.query_one("#log-filter-bar", LogFilterBar)
+
+    def on_mount(self) -> None:
+        # since=15m is taken against the environment's clock (the demo's, in the demo).
+        self.buffer = LogBuffer(self._buffer_capacity(), now=self.console.env.clock.now)
+        self.lines = BufferLines(self.buffer)
+        self.view.set_lines(self.lines)
+        if self.typed_filter:
+            _, error = parse_filter_text(self.typed_filter)
+            if error is not None:
+                self.notify(f"filter ignored: {safe_text(error[1], 200)}", severity="error")
+                self.typed_filter = ""
+        self.filter_bar.set_applied(self.typed_filter)
+        self._apply_effective_filter()
+        self.set_interval(STATUS_INTERVAL, self._status_tick)
+        if self.display:
+            self._shown = True
+            self._start_ingest()
+        self._update_status()
+
+    def on_show(self) -> None:
+        self._shown = True
+        self._start_ingest()
+        if self._dirty:
+            self._paint()
+        self._update_status()
+
+    def on_hide(self) -> None:
+        self._shown = False
+
+    def refresh_live(self) -> None:
+        if self._dirty:
+            self._paint()
+
+    def focus_default(self) -> None:
+        if self.filter_bar.has_class("-open"):
+            self.filter_bar.input.focus()
+        else:
+            self.view.focus()
+
+    def _buffer_capacity(self) -> int:
+        value = self.options.get("buffer") or self.console.session.profile.values.get("log_buffer_size")
+        try:
+            return max(100, int(value)) if value else DEFAULT_CAPACITY
+        except (TypeError, ValueError):
+            return DEFAULT_CAPACITY
+
+    # ------------------------------------------------------------ ingest
+
+    def _start_ingest(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._ingest()
+
+    def _open_source(self) -> Any:
+        self.source_spec = self.source_spec or DEFAULT_SOURCE
+        return self.console.env.log_source(self.source_spec)
+
+    def _initial_since(self) -> datetime | None:
+        text = self.options.get("since")
+        if not text:
+            return None
+        from cs_console.domain.log_filter import parse_since
+
+        return parse_since(str(text), self.console.env.clock.now())
+
+    @work(group="logs-ingest", exclusive=True, exit_on_error=False)
+    async def _ingest(self) -> None:
+        from cs_console.services.environment import UnknownLogSource
+
+        delay = 1.0
+        try:
+            since = self._initial_since()
+        except ValueError as exc:
+            self.source_error = f"--since ignored: {exc}"
+            since = None
+        first_run = True
+        while True:
+            try:
+                if self._source is None:
+                    self._source = self._open_source()
+                records = self._source.records
+                kwargs: dict[str, Any] = {}
+                if first_run and {"tail", "backfill"} <= set(inspect.signature(records).parameters):
+                    # A big file: its end is on screen after one chunk, older lines fill in behind.
+                    kwargs = {"tail": self.buffer.capacity, "backfill": True}
+                first_run = False
+                async for batch in records(since, True, **kwargs):
+                    if batch:
+                        self._append(batch)
+                        if not isinstance(batch, Backfill):
+                            since = batch[-1].ts
+                    if self.source_error is not None:
+                        self.source_error = None
+                        self._update_status()
+                    delay = 1.0
+                    await asyncio.sleep(0)  # keys and repaints get their turn between batches
+                self._source_done = True
+                self._update_status()
+                return
+            except asyncio.CancelledError:
+                raise
+            except UnknownLogSource as exc:
+                self.source_error = str(exc)  # retrying will not help
+                self._update_status()
+                return
+            except Exception as exc:  # noqa: BLE001 - any source fault: show it, retry, keep what we have
+                self.source_error = safe_text(str(exc) or type(exc).__name__, 200)
+                self._update_status()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_SECONDS)
+
+    def _append(self, batch: list[LogRecord]) -> None:
+        matched = self.buffer.ingest(batch)
+        if not isinstance(batch, Backfill):
+            self._appended_since_tick += len(batch)
+            if not self.view.follow:
+                self._paused_new += matched
+        self._dirty = True
+        self.post_message(_Arrived())
+
+    def on__arrived(self, message: _Arrived) -> None:
+        self._schedule_paint()
+
+    def _schedule_paint(self) -> None:
+        if self._repaint_pending or not self._shown:
+            return
+        wait = self._last_paint + REPAINT_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._paint()
+        else:
+            self._repaint_pending = True
+            self.set_timer(wait, self._paint)
+
+    def _paint(self) -> None:
+        self._repaint_pending = False
+        if not self._shown or not self.is_mounted:
+            return
+        self._dirty = False
+        self._last_paint = time.monotonic()
+        self.view.lines_changed()
+
+    # ------------------------------------------------------------ filter
+
+    def effective_filter_text(self) -> str:
+        return " ".join(part for part in (self.typed_filter, self.level_toggle) if part)
+
+    def _apply_effective_filter(self) -> None:
+        text = self.effective_filter_text()
+        compiled, error = parse_filter_text(text)
+        if error is not None or not isinstance(compiled, Filter):
+            # Only reachable if a toggle and the typed text clash; the old filter stays.
+            self.notify(f"filter not applied: {safe_text(error[1] if error else text, 200)}", severity="error")
+            return
+        self.buffer.set_filter(compiled)
+        self.view.set_highlighter(None if compiled.is_empty else self.buffer.matcher.spans)
+        self.view.lines_changed()
+        self._update_status()
+
+    @on(LogFilterBar.Changed)
+    def _filter_changed(self, event: LogFilterBar.Changed) -> None:
+        event.stop()
+        self.typed_filter = event.text
+        self._apply_effective_filter()
+
+    @on(LogFilterBar.Closed)
+    def _filter_closed(self, event: LogFilterBar.Closed) -> None:
+        event.stop()
+        self.filter_bar.remove_class("-open")
+        self.view.focus()
+
+    def action_open_filter(self) -> None:
+        self.filter_bar.add_class("-open")
+        self.filter_bar.open()
+
+    def _toggle_level(self, term: str) -> None:
+        self.level_toggle = None if self.level_toggle == term else term
+        self._apply_effective_filter()
+
+    def action_toggle_errors_only(self) -> None:
+        self._toggle_level(ERRORS_ONLY_TERM)
+
+    def action_toggle_warnings_up(self) -> None:
+        self._toggle_level(WARNINGS_UP_TERM)
+
+    # ------------------------------------------------------------ follow / navigation
+
+    def action_toggle_pause(self) -> None:
+        view = self.view
+        if view.follow:
+            view.set_follow(False, notify=True)
+        else:
+            view.set_follow(True, notify=True)
+
+    @on(LogView.FollowChanged)
+    def _follow_changed(self, event: LogView.FollowChanged) -> None:
+        event.stop()
+        if event.follow:
+            self._paused_new = 0
+            if self._dirty:
+                self._paint()
+        self._update_status()
+
+    def _jump_error(self, backward: bool) -> None:
+        view = self.view
+        row = self.buffer.next_level(view.cursor if view.cursor >= 0 else None, Level.ERROR, backward=backward)
+        if row is None:
+            self.notify(f"no {'earlier' if backward else 'later'} error in the filtered records", timeout=2)
+            return
+        view.jump_to(row)
+
+    def action_next_error(self) -> None:
+        self._jump_error(backward=False)
+
+    def action_prev_error(self) -> None:
+        self._jump_error(backward=True)
+
+    def action_toggle_wrap(self) -> None:
+        self.view.set_wrap(not self.view.wrap)
+        self._update_status()
+
+    def action_toggle_utc(self) -> None:
+        self.view.set_utc(not self.view.utc)
+        self._update_status()
+
+    # ------------------------------------------------------------ detail / copy / save
+
+    @on(LogView.DetailRequested)
+    def _open_detail(self, event: LogView.DetailRequested) -> None:
+        from cs_console.tui.screens.log_detail import LogDetailScreen
+
+        event.stop()
+        title = record_plain_line(event.record, utc=self.view.utc)
+        self.app.push_screen(LogDetailScreen(event.record, title=title))
+
+    def action_copy_line(self) -> None:
+        record = self.view.cursor_record()
+        if record is None:
+            self.notify("no line to copy", timeout=2)
+            return
+        text = record_plain_line(record, utc=self.view.utc)[:CLIPBOARD_MAX_CHARS]
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied the line to the clipboard ({len(text):,} chars, OSC 52)", timeout=2)
+
+    def default_save_path(self) -> Path:
+        from cs_console.config import state_dir
+
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        spec = self.source_spec.rsplit("/", 1)[-1] if self.source_spec else "logs"
+        slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in spec)[:40].strip("-.")
+        return state_dir() / "logs" / f"logs-{slug or 'logs'}-{stamp}.jsonl"
+
+    def action_save(self) -> None:
+        from cs_console.tui.screens.log_save import LogSaveScreen
+
+        if not self.buffer.match_count:
+            self.notify("nothing to save: no record matches the filter", timeout=3)
+            return
+        records = list(self.buffer.matched_records())  # what is shown now, whatever arrives next
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._save_records(path, records)
+
+        self.app.push_screen(LogSaveScreen(self.default_save_path(), len(records)), chosen)
+
+    @work(thread=True, group="logs-save", exit_on_error=False)
+    def _save_records(self, path: Path, records: list[LogRecord]) -> None:
+        try:
+            written = write_json_lines(path, records)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.app.call_from_thread(self.notify, f"not saved: {safe_text(str(path), 120)}: {safe_text(reason, 120)}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"saved {written:,} records to {safe_text(str(path), 200)}", timeout=5)
+
+    # ------------------------------------------------------------ status line
+
+    def _status_tick(self) -> None:
+        now = time.monotonic()
+        elapsed = max(1e-6, now - self._last_tick)
+        self._rate = self._appended_since_tick / elapsed
+        self._appended_since_tick = 0
+        self._last_tick = now
+        if now - self._last_filter_refresh >= 10:
+            # since=15m moves with the clock: re-resolve it now and then (no-op without it).
+            self._last_filter_refresh = now
+            generation = self.buffer.generation
+            self.buffer.refresh_filter()
+            if self.buffer.generation != generation:
+                self._dirty = True
+                self._schedule_paint()
+        self._update_status()
+
+    def _source_note(self) -> tuple[str, str] | None:
+        if self.source_error:
+            return (f"⚠ {safe_text(self.source_error, 120)}", "bold $error")
+        status = getattr(self._source, "status", None)
+        if status is not None:
+            try:
+                st = status()
+            except Exception:  # noqa: BLE001 - a broken status() must not take the pane down
+                st = None
+            state = str(getattr(st, "state", ""))
+            if st is not None and state in ("DOWN", "DEGRADED"):
+                return (f"⚠ {safe_text(st.detail, 120)}", "bold $error" if state == "DOWN" else "bold $warning")
+        if self._source_done:
+            return ("source ended", "$text-muted")
+        return None
+
+    def status_content(self) -> Content:
+        view = self.view
+        parts: list[tuple[str, str]] = []
+        if view.follow:
+            parts.append(("▶ FOLLOW", "bold $success"))
+        else:
+            parts.append((f"⏸ PAUSED +{self._paused_new:,} new" if self._paused_new else "⏸ PAUSED", "bold $warning"))
+        note = self._source_note()
+        if note is not None:
+            parts.append(note)
+        parts.append((f"{_compact(self._rate)}/s", ""))
+        lag = None
+        if self._source is not None:
+            try:
+                lag = self._source.lag_seconds()
+            except Exception:  # noqa: BLE001
+                lag = None
+        if lag is not None:
+            parts.append((f"lag {_seconds(lag)}", "bold $warning" if lag > 60 else ""))
+        buffer = self.buffer
+        fill = f"buf {_compact(len(buffer))}/{_compact(buffer.capacity)}"
+        if buffer.dropped:
+            fill += f" −{_compact(buffer.dropped)}"
+        parts.append((fill, ""))
+        if self.effective_filter_text():
+            parts.append((f"{buffer.match_count:,} match", "bold"))
+        if self.level_toggle == ERRORS_ONLY_TERM:
+            parts.append(("errors only", "bold $error"))
+        elif self.level_toggle == WARNINGS_UP_TERM:
+            parts.append(("warn+", "bold $warning"))
+        if self.typed_filter:
+            parts.append((f"/{safe_text(self.typed_filter, 60)}", "$accent"))
+        parts.append(("UTC" if view.utc else "local", ""))
+        if view.wrap:
+            parts.append(("wrap", ""))
+        pieces: list[tuple[str, str] | str] = []
+        for i, (text, style) in enumerate(parts):
+            if i:
+                pieces.append(" │ ")
+            pieces.append((text, style) if style else text)
+        return Content.assemble(" ", *pieces)
+
+    def _update_status(self) -> None:
+        if not self.is_mounted or (not self._shown and self._status_text is not None):
+            return
+        content = self.status_content()
+        if content.plain == self._status_text:
+            return
+        self._status_text = content.plain
+        self.query_one("#log-status", Static).update(content)

@@ -1,0 +1,166 @@
+"""The filter bar of the Logs pane: the filter applies as you type.
+
+Typing is debounced; each pause re-parses the text. A filter that does not
+parse is shown on the line below with a caret under the offending character,
+and is NOT applied: the previous valid filter stays in force, so what is on
+screen never disappears because of a typo.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from cs_console.domain.safe_text import safe_text
+
+DEBOUNCE_SECONDS = 0.15
+_PROMPT = "/ "
+
+
+def parse_filter_text(text: str) -> tuple[Any | None, tuple[int, str] | None]:
+    """(compiled filter, None) or (None, (position, message)) for a bad filter."""
+    from cs_console.domain.log_filter import FilterError, parse_filter
+
+    try:
+        return parse_filter(text), None
+    except FilterError as exc:
+        position = getattr(exc, "position", None)
+        message = getattr(exc, "message", None) or str(exc)
+        return None, (int(position) if position is not None else len(text), str(message))
+
+
+class LogFilterBar(Widget):
+    """Filter bar: type a filter (applies as you type), Enter keeps it, Esc restores the previous one."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel filter edit", id="logs.filter_cancel"),
+        Binding("ctrl+u", "clear", "Clear filter", show=False, id="logs.filter_clear"),
+    ]
+
+    DEFAULT_CSS = """
+    LogFilterBar { height: auto; }
+    LogFilterBar > Horizontal { height: 1; }
+    LogFilterBar #filter-prompt { width: 2; height: 1; }
+    LogFilterBar Input { border: none; height: 1; padding: 0; width: 1fr; }
+    LogFilterBar #filter-error { height: 1; display: none; }
+    LogFilterBar.-invalid #filter-error { display: block; }
+    """
+
+    class Changed(Message):
+        """A filter that parses: apply it (`text` may be empty: no filter)."""
+
+        def __init__(self, bar: "LogFilterBar", text: str, compiled: Any) -> None:
+            super().__init__()
+            self.bar = bar
+            self.text = text
+            self.compiled = compiled
+
+        def can_replace(self, message: Message) -> bool:
+            # Only the newest text matters when several are queued.
+            return isinstance(message, LogFilterBar.Changed) and message.bar is self.bar
+
+    class Closed(Message):
+        """The bar closed: `accepted` is False after Esc (the previous filter is back)."""
+
+        def __init__(self, bar: "LogFilterBar", accepted: bool) -> None:
+            super().__init__()
+            self.bar = bar
+            self.accepted = accepted
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.applied_text = ""  # the last text that parsed (what is in force)
+        self._text_at_open = ""
+        self._timer: Timer | None = None
+        self.error: tuple[int, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static(Text(_PROMPT), id="filter-prompt")
+            yield Input(placeholder="level>=warn function=NAME status>=500 word \"phrase\" /regex/ -exclude since=1h", id="filter-input", select_on_focus=False)
+        yield Static(id="filter-error")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#filter-input", Input)
+
+    def open(self) -> None:
+        """Show the bar with the filter in force, cursor at its end."""
+        self._text_at_open = self.applied_text
+        self.display = True
+        self.input.focus()
+        self.input.cursor_position = len(self.input.value)
+
+    def set_applied(self, text: str) -> None:
+        """The filter in force (e.g. from --filter) without emitting Changed."""
+        self.applied_text = text
+        with self.prevent(Input.Changed):
+            self.input.value = text
+        self._show_error(None)
+
+    @on(Input.Changed, "#filter-input")
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_SECONDS, self._apply_typed)
+
+    @on(Input.Submitted, "#filter-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._apply_typed()
+        if self.error is None:  # a bad filter keeps the bar open, with its error shown
+            self.post_message(self.Closed(self, accepted=True))
+
+    def _apply_typed(self) -> None:
+        self._timer = None
+        text = self.input.value
+        compiled, error = parse_filter_text(text)
+        if error is not None:
+            self._show_error(error)
+            return
+        self._show_error(None)
+        if text != self.applied_text:
+            self.applied_text = text
+            self.post_message(self.Changed(self, text, compiled))
+
+    def _show_error(self, error: tuple[int, str] | None) -> None:
+        self.error = error
+        self.set_class(error is not None, "-invalid")
+        if error is None:
+            return
+        position, message = error
+        input_widget = self.input
+        offset = int(input_widget.scroll_offset.x) if input_widget.is_mounted else 0
+        column = len(_PROMPT) + position - offset
+        width = max(10, self.size.width or 80)
+        line = Text()
+        note = f"^ {safe_text(message, 200)} (column {position + 1})"
+        if 0 <= column < width - 1:
+            line.append(" " * column)
+        line.append(note, style="")
+        self.query_one("#filter-error", Static).update(line)
+
+    def action_cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.applied_text != self._text_at_open:
+            compiled, error = parse_filter_text(self._text_at_open)
+            if error is None:
+                self.applied_text = self._text_at_open
+                self.post_message(self.Changed(self, self._text_at_open, compiled))
+        self.set_applied(self.applied_text)
+        self.post_message(self.Closed(self, accepted=False))
+
+    def action_clear(self) -> None:
+        self.input.value = ""
