@@ -101,8 +101,8 @@ async def probe_capabilities(conn: asyncpg.Connection) -> Capabilities:
     if schema is None:
         problem = "n/a: pg_stat_statements not installed (create extension pg_stat_statements)"
     else:
-        try:
-            await conn.fetchval(f"/* cs-console capabilities */ select count(*) from {quote_ident(schema)}.pg_stat_statements(false) where false")
+        try:  # must really call the function: a constant-false filter would skip it
+            await conn.fetchval(f"/* cs-console capabilities */ select 1 from {quote_ident(schema)}.pg_stat_statements(false) limit 1")
         except asyncpg.ObjectNotInPrerequisiteStateError:
             problem = "n/a: pg_stat_statements not loaded (add it to shared_preload_libraries)"
         except asyncpg.InsufficientPrivilegeError:

@@ -32,6 +32,7 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # e.g. the protocol got a FATAL between our statements
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
@@ -70,7 +71,7 @@ def _classify(exc: BaseException, target: str, connect_timeout: float) -> tuple[
         return FailureKind.LOST, f"connection to {target} lost"
     if isinstance(exc, asyncpg.ClientConfigurationError):
         return FailureKind.CONFIG, f"bad connection settings: {_first_line(exc)}"
-    if isinstance(exc, asyncpg.InterfaceError):
+    if isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError)):
         return FailureKind.LOST, f"connection to {target} unusable: {_first_line(exc)}"
     if isinstance(exc, asyncpg.PostgresConnectionError):
         return FailureKind.LOST, f"connection error: {_first_line(exc)}"
