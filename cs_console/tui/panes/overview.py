@@ -150,6 +150,13 @@ class OverviewPane(Pane):
             return
         live = self.console.live
         report = live.health
+        if report is not None:
+            # Components beyond the manual's six (e.g. the Supabase project status) get a row too.
+            known = {row.component_name for row in self.query(ComponentRow)}
+            extra = [ComponentRow(c.name) for c in report.components if c.name not in known]
+            if extra:
+                self.query_one("#ov-components").mount_all(extra)
+                self.call_after_refresh(self.refresh_live)
         for row in self.query(ComponentRow):
             row.show(report.component(row.component_name) if report else None)
         snap = live.snapshot
@@ -203,8 +210,7 @@ class OverviewPane(Pane):
                 (f" {state:<8} ", "bold" if alert.active else "$text-muted"),
                 Content(safe_text(alert.title, 80)), ("  " + safe_text(alert.detail, 160), "$text-muted"),
             )))
-        if highlighted is not None and highlighted < len(shown):
-            options.highlighted = highlighted
+        options.highlighted = highlighted if highlighted is not None and highlighted < len(shown) else 0
 
     def _show_status(self, live) -> None:
         parts: list[tuple[str, str] | str] = []

@@ -1,0 +1,111 @@
+"""Pilot and snapshot tests of the shell and the Overview/Metrics panes on the demo."""
+
+from __future__ import annotations
+
+import pytest
+
+from cs_console.domain.health import HealthStatus
+from tests.demo_app import demo_app, play
+from tests.screen_text import screen_text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_connection_exhaustion_shows_database_down_within_a_minute(size: tuple[int, int]) -> None:
+    app = demo_app("connection-exhaustion")
+    async with app.run_test(size=size) as pilot:
+        await play(app, 60, 15)
+        await pilot.pause(0.2)
+        db = app.live.health.component("Database")
+        assert db is not None and db.status in (HealthStatus.DEGRADED, HealthStatus.DOWN)
+        text = screen_text(app)
+        assert "DEMO" in text and "connection-exhaustion" in text
+        assert "Database" in text and ("DOWN" in text or "DEGRADED" in text)
+        assert "CRITICAL" in text  # the connection alert is listed
+        assert len(text.splitlines()) == size[1]
+        # nothing spills past the right edge
+        assert all(len(line) <= size[0] for line in text.splitlines())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_calm_is_healthy_and_shows_the_daily_review(size: tuple[int, int]) -> None:
+    app = demo_app("calm")
+    async with app.run_test(size=size) as pilot:
+        await play(app, 120, 30)
+        await pilot.pause(0.2)
+        assert app.live.health.overall == HealthStatus.HEALTHY
+        text = screen_text(app)
+        for label in ("DB connections", "Query avg", "Fn error rate", "API p95", "CPU", "Memory", "Last backup"):
+            assert label in text
+        assert "n/a" not in text.split("Daily review")[1].split("Alerts")[0]
+        assert "CRITICAL" not in text
+
+
+async def test_metrics_pane_groups_functions_and_scaling() -> None:
+    app = demo_app("connection-exhaustion")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await play(app, 120, 15)
+        await pilot.press("2")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "Connections used" in text and "CRITICAL" in text and "for " in text
+        await pilot.press("f")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        for slug in ("monitor-keywords", "process-conversations", "send-alerts", "sync-integrations"):
+            assert slug in text
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "CROSSED" in text and "Database connections > 80% of limit" in text and "Upgrade compute tier via dashboard" in text
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        await pilot.press("enter")  # the first view: long-running queries
+        for _ in range(20):
+            await pilot.pause(0.1)
+            if "rows" in screen_text(app):
+                break
+        assert "rows" in screen_text(app)
+
+
+async def test_alert_selection_opens_triage_or_says_why() -> None:
+    app = demo_app("connection-exhaustion")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await play(app, 60, 15)
+        await pilot.pause(0.1)
+        await pilot.press("a", "enter")
+        await pilot.pause(0.3)
+        has_incidents = any(p.PANE_ID == "incidents" for p in app.panes)
+        if has_incidents:
+            assert app.current_pane is not None
+        else:
+            assert any("Incidents pane" in n.message for n in app._notifications)
+
+
+async def test_resize_keeps_running() -> None:
+    app = demo_app("traffic-spike")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await play(app, 30, 15)
+        for size in ((80, 24), (200, 60), (60, 15), (120, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.1)
+        assert app.is_running and "Daily review" in screen_text(app)
+
+
+def test_overview_snapshot(snap_compare) -> None:
+    app = demo_app("connection-exhaustion")
+
+    async def run_before(pilot) -> None:
+        await play(app, 90, 15)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_overview_snapshot_80x24(snap_compare) -> None:
+    app = demo_app("calm")
+
+    async def run_before(pilot) -> None:
+        await play(app, 90, 15)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
