@@ -185,20 +185,23 @@ class LogBuffer:
         return False
 
     def extend(self, records: Iterable[LogRecord]) -> int:
-        """Add records, oldest first. Returns how many match the current filter."""
+        """Add records, oldest first. Returns how many of them match the current
+        filter (if the batch is larger than the buffer, some are already gone)."""
         batch = records if isinstance(records, list) else list(records)
         n = len(batch)
         if n == 0:
             return 0
         self.appended += n
+        skipped_matches = 0
         if n > self.capacity:
             # Only the newest `capacity` can stay: the rest count as dropped at once.
             skipped = batch[: n - self.capacity]
             self.dropped += len(skipped)
             if not self.matcher.accepts_all:
-                self.dropped_matches += sum(map(self.matcher.match, skipped))
+                skipped_matches = sum(map(self.matcher.match, skipped))
             else:
-                self.dropped_matches += len(skipped)
+                skipped_matches = len(skipped)
+            self.dropped_matches += skipped_matches
             batch = batch[n - self.capacity :]
             n = len(batch)
         overflow = len(self) + n - self.capacity
@@ -217,7 +220,7 @@ class LogBuffer:
             self._rows.extend(seqs)
         else:
             self._rows.extend(compress(seqs, map(self.matcher.match, batch)))
-        return len(self._rows) - before
+        return len(self._rows) - before + skipped_matches
 
     def prepend(self, older: Sequence[LogRecord]) -> int:
         """Backfill records older than everything held. Only what fits is kept.
