@@ -1,0 +1,108 @@
+"""`cs-console health` as a monitoring plugin, run as a real subprocess against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+
+from tests.pg_server import PgServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "Pw-7c1d-never-shown"
+
+
+def health(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cs_console", "health", *args],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env={**os.environ, **(env or {})},
+    )
+
+
+def as_json(proc: subprocess.CompletedProcess[str]) -> dict:
+    assert proc.stdout.count("\n") == 1, proc.stdout  # one object, one line
+    return json.loads(proc.stdout)
+
+
+async def test_health_dsn_ok_warning_critical_and_down(pg_factory) -> None:
+    server: PgServer = pg_factory(max_connections=20)  # 17 usable by ordinary roles: 80 % = 13.6, 90 % = 15.3
+    server.psql("create extension pg_stat_statements")
+    dsn = f"postgresql://postgres:{SECRET}@127.0.0.1:{server.port}/postgres"  # trust auth: the password is ignored
+
+    ok = health("--dsn", dsn, "--json")
+    assert ok.returncode == 0, ok.stderr
+    data = as_json(ok)
+    assert data["status"] == "OK"
+    db = next(c for c in data["components"] if c["name"] == "Database")
+    assert db["status"] == "HEALTHY" and 0 < db["latency_ms"] < 100
+    assert [c["name"] for c in data["components"]] == ["Database", "Database connections"]
+
+    held: list[asyncpg.Connection] = []
+    try:
+        held += [await asyncpg.connect(server.dsn) for _ in range(14)]  # 14 of 17 = 82 %
+        warn = health("--dsn", dsn, "--json")
+        assert warn.returncode == 1, warn.stdout + warn.stderr
+        data = as_json(warn)
+        conn = next(c for c in data["components"] if c["name"] == "Database connections")
+        assert data["status"] == "WARNING" and conn["status"] == "WARNING" and "14 of 17" in conn["detail"]
+        assert next(c for c in data["components"] if c["name"] == "Database")["status"] == "DEGRADED"
+
+        held += [await asyncpg.connect(server.dsn) for _ in range(2)]  # 16 of 17 = 94 %
+        crit = health("--dsn", dsn)
+        assert crit.returncode == 2, crit.stdout + crit.stderr
+        assert "❌ CRITICAL  Database connections" in crit.stdout and "16 of 17" in crit.stdout
+        assert "Status: CRITICAL (exit 2)" in crit.stdout
+    finally:
+        for conn in held:
+            await conn.close()
+
+    server.stop()
+    down = health("--dsn", dsn, env={"PGPASSWORD": SECRET + "-env"})
+    assert down.returncode == 2
+    assert "Traceback" not in down.stderr and down.stderr == ""
+    db_line = next(line for line in down.stdout.splitlines() if " Database " in line and "connections" not in line)
+    assert "DOWN" in db_line and "refused" in db_line
+    down_json = as_json(health("--dsn", dsn, "--json"))
+    db = next(c for c in down_json["components"] if c["name"] == "Database")
+    assert db["status"] == "DOWN" and db["detail"] and "\n" not in db["detail"]
+    for proc in (ok, warn, crit, down):
+        assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_health_bad_input_is_unknown_without_traceback(tmp_path: Path) -> None:
+    bad = health("--dsn", f"mysql://root:{SECRET}@db/x")
+    assert bad.returncode == 3 and "invalid --dsn" in bad.stderr and SECRET not in bad.stderr and "Traceback" not in bad.stderr
+    mixed = health("--dsn", "postgresql://x@127.0.0.1:1/x", "--demo")
+    assert mixed.returncode == 3 and "--demo" in mixed.stderr
+    nothing = health()
+    assert nothing.returncode == 3 and "no profile configured" in nothing.stderr
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[profiles.production]\nproject_ref = 'nope'\n")
+    broken = health("--config", str(cfg))
+    assert broken.returncode == 3 and "config error" in broken.stderr and "project_ref" in broken.stderr
+
+
+def test_health_with_a_profile_dsn(pg: PgServer, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        "default_profile = 'production'\n"
+        "[profiles.production]\nenvironment = 'production'\n"
+        f"db_dsn = '{pg.dsn}'\n"
+        "db_password_env = 'CS_TEST_DB_PASSWORD'\n"
+        "[profiles.production.thresholds.connections_pct]\nwarning = 0.0001\ncritical = 99\n"
+    )
+    cfg.chmod(0o600)
+    proc = health("--config", str(cfg), "--json", env={"CS_TEST_DB_PASSWORD": SECRET})
+    data = as_json(proc)
+    names = [c["name"] for c in data["components"]]
+    assert names[:2] == ["Database", "Database connections"] and names[-1] == "Critical alerts (24 h)"
+    # The profile's tiny warning level is used: any other session makes it a WARNING, none leaves it OK.
+    conn = next(c for c in data["components"] if c["name"] == "Database connections")
+    assert conn["status"] in ("OK", "WARNING") and "warning 0.0001 %" in conn["detail"]
+    assert proc.returncode in (0, 1) and data["target"] == "PRODUCTION"
+    assert any("not checked" in n for n in data["notes"])
+    assert SECRET not in proc.stdout + proc.stderr
