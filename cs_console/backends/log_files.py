@@ -336,6 +336,8 @@ class FileLogSource(_LineSource):
             if not lines:
                 continue
             records = self._since(await self._parse_async(lines, len(data)), since)
+            if self._pos >= size:
+                self._mark(caught_up=True)  # before the yield: consumers ask right after
             if records:
                 yield records
 
@@ -366,6 +368,7 @@ class FileLogSource(_LineSource):
                     continue
                 self._pos = lo + last_nl + 1  # the unterminated line is read forward later
                 block = data[: last_nl + 1]
+                remaining -= 1  # ... and counts as one of the `tail` lines
             if lo > 0:
                 nl = block.find(b"\n")
                 if nl < 0:
@@ -529,17 +532,15 @@ async def _stream_batches(
             lines = splitter.feed(data)
             if done:
                 lines += splitter.flush()
-            if lines:
-                records = source._since(await source._parse_async(lines, len(data)), since)
-                if records:
-                    yield records
+            records = source._since(await source._parse_async(lines, len(data)), since) if lines else []
+            if done and isinstance(source, StdinLogSource):
+                source.ended = True
+            if done or queue.empty():
+                source._mark(caught_up=True)  # before the yield: consumers ask right after
+            if records:
+                yield records
             if done:
-                if isinstance(source, StdinLogSource):
-                    source.ended = True
-                source._mark(caught_up=True)
                 return
-            if queue.empty():
-                source._mark(caught_up=True)
     finally:
         stop.set()
 
