@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "health",
     "logs",
     "incident",
+    "runbook",
+    "audit",
 )
 
 SCENARIOS: tuple[str, ...] = ("calm", "connection-exhaustion", "function-failures", "traffic-spike", "security-breach")

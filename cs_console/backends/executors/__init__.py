@@ -1,0 +1,1 @@
+"""Executors for runbook steps: SQL (asyncpg), shell (subprocess), HTTP (httpx), demo (simulation)."""

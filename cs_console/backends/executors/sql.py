@@ -1,0 +1,249 @@
+"""SQL steps over asyncpg.
+
+- One short-lived connection per call (a runbook step is rare and must not
+  share state with the monitoring pool), ``application_name`` = cs-console runbook.
+- ``transaction = "single"``: the statement runs in BEGIN ... COMMIT;
+  ``"none"``: autocommit through the simple query protocol, which is what
+  VACUUM, CREATE INDEX CONCURRENTLY and CREATE DATABASE need.
+- Parameters are converted to the types the server expects for each ``$n``
+  (templates render text; ``$1::int`` gets an int).
+- Dry runs: ``explain`` asks for the plan (estimated rows), ``rollback`` runs
+  the statement and rolls back (real rows affected, nothing kept).
+- The step timeout is enforced twice: ``statement_timeout`` on the server and
+  a client-side deadline that cancels the query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import decimal
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+
+from cs_console.domain.runbooks.calls import Call, ExecResult, OutputCallback, SqlCall
+from cs_console.domain.runbooks.schema import SqlWrap, Transaction
+
+APPLICATION_NAME = "cs-console runbook"
+MAX_ROWS_SHOWN = 200
+
+_STATUS_ROWS = re.compile(r"^(?:INSERT \d+|UPDATE|DELETE|SELECT|MOVE|FETCH|COPY|MERGE)\s*(\d+)$")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _rows_from_status(status: str | None) -> int | None:
+    if not status:
+        return None
+    m = _STATUS_ROWS.match(status.strip())
+    return int(m.group(1)) if m else None
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, decimal.Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, dt.timedelta):
+        return v.total_seconds()
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    return str(v)
+
+
+def rows_to_dicts(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [{k: _json_safe(v) for k, v in r.items()} for r in records]
+
+
+def format_rows(rows: list[dict[str, Any]], limit: int = MAX_ROWS_SHOWN) -> list[str]:
+    """A plain aligned table, one string per line."""
+    if not rows:
+        return ["(0 rows)"]
+    cols = list(rows[0].keys())
+    shown = rows[:limit]
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in cols] for r in shown]
+    widths = [min(40, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(cols)]
+    out = [" | ".join(c.ljust(w)[:w] for c, w in zip(cols, widths)), "-+-".join("-" * w for w in widths)]
+    out += [" | ".join(v.ljust(w)[:w] for v, w in zip(row, widths)) for row in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{', first ' + str(limit) + ' shown' if len(rows) > limit else ''})")
+    return out
+
+
+def _convert_param(value: Any, type_name: str) -> Any:
+    if value is None:
+        return None
+    if type_name in ("int2", "int4", "int8", "oid"):
+        if isinstance(value, bool):
+            return int(value)
+        return int(value) if not isinstance(value, int) else value
+    if type_name in ("float4", "float8"):
+        return float(value)
+    if type_name == "numeric":
+        return decimal.Decimal(str(value))
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in ("true", "t", "yes", "1", "on")
+    if type_name in ("text", "varchar", "bpchar", "name", "unknown"):
+        return value if isinstance(value, str) else str(value)
+    if type_name == "interval" and not isinstance(value, dt.timedelta):
+        return dt.timedelta(seconds=float(value))
+    if type_name in ("_text", "_varchar") and isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    if type_name in ("_int4", "_int8") and isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    return value
+
+
+class SqlExecutor:
+    """Runs SqlCall against `dsn` (password given separately, never in the DSN)."""
+
+    def __init__(self, dsn: str, password: str | None = None, connect_timeout: float = 10.0) -> None:
+        self.dsn = dsn
+        self.password = password
+        self.connect_timeout = connect_timeout
+
+    async def aclose(self) -> None:
+        return None
+
+    async def _connect(self, call: SqlCall, timeout_s: float) -> asyncpg.Connection:
+        settings = {"application_name": APPLICATION_NAME}
+        stmt_ms = call.statement_timeout_ms or int(timeout_s * 1000)
+        settings["statement_timeout"] = str(stmt_ms)
+        if call.lock_timeout_ms:
+            settings["lock_timeout"] = str(call.lock_timeout_ms)
+        kwargs: dict[str, Any] = {"timeout": min(self.connect_timeout, timeout_s), "server_settings": settings}
+        if self.password:
+            kwargs["password"] = self.password
+        if call.database:
+            kwargs["database"] = call.database
+        return await asyncpg.connect(self.dsn, **kwargs)
+
+    async def execute(self, call: Call, *, timeout_s: float, max_bytes: int = 65536, on_output: OutputCallback | None = None) -> ExecResult:
+        assert isinstance(call, SqlCall)
+        started = time.monotonic()
+        try:
+            result = await asyncio.wait_for(self._run(call, timeout_s, on_output), timeout=timeout_s + 2)
+        except asyncio.TimeoutError:
+            result = ExecResult(False, error=f"timed out after {timeout_s:g}s", timed_out=True)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            timed_out = isinstance(exc, asyncpg.QueryCanceledError)
+            result = ExecResult(False, error=f"{type(exc).__name__}: {msg}", timed_out=timed_out)
+        except (OSError, ConnectionError) as exc:
+            result = ExecResult(False, error=f"cannot connect to the database: {exc.strerror or exc}")
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        text = result.output
+        if len(text.encode("utf-8", "replace")) > max_bytes:
+            result.output = text.encode("utf-8", "replace")[:max_bytes].decode("utf-8", "ignore") + "\n…[output cut]"
+            result.truncated = True
+        return result
+
+    async def _run(self, call: SqlCall, timeout_s: float, on_output: OutputCallback | None) -> ExecResult:
+        conn = await self._connect(call, timeout_s)
+        try:
+            if call.wrap is SqlWrap.EXPLAIN:
+                return await self._explain(conn, call, on_output)
+            if call.transaction is Transaction.NONE:
+                return await self._autocommit(conn, call, on_output)
+            # Prepare outside the transaction: a multi-statement script cannot be prepared
+            # and must go through the simple protocol (no params, no rows).
+            try:
+                prepared: Any = await self._params(conn, call.query, call.params)
+            except asyncpg.PostgresSyntaxError as exc:
+                if "multiple commands" not in str(exc) or call.params:
+                    raise
+                prepared = None
+            try:
+                async with conn.transaction():
+                    result = await self._fetch(conn, call, prepared, on_output)
+                    if call.wrap is SqlWrap.ROLLBACK:
+                        raise _Rollback(result)
+            except _Rollback as rb:
+                result = rb.args[0]
+                result.output += "\n(dry run: rolled back)"
+                return result
+            return result
+        finally:
+            try:
+                await asyncio.wait_for(conn.close(), timeout=5)
+            except Exception:
+                conn.terminate()
+
+    async def _params(self, conn: asyncpg.Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, list[Any]]:
+        stmt = await conn.prepare(query)
+        types = [t.name for t in stmt.get_parameters()]
+        if len(types) != len(params):
+            raise asyncpg.InterfaceError(f"the SQL has {len(types)} $n parameter(s) but params has {len(params)}")
+        return stmt, [_convert_param(v, t) for v, t in zip(params, types)]
+
+    async def _fetch(self, conn: asyncpg.Connection, call: SqlCall, prepared: Any, on_output: OutputCallback | None) -> ExecResult:
+        if prepared is None:
+            status = await conn.execute(call.query)
+            out = status or "OK"
+            if on_output:
+                on_output(out)
+            return ExecResult(True, value=[], output=out, rows_affected=_rows_from_status(status))
+        stmt, params = prepared
+        records = await stmt.fetch(*params)
+        rows = rows_to_dicts(records)
+        status = stmt.get_statusmsg()
+        lines = format_rows(rows) if stmt.get_attributes() else [status or "OK"]
+        if on_output:
+            for line in lines:
+                on_output(line)
+        return ExecResult(True, value=rows, output="\n".join(lines), rows_affected=_rows_from_status(status))
+
+    async def _autocommit(self, conn: asyncpg.Connection, call: SqlCall, on_output: OutputCallback | None) -> ExecResult:
+        if call.params:
+            # Parameters need the extended protocol; still outside any transaction block.
+            stmt, params = await self._params(conn, call.query, call.params)
+            records = await stmt.fetch(*params)
+            rows = rows_to_dicts(records)
+            status = stmt.get_statusmsg()
+        else:
+            status = await conn.execute(call.query)
+            rows = []
+        out = "\n".join(format_rows(rows)) if rows else (status or "OK")
+        if on_output:
+            for line in out.splitlines():
+                on_output(line)
+        return ExecResult(True, value=rows, output=out, rows_affected=_rows_from_status(status))
+
+    async def _explain(self, conn: asyncpg.Connection, call: SqlCall, on_output: OutputCallback | None) -> ExecResult:
+        query = "EXPLAIN (FORMAT JSON) " + call.query.strip().rstrip(";")
+        stmt, params = await self._params(conn, query, call.params)
+        raw = await stmt.fetchval(*params)
+        plan = json.loads(raw) if isinstance(raw, str) else raw
+        top = plan[0]["Plan"] if plan else {}
+        estimate = int(top.get("Plan Rows", 0))
+        lines = [f"estimated rows: {estimate}", *_plan_lines(top)]
+        if on_output:
+            for line in lines:
+                on_output(line)
+        return ExecResult(True, value={"estimated_rows": estimate, "plan": top}, output="\n".join(lines), rows_affected=estimate)
+
+
+def _plan_lines(node: dict[str, Any], depth: int = 0) -> list[str]:
+    label = node.get("Node Type", "?")
+    rel = node.get("Relation Name")
+    line = "  " * depth + f"-> {label}" + (f" on {rel}" if rel else "") + f" (rows={node.get('Plan Rows')}, cost={node.get('Total Cost')})"
+    out = [line]
+    for child in node.get("Plans", []) or []:
+        out += _plan_lines(child, depth + 1)
+    return out
