@@ -157,6 +157,8 @@ class LogsPane(Pane):
         self.source_error: str | None = None
         self._source_done = False
         self._status_text: str | None = None
+        self._last_status = 0.0
+        self._status_pending = False
         self._shown = False
 
     # ------------------------------------------------------------ compose / lifecycle
@@ -314,6 +316,18 @@ class LogsPane(Pane):
         self._dirty = False
         self._last_paint = time.monotonic()
         self.view.lines_changed()
+        self._status_soon()
+
+    def _status_soon(self) -> None:
+        """The counts follow the lines, but the status line repaints at most twice a second."""
+        if self._status_pending:
+            return
+        wait = self._last_status + STATUS_INTERVAL / 2 - time.monotonic()
+        if wait <= 0:
+            self._update_status()
+        else:
+            self._status_pending = True
+            self.set_timer(wait, self._update_status)
 
     # ------------------------------------------------------------ filter
 
@@ -528,6 +542,8 @@ class LogsPane(Pane):
     def _update_status(self) -> None:
         if not self.is_mounted or (not self._shown and self._status_text is not None):
             return
+        self._status_pending = False
+        self._last_status = time.monotonic()
         content = self.status_content()
         if content.plain == self._status_text:
             return

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,24 +19,9 @@ _SHOWN_LINE_MAX = 20_000
 CLIPBOARD_MAX_CHARS = 74_000
 
 
-def record_fields(record: LogRecord) -> dict[str, Any]:
-    """The record as one JSON object: the normalised fields, then the source's raw ones."""
-    return {
-        "timestamp": record.ts.isoformat().replace("+00:00", "Z"),
-        "level": record.level.name.lower(),
-        "source": record.source,
-        "function": record.function,
-        "status": record.status,
-        "request_id": record.request_id,
-        "id": record.id,
-        "message": record.message,
-        "raw": record.raw,
-    }
-
-
 def record_json(record: LogRecord, *, indent: int | None = 2, ascii_only: bool = False) -> str:
     """ascii_only: every non-ASCII character escaped, so the text is safe to paste anywhere."""
-    return json.dumps(record_fields(record), indent=indent, ensure_ascii=ascii_only, default=str)
+    return json.dumps(record.fields(), indent=indent, ensure_ascii=ascii_only, default=str)
 
 
 def literal_json_text(record: LogRecord) -> Text:

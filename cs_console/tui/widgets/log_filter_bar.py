@@ -24,6 +24,9 @@ from cs_console.domain.safe_text import safe_text
 
 DEBOUNCE_SECONDS = 0.15
 _PROMPT = "/ "
+# Shown under the input while the filter parses: the row is always there, so an
+# error appearing never moves the log lines above.
+HINT = "Enter keep · Esc restore · ^u clear │ level>=warn function=NAME status>=500 \"phrase\" /re/ -word since=1h"
 
 
 def parse_filter_text(text: str) -> tuple[Any | None, tuple[int, str] | None]:
@@ -51,8 +54,7 @@ class LogFilterBar(Widget):
     LogFilterBar > Horizontal { height: 1; }
     LogFilterBar #filter-prompt { width: 2; height: 1; }
     LogFilterBar Input { border: none; height: 1; padding: 0; width: 1fr; }
-    LogFilterBar #filter-error { height: 1; display: none; }
-    LogFilterBar.-invalid #filter-error { display: block; }
+    LogFilterBar #filter-error { height: 1; }
     """
 
     class Changed(Message):
@@ -82,6 +84,9 @@ class LogFilterBar(Widget):
         self._text_at_open = ""
         self._timer: Timer | None = None
         self.error: tuple[int, str] | None = None
+
+    def on_mount(self) -> None:
+        self._show_error(self.error)
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -136,7 +141,10 @@ class LogFilterBar(Widget):
     def _show_error(self, error: tuple[int, str] | None) -> None:
         self.error = error
         self.set_class(error is not None, "-invalid")
+        if not self.is_mounted:
+            return
         if error is None:
+            self.query_one("#filter-error", Static).update(Text(HINT))
             return
         position, message = error
         input_widget = self.input

@@ -1,0 +1,382 @@
+"""Pilot tests of the Logs pane on a real local JSON-lines file (the file:PATH source).
+
+Each test drives keys at 80x24 and/or 120x40 and asserts on what the view
+renders (its rows), the status line and the buffer behind them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from cs_console.domain.clock import SystemClock
+from cs_console.services.environment import Environment
+from cs_console.services.session import session_from_args
+from cs_console.tui.app import ConsoleApp
+from cs_console.tui.panes.logs import LogsPane
+from cs_console.tui.screens.log_detail import LogDetailScreen
+from cs_console.tui.screens.log_save import LogSaveScreen
+from cs_console.tui.widgets.log_filter_bar import LogFilterBar
+from cs_console.tui.widgets.log_view import LogView
+from tests.screen_text import screen_text
+
+SIZES = [(80, 24), (120, 40)]
+START = datetime(2026, 11, 27, 3, 0, 0, tzinfo=timezone.utc)
+N = 200
+
+
+def record(i: int, *, level: str | None = None, message: str | None = None) -> dict:
+    if level is None:
+        level = "error" if i % 20 == 7 else "warning" if i % 9 == 4 else "info"
+    if message is None:
+        if level == "error":
+            message = f"ERR-{i:04d} upstream timeout after 10000ms"
+        elif i % 10 == 3:
+            message = f"payment {i:04d} reconciled"
+        else:
+            message = f"GET | 200 | /functions/v1/item-{i:04d}"
+    return {
+        "timestamp": (START + timedelta(milliseconds=250 * i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "level": level,
+        "event_message": message,
+        "function_name": "stripe-webhook" if i % 2 else "send-email",
+        "status": 500 if level == "error" else 200,
+        "request_id": f"req-{i:06d}",
+    }
+
+
+def write_log(path: Path, records: list[dict], mode: str = "w") -> None:
+    with open(path, mode, encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+
+
+def logs_app(path: Path, filter_text: str = "", **options) -> ConsoleApp:
+    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    session = session_from_args(args)
+    session.demo = None  # a local file needs no profile and no demo
+    env = Environment(session=session, clock=SystemClock())
+    return ConsoleApp(session, env, initial_pane="logs", pane_options={"source": f"file:{path}", "filter": filter_text, **options}, poll=False)
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    waited = 0.0
+    while not predicate():
+        if waited >= timeout:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+def pane(app: ConsoleApp) -> LogsPane:
+    return app.query_one(LogsPane)
+
+
+def view_rows(app: ConsoleApp) -> list[str]:
+    view = app.query_one(LogView)
+    return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
+
+
+def status(app: ConsoleApp) -> str:
+    return pane(app).status_content().plain
+
+
+@pytest.fixture(autouse=True)
+def only_overview_and_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other panes are not under test here: skip composing them (start-up time)."""
+    from cs_console.tui import app as app_module
+    from cs_console.tui.panes.registry import PANES
+
+    monkeypatch.setattr(app_module, "PANES", tuple(spec for spec in PANES if spec.pane_id in ("overview", "logs")))
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Path:
+    path = tmp_path / "app.jsonl"
+    write_log(path, [record(i) for i in range(N)])
+    return path
+
+
+async def loaded(pilot, app: ConsoleApp, count: int = N) -> None:
+    await wait_for(pilot, lambda: len(pane(app).buffer) >= count)
+    await pilot.pause(0.3)  # one repaint interval
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_opens_following_the_newest_record(log_file: Path, size: tuple[int, int]) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        rows = [r for r in view_rows(app) if r]
+        assert rows[-1].endswith(f"/functions/v1/item-{N - 1:04d}")
+        view = app.query_one(LogView)
+        assert view.follow and view.cursor == N - 1
+        text = screen_text(app)
+        assert "FOLLOW" in text and "buf 200/100k" in text
+        # 120 columns show the date; 80 columns keep the time only
+        assert ("2026-11-27 03:00:49.750" in rows[-1]) == (size[0] >= 100)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_filter_typed_applies_live(log_file: Path, size: tuple[int, int]) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("slash")
+        assert app.query_one(LogFilterBar).has_class("-open")
+        await pilot.press(*"payment")
+        await wait_for(pilot, lambda: pane(app).buffer.match_count == N // 10)
+        await pilot.pause(0.3)
+        rows = [r for r in view_rows(app) if r]
+        assert rows and all("payment" in r for r in rows)
+        assert f"{N // 10} match" in status(app)
+        # the match is highlighted: its cells carry the match style, the rest do not
+        view = app.query_one(LogView)
+        strip = view.render_line(0)  # the oldest match: not the cursor row
+        match_style = view._line_styles()["log-view--match"]
+        highlighted = "".join(seg.text for seg in strip if seg.style is not None and seg.style.bgcolor == match_style.bgcolor)
+        assert highlighted.lower() == "payment"
+        await pilot.press("enter")
+        assert not app.query_one(LogFilterBar).has_class("-open")
+        assert app.focused is view
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_bad_filter_shown_inline_and_old_results_stay(log_file: Path, size: tuple[int, int]) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("slash", *"payment")
+        await wait_for(pilot, lambda: pane(app).buffer.match_count == N // 10)
+        await pilot.pause(0.3)
+        before = view_rows(app)
+        await pilot.press("space", *'status>=abc')
+        await pilot.pause(0.4)
+        bar = app.query_one(LogFilterBar)
+        assert bar.error is not None
+        position, message = bar.error
+        assert position == len("payment status>=")  # the caret points at the bad value
+        error_line = app.query_one("#filter-error").render().plain  # type: ignore[union-attr]
+        assert "^" in error_line and "column" in error_line
+        if size[0] >= 100:  # wide enough: the caret sits under the culprit
+            assert error_line.index("^") == len("/ ") + position
+        # nothing cleared: same matches, same rows, the previous filter still in force
+        assert pane(app).buffer.match_count == N // 10
+        assert view_rows(app) == before
+        assert pane(app).typed_filter == "payment"
+        # Enter on a bad filter keeps the bar open
+        await pilot.press("enter")
+        assert bar.has_class("-open")
+        # fixing it applies it
+        for _ in range(3):
+            await pilot.press("backspace")
+        await pilot.press(*"500")
+        await wait_for(pilot, lambda: pane(app).typed_filter == "payment status>=500")
+        assert bar.error is None and pane(app).buffer.match_count == 0
+        # Esc restores the filter that was in force when the bar opened (none)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert not bar.has_class("-open")
+        assert pane(app).typed_filter == ""
+        assert pane(app).buffer.match_count == N
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_errors_only_and_warnings_toggles(log_file: Path, size: tuple[int, int]) -> None:
+    errors = sum(1 for i in range(N) if record(i)["level"] == "error")
+    warnings = sum(1 for i in range(N) if record(i)["level"] == "warning")
+    app = logs_app(log_file)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("o")
+        await pilot.pause(0.3)
+        assert pane(app).buffer.match_count == errors
+        rows = [r for r in view_rows(app) if r]
+        assert rows and all(" ERROR " in r for r in rows)
+        assert "errors only" in status(app)
+        await pilot.press("W")  # warnings and above replaces errors only
+        await pilot.pause(0.2)
+        assert pane(app).buffer.match_count == errors + warnings
+        assert "warn+" in status(app)
+        await pilot.press("W")
+        await pilot.pause(0.2)
+        assert pane(app).buffer.match_count == N
+        # a typed filter and the toggle combine (AND)
+        await pilot.press("slash")
+        app.query_one(LogFilterBar).input.value = "function=send-email"
+        await pilot.press("enter", "o")
+        await pilot.pause(0.3)
+        expected = sum(1 for i in range(N) if record(i)["level"] == "error" and i % 2 == 0)
+        assert pane(app).buffer.match_count == expected
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_pause_counts_new_records_and_resume_follows(log_file: Path, size: tuple[int, int]) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        view = app.query_one(LogView)
+        assert not view.follow
+        assert "PAUSED" in status(app)
+        before = view_rows(app)
+        write_log(log_file, [record(i) for i in range(N, N + 30)], mode="a")
+        await wait_for(pilot, lambda: len(pane(app).buffer) == N + 30)
+        await pilot.pause(0.4)
+        assert "PAUSED +30 new" in status(app)
+        assert view_rows(app) == before  # the screen did not move
+        assert view.cursor == N - 1
+        await pilot.press("space")
+        await pilot.pause(0.3)
+        assert view.follow and "FOLLOW" in status(app) and "new" not in status(app)
+        assert [r for r in view_rows(app) if r][-1].endswith(f"item-{N + 29:04d}")
+        # moving the cursor up also pauses; End resumes
+        await pilot.press("up")
+        assert not view.follow
+        await pilot.press("end")
+        assert view.follow
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_e_and_E_jump_between_errors(log_file: Path, size: tuple[int, int]) -> None:
+    error_rows = [i for i in range(N) if record(i)["level"] == "error"]
+    app = logs_app(log_file)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        view = app.query_one(LogView)
+        await pilot.press("home")
+        assert view.cursor == 0 and not view.follow
+        await pilot.press("e")
+        assert view.cursor == error_rows[0]
+        await pilot.press("e")
+        assert view.cursor == error_rows[1]
+        await pilot.press("E")
+        assert view.cursor == error_rows[0]
+        # the cursor row is on screen and is the error line
+        rows = view_rows(app)
+        assert any(f"ERR-{error_rows[0]:04d}" in r for r in rows)
+        await pilot.press("E")  # no earlier error: stays, says so
+        assert view.cursor == error_rows[0]
+        await pilot.press("end", "E")
+        assert view.cursor == error_rows[-1]
+        rows = view_rows(app)
+        assert any(f"ERR-{error_rows[-1]:04d}" in r for r in rows)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_detail_view_opens_and_closes(log_file: Path, size: tuple[int, int]) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("home", "e", "enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, LogDetailScreen)
+        text = screen_text(app)
+        first_error = next(i for i in range(N) if record(i)["level"] == "error")
+        assert f'"request_id": "req-{first_error:06d}"' in text
+        assert '"level": "error"' in text and '"status": 500' in text
+        await pilot.press("c")
+        copied = json.loads(app.clipboard)
+        assert copied["raw"]["event_message"].startswith(f"ERR-{first_error:04d}")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, LogDetailScreen)
+        assert app.query_one(LogView).cursor == first_error
+
+
+async def test_copy_line_uses_the_clipboard(log_file: Path) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert app.clipboard.startswith("2026-11-27 03:00:49.750 INFO")
+        assert app.clipboard.endswith(f"/functions/v1/item-{N - 1:04d}")
+
+
+async def test_save_filtered_records_as_json_lines(log_file: Path) -> None:
+    app = logs_app(log_file, filter_text="payment")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, LogSaveScreen)
+        field = app.screen.query_one("#log-save-path")
+        target = Path(field.value)  # type: ignore[attr-defined]
+        assert "xdg-state" in str(target) and target.suffix == ".jsonl"
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists)
+        lines = [json.loads(line) for line in target.read_text().splitlines()]
+        assert len(lines) == N // 10
+        assert all("payment" in obj["message"] for obj in lines)
+        assert lines[0]["raw"]["request_id"] == "req-000003"
+
+
+async def test_wrap_and_local_time_toggles(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    write_log(path, [record(i, message="x" * 150 + f" END-{i}") for i in range(5)])
+    app = logs_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app, 5)
+        rows = [r for r in view_rows(app) if r]
+        assert len(rows) == 5 and not any("END-" in r for r in rows)
+        await pilot.press("w")
+        await pilot.pause(0.1)
+        rows = [r for r in view_rows(app) if r]
+        assert len(rows) > 5 and sum("END-" in r for r in rows) == 5
+        assert "wrap" in status(app)
+        await pilot.press("t")
+        assert "local" in status(app)
+
+
+async def test_vanished_file_shows_in_status_and_pane_keeps_running(log_file: Path) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        log_file.unlink()
+        await wait_for(pilot, lambda: "reappear" in status(app), timeout=5)
+        assert app.is_running and len(pane(app).buffer) == N  # what we had stays
+        write_log(log_file, [record(i) for i in range(N, N + 3)])
+        await wait_for(pilot, lambda: len(pane(app).buffer) == N + 3)
+        await wait_for(pilot, lambda: "reappear" not in status(app))
+
+
+async def test_unknown_source_is_reported_not_fatal(tmp_path: Path) -> None:
+    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    session = session_from_args(args)
+    session.demo = None
+    app = ConsoleApp(session, Environment(session=session, clock=SystemClock()), initial_pane="logs", pane_options={"source": "nope"}, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "unknown log source" in status(app))
+        await pilot.press("slash", *"level>=warn", "enter", "space")
+        assert app.is_running
+
+
+async def test_hidden_pane_ingests_without_repainting(log_file: Path) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        view = app.query_one(LogView)
+        repaints: list[int] = []
+        original = view.lines_changed
+
+        def counting() -> None:
+            repaints.append(view.count)
+            original()
+
+        view.lines_changed = counting  # type: ignore[method-assign]
+        await pilot.press("1")  # Overview
+        write_log(log_file, [record(i) for i in range(N, N + 10)], mode="a")
+        await wait_for(pilot, lambda: len(pane(app).buffer) == N + 10)
+        await pilot.pause(0.4)
+        assert repaints == [] and pane(app)._dirty  # ingested, not repainted
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        assert not pane(app)._dirty
+        assert [r for r in view_rows(app) if r][-1].endswith(f"item-{N + 9:04d}")
