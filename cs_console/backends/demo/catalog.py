@@ -314,13 +314,22 @@ SERVER_UAS: tuple[str, ...] = (
 )
 
 
-def client_ip(n: int) -> str:
-    """One of 600 ordinary client addresses (documentation ranges, attackers excluded)."""
+def _client_ips() -> tuple[str, ...]:
     prefixes = ("192.0.2.", "198.51.100.", "203.0.113.")
     taken = {ip for ip, _, _ in ATTACKER_IPS} | {SERVICE_KEY_IP[0], SPIKE_CLIENT[0]}
-    n %= 600
-    ip = f"{prefixes[n % 3]}{1 + (n // 3) % 200}"
-    return ip if ip not in taken else f"{prefixes[n % 3]}{230 + n % 20}"
+    out = []
+    for n in range(600):
+        ip = f"{prefixes[n % 3]}{1 + (n // 3) % 200}"
+        out.append(ip if ip not in taken else f"{prefixes[n % 3]}{230 + n % 20}")
+    return tuple(out)
+
+
+CLIENT_IPS: tuple[str, ...] = _client_ips()
+
+
+def client_ip(n: int) -> str:
+    """One of 600 ordinary client addresses (documentation ranges, attackers excluded)."""
+    return CLIENT_IPS[n % 600]
 
 
 @dataclass(frozen=True, slots=True)

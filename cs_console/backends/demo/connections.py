@@ -92,6 +92,12 @@ class ConnectionEngine:
         state = self._hist[s - self._base]
         return self._calm_state(s) if state is None else state
 
+    def stepped_state(self, s: int) -> DbSecond | None:
+        """The stored state of s, or None when s needed no stepping (closed-form, nothing leaked)."""
+        if s < self._base or s >= self._next:
+            return None
+        return self._hist[s - self._base]
+
     def events_in(self, s: int) -> list[PgEvent]:
         return self.events.get(s, [])
 

@@ -35,7 +35,7 @@ def assess_health(project: "DemoProject") -> list[ComponentHealth]:
         out[name] = ComponentHealth(name, status, detail, None if latency is None else round(latency, 1), at)
 
     # Database
-    used = len(project.list_backends())
+    used = db.used  # the same count list_backends() gives
     pct = 100.0 * used / db.usable if db.usable else 0.0
     if db.restarting:
         put("Database", X, "restarting for a compute resize: the database system is starting up", None)

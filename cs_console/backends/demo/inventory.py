@@ -29,7 +29,7 @@ from cs_console.backends.demo.catalog import (
     TableSpec,
 )
 from cs_console.backends.demo.connections import ConnectionEngine, allocate, pool_pid
-from cs_console.backends.demo.noise import unit
+from cs_console.backends.demo.noise import unit, unit_ints
 from cs_console.backends.demo.rows import Backend, BlockingPair, IndexStats, LockInfo, QueryStats, TableStats
 from cs_console.backends.demo.signals import Context, DbSecond, Load
 from cs_console.backends.demo.timeline import Timeline
@@ -45,71 +45,106 @@ def _dt(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
-def build_backends(ctx: Context, now: float, load: Load, db: DbSecond, engine: ConnectionEngine, anchor: float) -> list[Backend]:
+# A backend before its timestamps become datetimes (cheap enough for every metrics refresh):
+# (pid, user, application, client_addr, state, query, backend_start, xact_start, query_start,
+#  state_change, wait_event_type, wait_event, blocked_by, superuser)  -- times as Unix seconds
+Row = tuple[int, str, str, "str | None", str, str, float, "float | None", "float | None", "float | None",
+            "str | None", "str | None", tuple[int, ...], bool]
+_ACT, _QUERY, _QAGE, _ITX, _IDLE, _START = range(6)
+
+
+def backend_rows(ctx: Context, now: float, load: Load, db: DbSecond, engine: ConnectionEngine, anchor: float) -> list[Row]:
     """pg_stat_activity at `now` (client backends only; the console's own session is left out)."""
     if db.restarting:
         return []
     seed = ctx.seed
     s = int(now)
-    rows: list[Backend] = []
+    rows: list[Row] = []
     alloc = allocate(load.pool_desired, db.usable - db.leaked)
     oldest = min(engine.leaked, key=lambda c: c.born) if engine.leaked else None
+    util_boost = 1.0 + 2.0 * max(0.0, load.util - 0.6)
     for index, pool in enumerate(POOLS):
         queries = POOL_QUERIES[pool.key]
+        p_active = _ACTIVE_BASE[pool.key] + (0.5 * load.util if pool.key == "postgrest" else 0.0)
+        if pool.key == "supavisor":
+            p_active += 0.4 * min(1.5, load.fn_util)
+        user, app, addr, su = pool.user, pool.application_name, pool.client_addr, pool.superuser
         for slot in range(alloc[pool.key]):
             gen, since = engine.generation(pool.key, slot)
             pid = pool_pid(index, slot, gen)
+            key = (index * 64 + slot) * 8
             if since is None:
-                since = anchor - 3600.0 * (2.0 + 70.0 * unit(seed, f"bstart/{pool.key}", slot))
-            backend_start = _dt(since)
-            common = dict(pid=pid, user=pool.user, application_name=pool.application_name,
-                          client_addr=pool.client_addr, backend_start=backend_start, superuser=pool.superuser)
+                since = anchor - 3600.0 * (2.0 + 70.0 * unit_ints(seed, key + _START, 0))
             if pool.key == "supavisor" and slot < db.blocked and oldest is not None:
                 age = min(STATEMENT_TIMEOUT_S, now - oldest.born, (now + slot * 1.7) % STATEMENT_TIMEOUT_S)
                 start = now - age
-                rows.append(Backend(state="active", query=BLOCKED_QUERY, xact_start=_dt(start), query_start=_dt(start),
-                                    state_change=_dt(start), wait_event_type="Lock", wait_event="transactionid",
-                                    blocked_by=(oldest.pid,), xact_age_s=age, query_age_s=age, **common))
+                rows.append((pid, user, app, addr, "active", BLOCKED_QUERY, since, start, start, start, "Lock",
+                             "transactionid", (oldest.pid,), su))
                 continue
             if pool.key == "dashboard" and slot == 0 and load.report_query_since is not None:
-                age = now - load.report_query_since
-                rows.append(Backend(state="active", query=LONG_REPORT_QUERY, xact_start=_dt(load.report_query_since),
-                                    query_start=_dt(load.report_query_since), state_change=_dt(load.report_query_since),
-                                    wait_event_type="IO", wait_event="DataFileRead", xact_age_s=age, query_age_s=age, **common))
+                t0 = load.report_query_since
+                rows.append((pid, user, app, addr, "active", LONG_REPORT_QUERY, since, t0, t0, t0, "IO", "DataFileRead", (), su))
                 continue
-            p_active = _ACTIVE_BASE[pool.key] + (0.5 * load.util if pool.key == "postgrest" else 0.0)
-            if pool.key == "supavisor":
-                p_active += 0.4 * min(1.5, load.fn_util)
-            u = unit(seed, f"act/{pool.key}/{slot}", s // 2)
-            query = queries[int(unit(seed, f"q/{pool.key}/{slot}", s // 3) * len(queries))]
+            u = unit_ints(seed, key + _ACT, s // 2)
+            query = queries[int(unit_ints(seed, key + _QUERY, s // 3) * len(queries))]
             if u < p_active:
-                age = 0.002 + 0.25 * unit(seed, f"qage/{pid}", s) * (1.0 + 2.0 * max(0.0, load.util - 0.6))
-                rows.append(Backend(state="active", query=query, xact_start=_dt(now - age), query_start=_dt(now - age),
-                                    state_change=_dt(now - age), wait_event_type=None, wait_event=None,
-                                    xact_age_s=age, query_age_s=age, **common))
+                start = now - (0.002 + 0.25 * unit_ints(seed, key + _QAGE, s) * util_boost)
+                rows.append((pid, user, app, addr, "active", query, since, start, start, start, None, None, (), su))
             elif pool.key == "supavisor" and u > 0.985:
-                age = 0.3 * unit(seed, f"itx/{pid}", s)
-                rows.append(Backend(state="idle in transaction", query=query, xact_start=_dt(now - age - 0.01),
-                                    query_start=_dt(now - age - 0.01), state_change=_dt(now - age),
-                                    wait_event_type="Client", wait_event="ClientRead", xact_age_s=age + 0.01,
-                                    query_age_s=age + 0.01, **common))
+                age = 0.3 * unit_ints(seed, key + _ITX, s)
+                rows.append((pid, user, app, addr, "idle in transaction", query, since, now - age - 0.01, now - age - 0.01,
+                             now - age, "Client", "ClientRead", (), su))
             else:
-                idle_for = 0.5 + 30.0 * unit(seed, f"idle/{pid}", s // 5)
-                rows.append(Backend(state="idle", query=query, xact_start=None, query_start=_dt(now - idle_for),
-                                    state_change=_dt(now - idle_for + 0.003), wait_event_type="Client",
-                                    wait_event="ClientRead", **common))
+                idle_for = 0.5 + 30.0 * unit_ints(seed, key + _IDLE, s // 5)
+                rows.append((pid, user, app, addr, "idle", query, since, None, now - idle_for, now - idle_for + 0.003,
+                             "Client", "ClientRead", (), su))
     for conn in engine.leaked:
-        age = now - conn.born
-        rows.append(Backend(pid=conn.pid, user="cs_worker", application_name=LEAKY_APPLICATION, client_addr="10.0.4.17",
-                            state="idle in transaction", query=LEAK_QUERY, backend_start=_dt(conn.born - 0.02),
-                            xact_start=_dt(conn.born), query_start=_dt(conn.born), state_change=_dt(conn.born + 0.004),
-                            wait_event_type="Client", wait_event="ClientRead", xact_age_s=age, query_age_s=age))
+        b = conn.born
+        rows.append((conn.pid, "cs_worker", LEAKY_APPLICATION, "10.0.4.17", "idle in transaction", LEAK_QUERY, b - 0.02,
+                     b, b, b + 0.004, "Client", "ClientRead", (), False))
     for i in range(db.su_extra):
-        rows.append(Backend(pid=48000 + i, user="supabase_admin", application_name="realtime_rls", client_addr="127.0.0.1",
-                            state="idle", query="select * from realtime.list_changes($1, $2, $3, $4)",
-                            backend_start=_dt(now - 20.0 - 6 * i), xact_start=None, query_start=_dt(now - 1.0),
-                            state_change=_dt(now - 0.9), wait_event_type="Client", wait_event="ClientRead", superuser=True))
+        rows.append((48000 + i, "supabase_admin", "realtime_rls", "127.0.0.1", "idle",
+                     "select * from realtime.list_changes($1, $2, $3, $4)", now - 20.0 - 6 * i, None, now - 1.0, now - 0.9,
+                     "Client", "ClientRead", (), True))
     return rows
+
+
+def summarize(rows: list[Row], now: float) -> tuple[int, int, int, int, float, float, float]:
+    """(used, active, idle, idle in transaction, oldest idle-in-tx age, longest query, longest transaction)."""
+    active = idle = itx = 0
+    itx_age = longest_q = longest_x = 0.0
+    for row in rows:
+        state, xact_start, query_start = row[4], row[7], row[8]
+        if state == "active":
+            active += 1
+            if query_start is not None and now - query_start > longest_q:
+                longest_q = now - query_start
+        elif state == "idle":
+            idle += 1
+        else:
+            itx += 1
+            if xact_start is not None and now - xact_start > itx_age:
+                itx_age = now - xact_start
+        if xact_start is not None and now - xact_start > longest_x:
+            longest_x = now - xact_start
+    return len(rows), active, idle, itx, itx_age, longest_q, longest_x
+
+
+def build_backends(ctx: Context, now: float, load: Load, db: DbSecond, engine: ConnectionEngine, anchor: float) -> list[Backend]:
+    out: list[Backend] = []
+    for (pid, user, app, addr, state, query, started, xact, qstart, changed, wtype, wait, blocked, su) in backend_rows(
+        ctx, now, load, db, engine, anchor
+    ):
+        out.append(Backend(
+            pid=pid, user=user, application_name=app, client_addr=addr, state=state, query=query,
+            backend_start=_dt(started), xact_start=None if xact is None else _dt(xact),
+            query_start=None if qstart is None else _dt(qstart), state_change=None if changed is None else _dt(changed),
+            wait_event_type=wtype, wait_event=wait, blocked_by=blocked,
+            xact_age_s=None if xact is None else now - xact,
+            query_age_s=None if qstart is None or state == "idle" else now - qstart,
+            superuser=su,
+        ))
+    return out
 
 
 def build_locks(backends: list[Backend]) -> list[LockInfo]:
@@ -287,13 +322,3 @@ def build_top_queries(ctx: Context, anchor: float, now: float, load: Load, db: D
         raise ValueError(f"order_by must be one of {', '.join(keys)}")
     rows.sort(key=keys[order_by], reverse=True)
     return rows[:limit]
-
-
-def longest_ages(backends: list[Backend]) -> tuple[float, float, int, float]:
-    """(longest running query s, longest transaction s, idle-in-tx count, oldest idle-in-tx s)."""
-    q = max((b.query_age_s or 0.0 for b in backends if b.state == "active"), default=0.0)
-    x = max((b.xact_age_s or 0.0 for b in backends if b.xact_start is not None), default=0.0)
-    itx = [b.xact_age_s or 0.0 for b in backends if b.state.startswith("idle in transaction")]
-    return q, x, len(itx), max(itx, default=0.0)
-
-

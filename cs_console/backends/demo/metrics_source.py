@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from cs_console.backends.demo.catalog import FUNCTIONS, RESERVED_CONNECTIONS, TABLES
-from cs_console.backends.demo.inventory import longest_ages
+from cs_console.backends.demo.inventory import summarize
 from cs_console.backends.demo.noise import wobble
 from cs_console.backends.demo.signals import deadlock_in_second
 from cs_console.domain.metrics import FunctionStats, MetricSample, MetricsSnapshot
@@ -34,15 +34,13 @@ def build_snapshot(project: "DemoProject") -> MetricsSnapshot:
     def put(key: str, value: float | None, note: str = "") -> None:
         samples[key] = MetricSample(key, None if value is None else round(float(value), 3), note)
 
-    backends = project.list_backends()
-    longest_q, longest_x, idle_tx, idle_tx_age = longest_ages(backends)
-    used = len(backends)
+    used, active, idle, idle_tx, idle_tx_age, longest_q, longest_x = summarize(project.backend_rows(), t)
     usable = db.usable
     put("db.connections.used", used, "new connections refused" if db.at_capacity else "")
     put("db.connections.max", usable, f"max_connections {db.max_connections} − {RESERVED_CONNECTIONS} reserved")
     put("db.connections.pct", 100.0 * used / usable if usable else None)
-    put("db.connections.active", sum(1 for b in backends if b.state == "active"))
-    put("db.connections.idle", sum(1 for b in backends if b.state == "idle"))
+    put("db.connections.active", active)
+    put("db.connections.idle", idle)
     put("db.connections.idle_in_tx", idle_tx)
     put("db.idle_in_tx.max_age_s", idle_tx_age)
     if db.restarting:

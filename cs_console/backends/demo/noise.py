@@ -107,3 +107,12 @@ def wobble(seed: int, key: str, t: float) -> float:
     if w is None:
         w = _wobbles[(seed, key)] = _Wobble(seed, key)
     return 0.5 * w.slow.at(t) + 0.35 * w.mid.at(t) + 0.15 * w.fast.at(t)
+
+
+def unit_ints(seed: int, a: int, b: int) -> float:
+    """Uniform in [0, 1) for two integers (no string keys: for hot loops)."""
+    z = ((seed * 0x9E3779B97F4A7C15) ^ (a * 0xC2B2AE3D27D4EB4F) ^ b) & _MASK
+    z = (z + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))

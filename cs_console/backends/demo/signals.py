@@ -25,7 +25,7 @@ from cs_console.backends.demo.catalog import (
 from cs_console.backends.demo.noise import smooth, unit, wobble
 from cs_console.backends.demo.timeline import Timeline
 
-BASE_CAPACITY_RPM = 2200.0  # origin requests/min a micro instance serves comfortably
+BASE_CAPACITY_RPM = 1850.0  # origin requests/min a micro instance serves comfortably
 
 
 @dataclass(slots=True)
@@ -170,7 +170,7 @@ def compute_load(ctx: Context, s: int) -> Load:
     tau = ctx.tau(s)
     scenario = ctx.scenario
 
-    rest = 420.0 * traffic
+    rest = 330.0 * traffic
     storage = 25.0 * traffic * (1.0 + 0.2 * jiggle(seed, "storage", s))
     realtime = 4.0 * traffic
     signin = 22.0 * traffic * (1.0 + 0.15 * jiggle(seed, "signin", s))
@@ -187,7 +187,7 @@ def compute_load(ctx: Context, s: int) -> Load:
     spike_offered = spike_admitted = spike_limited = 0.0
     report_since: float | None = None
     if scenario == "traffic-spike" and tau is not None:
-        spike_offered = 420.0 * sc.SPIKE_MULTIPLE * sc.spike_level(tau) * (1.0 + 0.06 * wobble(seed, "spike", s))
+        spike_offered = 330.0 * sc.SPIKE_MULTIPLE * sc.spike_level(tau) * (1.0 + 0.06 * wobble(seed, "spike", s))
         spike_admitted = spike_offered
         if rate_limited is not None:
             limit = float(rate_limited.value or sc.RATE_LIMIT_CLIENT_RPM)
@@ -240,7 +240,7 @@ def compute_load(ctx: Context, s: int) -> Load:
     steady_util = util * steady / traffic
 
     # Edge functions: webhooks and conversation processing follow the signals coming in.
-    spike_fn = (spike_admitted / (420.0 * sc.SPIKE_MULTIPLE)) if spike_offered else 0.0
+    spike_fn = (spike_admitted / (330.0 * sc.SPIKE_MULTIPLE)) if spike_offered else 0.0
     fn_rpm: dict[str, float] = {}
     for fn in FUNCTIONS:
         base = fn.base_rpm * (traffic if fn.follows_traffic else 1.0 + 0.05 * jiggle(seed, "cron/" + fn.slug, s))

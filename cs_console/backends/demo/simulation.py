@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import replace as dc_replace
 from datetime import datetime, timedelta, timezone
 
 from cs_console.backends.demo import scenarios as sc
@@ -48,6 +49,7 @@ from cs_console.backends.demo.catalog import (
 from cs_console.backends.demo.clock import SimClock, wall_anchor
 from cs_console.backends.demo.connections import ConnectionEngine, PgEvent, pool_pid
 from cs_console.backends.demo.inventory import (
+    backend_rows,
     build_backends,
     build_blocking,
     build_index_stats,
@@ -87,6 +89,7 @@ from cs_console.domain.metrics import MetricsSnapshot
 from cs_console.domain.sources import SourceState, SourceStatus
 
 _CACHE_SIZE = 8192
+LOG_RATE_BLOCK_S = 5
 _GO_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _STALE_BAN = "192.0.2.44"  # auto-banned last week for failed Postgres logins
@@ -213,6 +216,28 @@ class DemoProject:
                     self._signals.popitem(last=False)
             return cached
 
+    def log_signals(self, s: int) -> Signals:
+        """The model for log generation: rates from the start of s's 5-second block (or from the latest
+        action inside it), with the exact database state of s. Rates vary smoothly, so logs stay
+        consistent with the metrics, and a history window costs a fifth of the model evaluations."""
+        with self._lock:
+            rep = s - s % LOG_RATE_BLOCK_S
+            for item in reversed(self.timeline):  # actions show in the logs from their own second on
+                second = int(item.at)
+                if second <= s:
+                    if second > rep:
+                        rep = second
+                    break
+            sig = self.signals_at(rep)
+            if rep == s:
+                return sig
+            if s > self.engine.stepped_until:
+                self._now()
+            db = self.engine.stepped_state(s)
+            if db is None and not sig.db.restarting:
+                return sig  # a quiet second: the block's closed-form state stands
+            return dc_replace(sig, s=s, db=db or self.engine.state_at(s))
+
     def _with_maintenance(self, sig: Signals) -> Signals:
         """Bloat on the hot queue table slows queries; VACUUM and REINDEX take that away."""
         from cs_console.backends.demo.inventory import index_bloat_pct, table_bloat_factor
@@ -286,6 +311,13 @@ class DemoProject:
             t = self._now()
             s = int(t)
             return build_backends(self.ctx, t, self.load_at(s), self.engine.state_at(s), self.engine, self._anchor)
+
+    def backend_rows(self) -> list[tuple]:
+        """list_backends() as plain tuples with Unix-second times (inventory.Row): cheap, for counting."""
+        with self._lock:
+            t = self._now()
+            s = int(t)
+            return backend_rows(self.ctx, t, self.load_at(s), self.engine.state_at(s), self.engine, self._anchor)
 
     def list_locks(self) -> list[LockInfo]:
         """pg_locks joined with pg_stat_activity (granted and waiting)."""

@@ -23,6 +23,9 @@ class Timeline:
     def __iter__(self) -> Iterator[Intervention]:
         return iter(self._items)
 
+    def __reversed__(self) -> Iterator[Intervention]:
+        return reversed(self._items)
+
     def __len__(self) -> int:
         return len(self._items)
 
