@@ -76,6 +76,7 @@ async def test_keymap_remaps_footer_and_help(tmp_path: Path) -> None:
 async def test_palette_lists_console_commands(tmp_path: Path) -> None:
     app = bare_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Go to Overview" in titles and "Go to Metrics" in titles and "Refresh now" in titles
 

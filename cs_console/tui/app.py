@@ -21,7 +21,7 @@ from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
 from cs_console.services.session import Session
 from cs_console.tui.pane import Pane
-from cs_console.tui.panes.registry import load_panes
+from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
 from cs_console.tui.widgets.console_header import ConsoleHeader, PaneTabs, SourceDots
 
@@ -68,8 +68,11 @@ class ConsoleApp(App[int]):
         self.monitor = Monitor(env)
         self.live = self.monitor.live
         self._poll = poll
-        self._pane_classes = load_panes()
-        self._initial_pane = initial_pane or self._pane_classes[0].PANE_ID
+        self._pane_specs: tuple[PaneSpec, ...] = PANES
+        self._loaded: dict[str, type[Pane]] = {}
+        self._initial_pane = initial_pane or self._pane_specs[0].pane_id
+        if all(spec.pane_id != self._initial_pane for spec in self._pane_specs):
+            raise ValueError(f"unknown pane {self._initial_pane!r}")
         self._pane_options = pane_options or {}
         self._startup_notices: list[str] = list(session.notices)
         super().__init__()
@@ -94,18 +97,46 @@ class ConsoleApp(App[int]):
             demo=s.demo is not None,
             read_only=s.read_only,
         )
-        yield PaneTabs([(cls.KEY, cls.PANE_ID, cls.TITLE) for cls in self._pane_classes])
+        yield PaneTabs([(spec.key, spec.pane_id, spec.title) for spec in self._pane_specs])
+        # Only the first pane shown is built before the first paint; the rest follow it.
         with ContentSwitcher(id="panes", initial=self._initial_pane):
-            for cls in self._pane_classes:
-                options = self._pane_options if cls.PANE_ID == self._initial_pane else None
-                yield cls(id=cls.PANE_ID, options=options)
+            yield self._make_pane(self._initial_pane)
         yield Footer()
+
+    def _pane_class(self, pane_id: str) -> type[Pane]:
+        if pane_id not in self._loaded:
+            spec = next(s for s in self._pane_specs if s.pane_id == pane_id)
+            self._loaded[pane_id] = spec.load()
+        return self._loaded[pane_id]
+
+    @property
+    def _pane_classes(self) -> list[type[Pane]]:
+        """Every pane class, in key order (imports the ones not loaded yet)."""
+        return [self._pane_class(spec.pane_id) for spec in self._pane_specs]
+
+    def _make_pane(self, pane_id: str) -> Pane:
+        cls = self._pane_class(pane_id)
+        return cls(id=pane_id, options=self._pane_options if pane_id == self._initial_pane else None)
+
+    def _ensure_pane(self, pane_id: str) -> None:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        if not switcher.query_children(f"#{pane_id}"):
+            pane = self._make_pane(pane_id)
+            pane.display = False
+            switcher.mount(pane)
+
+    def _mount_remaining_panes(self) -> None:
+        if not self.is_running or self._exit or self._closing or self.screen._closing:
+            return
+        for spec in self._pane_specs:
+            self._ensure_pane(spec.pane_id)
 
     def on_mount(self) -> None:
         self.query_one(PaneTabs).set_active(self._initial_pane)
         for notice in self._startup_notices:
             self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8)
         self.call_after_refresh(self._focus_pane)
+        self.set_timer(0.05, self._mount_remaining_panes)
         if self._poll:
             self.call_later(self._poll_metrics)
             self.call_later(self._poll_health)
@@ -125,6 +156,7 @@ class ConsoleApp(App[int]):
         switcher = self.query_one("#panes", ContentSwitcher)
         if switcher.current == pane_id:
             return
+        self._ensure_pane(pane_id)
         switcher.current = pane_id
         self.query_one(PaneTabs).set_active(pane_id)
         pane = self.current_pane
@@ -138,14 +170,14 @@ class ConsoleApp(App[int]):
             pane.focus_default()
 
     def action_show_pane_number(self, number: int) -> None:
-        for cls in self._pane_classes:
-            if cls.KEY == str(number):
-                self.show_pane(cls.PANE_ID)
+        for spec in self._pane_specs:
+            if spec.key == str(number):
+                self.show_pane(spec.pane_id)
                 return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "show_pane_number" and parameters:
-            return any(cls.KEY == str(parameters[0]) for cls in self._pane_classes)
+            return any(spec.key == str(parameters[0]) for spec in self._pane_specs)
         return True
 
     # ------------------------------------------------------------ polling
@@ -208,8 +240,8 @@ class ConsoleApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for cls in self._pane_classes:
-            yield SystemCommand(f"Go to {cls.TITLE}", f"Show the {cls.TITLE} pane (key {cls.KEY})", lambda pid=cls.PANE_ID: self.show_pane(pid))
+        for spec in self._pane_specs:
+            yield SystemCommand(f"Go to {spec.title}", f"Show the {spec.title} pane (key {spec.key})", lambda pid=spec.pane_id: self.show_pane(pid))
         yield SystemCommand("Refresh now", "Poll every source now (F5)", self.action_refresh_now)
         yield SystemCommand("Help", "Every key binding (F1)", self.action_help)
         pane = self.current_pane
@@ -219,7 +251,7 @@ class ConsoleApp(App[int]):
 
     def all_binding_sources(self) -> list[tuple[str, list[Binding]]]:
         """(section, bindings) for the help screen and keymap validation."""
-        titles = {f"app.pane{cls.KEY}": cls.TITLE for cls in self._pane_classes}
+        titles = {f"app.pane{spec.key}": spec.title for spec in self._pane_specs}
         global_bindings = [
             replace(b, description=f"Show {titles[b.id]}") if b.id in titles else b
             for b in self.BINDINGS

@@ -121,6 +121,10 @@ class MetricsPane(Pane):
                     yield Cell(Content(""), id="mt-advisor")
 
     def on_mount(self) -> None:
+        # TabbedContent mounts its panes after this pane's Mount event.
+        self.call_after_refresh(self._setup)
+
+    def _setup(self) -> None:
         table = self.query_one("#mt-fn-table", DataTable)
         for label, key, width in (("Function", "slug", 24), ("Status", "status", 9), ("Invocations", "inv", 11), ("Errors", "err", 7), ("Avg", "avg", 9), ("p95", "p95", 9), ("Ver", "ver", 4)):
             table.add_column(label, key=key, width=width)
