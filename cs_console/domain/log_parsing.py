@@ -440,7 +440,9 @@ def parse_supabase_row(
     """A row of the logs endpoint (BigQuery µs timestamps or ClickHouse ISO text)."""
     table = str(row.get("source") or table or "")
     ts = parse_timestamp(row.get("timestamp")) or datetime.now(UTC)
-    status = _status(row.get("status_code", row.get("status")))
+    status = _status(row.get("status_code"))  # ClickHouse reads a missing key as ''
+    if status is None:
+        status = _status(row.get("status"))
     level = supabase_level(table, row, status)
     function: str | None = None
     fid = row.get("function_id")

@@ -57,3 +57,8 @@ def _wire_supabase(env: "Environment") -> None:
         fn_error_degraded_pct=profile.thresholds["function_error_rate_pct"].warning,
     ))
     # Supabase log sources register in env.log_factories here, on this same `client`.
+    from cs_console.backends.supabase.log_source import SupabaseLogHub
+
+    hub = SupabaseLogHub(client, env.clock, interval_s=profile.refresh["logs"])
+    for name in ("function", "edge", "auth", "postgres", "all"):
+        env.log_factories[name] = lambda _name=name, **options: hub.source(_name)
