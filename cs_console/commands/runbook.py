@@ -227,7 +227,7 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
         else:
             interrupted = RunStore.in_state_dir(session.state_dir).interrupted_runs(rb.id, session.profile.name)
             for r in interrupted[:3]:
-                print(f"note: run {r.run_id} of {rb.id} was interrupted ({r.status.value}); resume it with --resume {r.run_id}",
+                print(f"note: run {r.run_id} of {rb.id} did not finish ({r.status.value}); resume it with --resume {r.run_id}",
                       file=sys.stderr)
             try:
                 run = await engine.start(inputs, dry_run=args.dry_run, incident_ref=args.incident)
@@ -251,6 +251,10 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
         if last is not None and last.stopped and run.status.value == "failed":
             print(f"failed: {rb.id}/{last.step_id}: {last.detail} (resume with --resume {run.run_id})", file=sys.stderr)
             return EXIT_FAILED
+        if last is not None and last.stopped and last.state.value == "unknown":
+            print(f"waiting: {rb.id}/{last.step_id}: {last.detail}: --resume {run.run_id} --mark {last.step_id}=verify|done|not-done",
+                  file=sys.stderr)
+            return EXIT_WAITING
         if last is not None and last.stopped:
             print(f"waiting: {rb.id}/{last.step_id}: {last.detail}; continue with --resume {run.run_id} "
                   f"--answer {last.step_id}=VALUE", file=sys.stderr)

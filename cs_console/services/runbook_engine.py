@@ -1351,6 +1351,10 @@ class RunbookEngine:
                 return StepOutcome(step.id, self._require_run().steps[step.id].state, "no progress on this step",
                                    stopped=True, run_status=self._require_run().status, next_step=step.id)
             seen.add(key)
+            if self._require_run().steps[step.id].state is StepState.UNKNOWN:
+                return StepOutcome(step.id, StepState.UNKNOWN,
+                                   "outcome unknown after an interruption: never re-run automatically; verify it or mark it done / not done",
+                                   stopped=True, run_status=self._require_run().status, next_step=step.id)
             conf: Confirmation | None = None
             if step.risk.mutating and not self._require_run().dry_run:
                 gate = self.window_gate()
@@ -1365,6 +1369,8 @@ class RunbookEngine:
                 plan = await self.prepare(step.id)
                 if plan.gate is not None:
                     typed = take(plan.gate.phrase)
+                    if typed is None and pool:
+                        typed = pool.pop(0)  # a wrong phrase is refused as a mismatch, not as "missing"
                     if typed is not None:
                         conf = plan.gate.confirm(typed)
             say(f"[{self.runbook.index_of(step.id) + 1}/{len(self.runbook.steps)}] {step.id} ({step.kind.value}, {step.risk.value}): {step.title}")
