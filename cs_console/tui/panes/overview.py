@@ -56,6 +56,17 @@ _STATE_CLASS = {
 _ALERT_STYLE = {AlertClass.CRITICAL: "bold $error", AlertClass.WARNING: "bold $warning", AlertClass.INFO: "$primary"}
 
 
+def _coarse(value: float) -> float:
+    """Three significant digits: the Overview is read at a glance, and a value that
+    jitters in its fourth digit would repaint (and cost SSH traffic) on every refresh."""
+    if value == 0 or abs(value) < 10:
+        return value
+    from math import floor, log10
+
+    digits = 3 - 1 - floor(log10(abs(value)))
+    return round(value, digits) if digits > 0 else float(round(value, digits))
+
+
 class ValueCell(Static):
     """A value that repaints only when its text or state changes."""
 
@@ -186,7 +197,7 @@ class OverviewPane(Pane):
                 return f"{format_value(value, unit)} +{format_value(growth, 'bytes')}/d"
         if key == "backup.age_h":
             return f"{value:.0f} h ago"
-        return format_value(value, unit)
+        return format_value(_coarse(value), unit)
 
     def _show_alerts(self, active: list[Alert], recent: list[Alert]) -> None:
         shown = active + [a for a in recent if not a.active][: max(0, 20 - len(active))]
@@ -218,11 +229,13 @@ class OverviewPane(Pane):
         if demo is not None:
             parts.append((f"demo scenario {demo.scenario} (seed {demo.seed}, speed x{demo.speed:g})", "$accent"))
             parts.append("  ")
-        if live.metrics_at:
-            parts.append((f"metrics {live.metrics_at:%H:%M:%S}", "$text-muted"))
-        if live.health_at:
-            parts.append((f"  health {live.health_at:%H:%M:%S}", "$text-muted"))
+        # No per-refresh timestamps here: they would repaint every refresh. Say only when stale.
+        refresh = self.console.session.profile.refresh
+        now = self.console.env.clock.now()
         problems = [p for p in (live.metrics_error, live.health_error) if p]
+        for what, at, interval in (("metrics", live.metrics_at, refresh["metrics"]), ("health", live.health_at, refresh["health"])):
+            if at is not None and (now - at).total_seconds() > max(3 * interval, 15):
+                problems.append(f"{what} stale since {at:%H:%M:%S} UTC")
         problems += [f"{s.name} {s.state.value}: {s.detail}" for s in live.sources if s.state.value in ("DOWN", "DEGRADED") and s.detail]
         if not self.console.env.metrics_sources and not self.console.env.health_probes:
             problems.append("no sources configured in this profile: nothing can be seen (set db_dsn / project_ref, or use --demo)")
