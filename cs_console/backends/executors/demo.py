@@ -84,6 +84,6 @@ class DemoExecutor:
                     rows_affected = value[key]
                     break
         ok = not (isinstance(value, dict) and value.get("ok") is False)
-        err = "" if ok else str(value.get("error", "the simulation refused")) if isinstance(value, dict) else ""
+        err = "" if ok else str(value.get("error") or value.get("message") or "the simulation refused") if isinstance(value, dict) else ""
         return ExecResult(ok, value=value, output=text, rows_affected=rows_affected, error=err,
                           duration_ms=int((time.monotonic() - started) * 1000), truncated=truncated)
