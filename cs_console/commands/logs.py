@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
         epilog="Filter language: `cs-console logs --help-filter`. Exit 0 ok, 1 the source failed, 2 bad filter or source.",
     )
     parser.add_argument("--source", "--type", dest="source", metavar="S", default="all", help=f"log source: {SOURCES_HELP} (default all)")
-    parser.add_argument("--filter", metavar="F", default="", help="filter, e.g. 'level>=warn function=send-email -/health/' (quote it)")
+    parser.add_argument("--filter", metavar="F", default="", help="filter, e.g. 'level>=warn function=send-email -/health/' (quote it; one starting with - needs --filter=-word)")
     parser.add_argument("--since", metavar="T", default=None, help="only records since T: 15m, 1h, 2d or 2026-11-27T03:00Z")
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new records (Ctrl-C to stop)")
     parser.add_argument("--limit", metavar="N", type=int, default=None, help="the N most recent matching records (with --follow: of the backlog)")
