@@ -163,9 +163,9 @@ MB = 1024 * 1024
 GB = 1024 * MB
 
 TABLES: tuple[TableSpec, ...] = (
-    TableSpec("public.conversations", 14_200_000, int(5.3 * GB), 50 * MB, 4.0, True, 0.6, 0.02, 14_200_000, 180.0),
-    TableSpec("public.messages", 61_000_000, int(4.1 * GB), 90 * MB, 2.5, False, 9.2, 0.001, 61_000_000, 240.0),
-    TableSpec("public.signals", 22_500_000, int(1.6 * GB), 25 * MB, 1.2, True, 1.4, 0.004, 22_500_000, 95.0),
+    TableSpec("public.conversations", 14_200_000, int(5.3 * GB), 50 * MB, 4.0, True, 0.6, 0.002, 14_200_000, 180.0),
+    TableSpec("public.messages", 61_000_000, int(4.1 * GB), 90 * MB, 2.5, False, 9.2, 0.0001, 61_000_000, 240.0),
+    TableSpec("public.signals", 22_500_000, int(1.6 * GB), 25 * MB, 1.2, True, 1.4, 0.0004, 22_500_000, 95.0),
     TableSpec("public.audit_events", 48_000_000, int(2.3 * GB), 40 * MB, 0.0, True, 6.0, 0.0005, 48_000_000, 2.0),
     TableSpec("public.signal_queue", 180_000, 310 * MB, 0, 0.8, False, 4.5, 0.3, 180_000, 60.0),
     TableSpec("public.alerts", 2_100_000, 260 * MB, 5 * MB, 0.4, True, 2.1, 0.01, 2_100_000, 30.0),

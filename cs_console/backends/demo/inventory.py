@@ -76,7 +76,7 @@ def backend_rows(ctx: Context, now: float, load: Load, db: DbSecond, engine: Con
             if since is None:
                 since = anchor - 3600.0 * (2.0 + 70.0 * unit_ints(seed, key + _START, 0))
             if pool.key == "supavisor" and slot < db.blocked and oldest is not None:
-                age = min(STATEMENT_TIMEOUT_S, now - oldest.born, (now + slot * 1.7) % STATEMENT_TIMEOUT_S)
+                age = min(STATEMENT_TIMEOUT_S, now - oldest.born, 0.4 + (now + slot * 1.7) % (STATEMENT_TIMEOUT_S - 0.5))
                 start = now - age
                 rows.append((pid, user, app, addr, "active", BLOCKED_QUERY, since, start, start, start, "Lock",
                              "transactionid", (oldest.pid,), su))
@@ -297,16 +297,22 @@ def build_top_queries(ctx: Context, anchor: float, now: float, load: Load, db: D
     load_factor = 1.0 + 1.6 * load.util**2
     stats: list[tuple[str, str, float, float, float]] = []  # query, role, calls, mean, rows/call
     tau = ctx.tau(now)
+    recent = min(tau, 3600.0) if tau is not None else 0.0  # the incident's share of the statistics
     for q in QUERIES:
-        calls = q.calls_per_s * (0.72 if q.follows_traffic else 1.0) * elapsed
-        mean = q.mean_ms * load_factor
+        rate = q.calls_per_s * (0.72 if q.follows_traffic else 1.0)
+        calls = rate * elapsed
+        total = calls * q.mean_ms * (1.0 + 0.3 * (load_factor - 1.0))
+        if recent and load_factor > 1.2:
+            total += rate * recent * q.mean_ms * (load_factor - 1.0)
         if q.key == "queue_claim" and db.blocked:
-            mean += 900.0 * db.blocked  # waits on the leaked row locks
+            total += rate * recent * 0.5 * STATEMENT_TIMEOUT_S * 1000.0  # waits on the leaked row locks
         if q.key == "queue_fetch" and ctx.scenario == "connection-exhaustion" and tau is not None:
-            calls += sc.LEAK_SURGE_PER_S * min(tau, sc.LEAK_SURGE_S) + sc.LEAK_SLOW_PER_S * max(0.0, tau - sc.LEAK_SURGE_S)
+            extra = sc.LEAK_SURGE_PER_S * min(tau, sc.LEAK_SURGE_S) + sc.LEAK_SLOW_PER_S * max(0.0, tau - sc.LEAK_SURGE_S)
+            calls += extra
+            total += extra * q.mean_ms
         if q.key == "open_count":
-            mean *= 1.0 + 0.5 * unit(ctx.seed, "opencount", 0)
-        stats.append((q.query, q.role, calls, mean, q.rows_per_call))
+            total *= 1.0 + 0.5 * unit(ctx.seed, "opencount", 0)
+        stats.append((q.query, q.role, calls, total / calls if calls else 0.0, q.rows_per_call))
     if ctx.scenario == "security-breach" and tau is not None and tau > sc.BULK_READS_AT_S:
         stats.append((BULK_READ_QUERY, "authenticated", sc.BULK_READS_RPM / 60.0 * (tau - sc.BULK_READS_AT_S), 180.0, 1000))
     if load.report_query_since is not None:

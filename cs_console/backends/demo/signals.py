@@ -256,7 +256,7 @@ def compute_load(ctx: Context, s: int) -> Load:
         "realtime": 2,
         "exporter": 1,
         "postgrest": max(3, min(10, round(3 + 8 * steady_util))),
-        "supavisor": max(4, min(26, round(4 + 20 * steady_fn_util))),
+        "supavisor": max(4, min(26, round(4 + 24 * steady_fn_util))),
         "worker": 2,
         "dashboard": 1 if (report_since is not None or unit(seed, "dashboard", s // 600) < 0.45) else 0,
     }

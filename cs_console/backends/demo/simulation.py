@@ -40,6 +40,7 @@ from cs_console.backends.demo.catalog import (
     RESERVED_CONNECTIONS,
     RESIZE_SECONDS,
     STATEMENT_TIMEOUT_S,
+    STATS_RESET_DAYS_AGO,
     STORAGE_QUOTA_BYTES,
     TABLE_BY_NAME,
     TAKEOVER_IP,
@@ -119,6 +120,19 @@ class DemoProject:
     anchor: the simulated time at start (default: the wall clock); real_time
     False freezes the clock so only clock.advance() moves it (tests).
     """
+
+    # What a runbook step may call on the demo (backends/executors/demo.py): reads and actions,
+    # never the model's internals.
+    RUNBOOK_CALLS: frozenset[str] = frozenset({
+        "list_backends", "list_locks", "blocking", "terminate_backend", "terminate_backends", "cancel_backend",
+        "terminate_idle_in_transaction", "restart_worker", "set_idle_in_transaction_timeout", "settings",
+        "table_stats", "index_stats", "top_queries", "vacuum_analyze", "analyze", "reindex", "database_size",
+        "scale_compute", "enable_rate_limiting", "disable_rate_limiting", "enable_cdn_caching",
+        "list_functions", "redeploy_function", "list_users", "find_user", "ban_user", "unban_user",
+        "auth_failures_by_ip", "list_network_bans", "remove_network_ban", "add_network_ban", "enable_captcha",
+        "list_api_keys", "rotate_api_key", "list_backups", "storage_usage", "disk_usage", "project_info",
+        "metrics_snapshot", "health", "phase", "actions",
+    })
 
     def __init__(
         self,
@@ -367,6 +381,18 @@ class DemoProject:
         """Terminate several backends; returns how many were ended."""
         return sum(1 for pid in pids if self.terminate_backend(pid))
 
+    def terminate_idle_in_transaction(self, min_age_s: float = 60.0, application_name: str | None = None) -> dict[str, object]:
+        """Terminate every session idle in a transaction for at least min_age_s (optionally of one application),
+        as the manual's connection-issues procedure does. Returns {"terminated": n, "pids": [...]}."""
+        with self._lock:
+            targets = [
+                b.pid for b in self.list_backends()
+                if b.state.startswith("idle in transaction") and (b.xact_age_s or 0.0) >= min_age_s
+                and (application_name is None or b.application_name == application_name)
+            ]
+            done = [pid for pid in targets if self.terminate_backend(pid)]
+            return {"terminated": len(done), "pids": done}
+
     def _pool_slot(self, pid: int) -> tuple[int | None, int]:
         for index, pool in enumerate(POOLS):
             for slot in range(pool.max_size):
@@ -496,6 +522,10 @@ class DemoProject:
         if name not in INDEX_BY_NAME:
             raise DemoActionError(f"no index {index!r}")
         return name
+
+    def stats_reset_at(self) -> datetime:
+        """When pg_stat_statements and the cumulative statistics were last reset."""
+        return datetime.fromtimestamp(self._anchor - STATS_RESET_DAYS_AGO * 86400.0, tz=timezone.utc)
 
     def database_size(self) -> int:
         with self._lock:

@@ -15,6 +15,7 @@ from typing import Any
 
 from cs_console.backends.demo.clock import parse_anchor
 from cs_console.backends.demo.health_probe import DemoHealthProbe
+from cs_console.backends.demo.inspector import DemoInspector
 from cs_console.backends.demo.metrics_source import DemoMetricsSource
 from cs_console.backends.demo.simulation import DemoProject
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
@@ -68,5 +69,6 @@ def build_demo_environment(session: Session, one_shot: bool, *, anchor: datetime
     env.demo = project
     env.metrics_sources.append(DemoMetricsSource(project))
     env.health_probes.append(DemoHealthProbe(project))
+    env.inspector = DemoInspector(project)
     env.log_factories = {name: _log_factory(project, name) for name in LOG_SOURCE_NAMES}
     return env
