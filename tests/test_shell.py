@@ -155,3 +155,21 @@ def test_serve_warns_when_not_loopback() -> None:
     assert "127.0.0.1" in LOOPBACK and "0.0.0.0" not in LOOPBACK
     out = subprocess.run([sys.executable, "-m", "cs_console", "serve", "--host", "0.0.0.0", "--port", "1", "--config", "/nonexistent.toml"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "config error" in out.stderr
+
+
+async def test_a_faulty_pane_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cs_console.tui.panes.overview import OverviewPane
+
+    def boom(self) -> None:
+        raise RuntimeError("pane bug")
+
+    app = bare_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        monkeypatch.setattr(OverviewPane, "refresh_live", boom)
+        await app.action_refresh_now()
+        await app.action_refresh_now()
+        await pilot.pause(0.1)
+        assert app.is_running
+        faults = [n.message for n in app._notifications if "pane fault" in n.message]
+        assert len(faults) == 1 and "pane bug" in faults[0]

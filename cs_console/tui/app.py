@@ -75,6 +75,7 @@ class ConsoleApp(App[int]):
             raise ValueError(f"unknown pane {self._initial_pane!r}")
         self._pane_options = pane_options or {}
         self._startup_notices: list[str] = list(session.notices)
+        self._pane_faults: set[tuple[str, str, str]] = set()
         super().__init__()
         loaded = load_themes()
         for theme in loaded.themes.values():
@@ -159,15 +160,30 @@ class ConsoleApp(App[int]):
         self._ensure_pane(pane_id)
         switcher.current = pane_id
         self.query_one(PaneTabs).set_active(pane_id)
+        # A pane mounted just now has not composed its children yet: wait for it.
+        self.call_after_refresh(self._after_show)
+
+    def _after_show(self) -> None:
         pane = self.current_pane
-        if pane is not None:
-            pane.refresh_live()
-        self._focus_pane()
+        if pane is not None and pane.is_mounted:
+            self._guarded(pane, pane.refresh_live)
+            self._focus_pane()
 
     def _focus_pane(self) -> None:
         pane = self.current_pane
         if pane is not None:
-            pane.focus_default()
+            self._guarded(pane, pane.focus_default)
+
+    def _guarded(self, pane: Pane, call: Any) -> None:
+        """A fault in one pane must not take the console down mid-incident: report it once."""
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001
+            key = (pane.PANE_ID, type(exc).__name__, str(exc)[:80])
+            if key not in self._pane_faults:
+                self._pane_faults.add(key)
+                self.log.error(f"{pane.PANE_ID}: {exc!r}")
+                self.notify(f"{pane.TITLE} pane fault: {type(exc).__name__}: {str(exc)[:120]}", severity="error", timeout=10)
 
     def action_show_pane_number(self, number: int) -> None:
         for spec in self._pane_specs:
@@ -209,8 +225,8 @@ class ConsoleApp(App[int]):
             return
         self.query_one(SourceDots).show(self.live.sources)
         pane = self.current_pane
-        if pane is not None:
-            pane.refresh_live()
+        if pane is not None and pane.is_mounted:
+            self._guarded(pane, pane.refresh_live)
 
     async def action_refresh_now(self) -> None:
         await self.monitor.refresh_health()

@@ -138,7 +138,11 @@ class MetricsPane(Pane):
         self.refresh_live()
 
     def focus_default(self) -> None:
-        self.query_one("#mt-tabs", TabbedContent).query_one("Tabs").focus()
+        tabs = self.query("#mt-tabs Tabs")
+        if tabs:
+            tabs.first().focus()
+        else:  # TabbedContent is still composing
+            self.call_after_refresh(self.focus_default)
 
     def action_tab(self, tab_id: str) -> None:
         self.query_one("#mt-tabs", TabbedContent).active = tab_id
