@@ -20,6 +20,10 @@ id = "t-demo"
 title = "Demo termination"
 group = "Incident"
 
+[[inputs]]
+name = "pid"
+type = "int"
+
 [[steps]]
 id = "idle"
 kind = "check"
@@ -34,10 +38,11 @@ parse = "rows"
 [[steps]]
 id = "terminate"
 kind = "sql"
-title = "terminate idle in transaction"
+title = "terminate one idle-in-transaction backend"
 risk = "destructive"
-sql = "select pg_terminate_backend(pid) from pg_stat_activity where state = 'idle in transaction'"
-demo = { call = "terminate_idle_in_transaction", args = { min_age_s = 0 } }
+sql = "select pg_terminate_backend($1)"
+params = ["{{pid}}"]
+demo = { call = "terminate_backend", args = { pid = "{{pid}}" } }
 [steps.confirm]
 phrase = "{{environment}}"
 
@@ -62,7 +67,8 @@ async def test_demo_steps_drive_the_simulation(tmp_path) -> None:
     before = _idle_in_tx(env.demo)
     assert before > 0, "the connection-exhaustion scenario has idle-in-transaction sessions"
     engine = RunbookEngine(session, parse_runbook(DEMO_RUNBOOK, "d.toml"), environment=env)
-    await engine.start({})
+    pid = next(b.pid for b in env.demo.list_backends() if b.state.startswith("idle in transaction"))
+    await engine.start({"pid": str(pid)})
     assert (await engine.execute("idle")).state is StepState.SUCCEEDED
     assert isinstance(engine.captures["backends"], list) and engine.captures["backends"]
     refused = await engine.execute("terminate")
@@ -71,8 +77,8 @@ async def test_demo_steps_drive_the_simulation(tmp_path) -> None:
     assert gate.phrase == "demo"
     done = await engine.execute("terminate", confirmation=gate.confirm("demo"))
     assert done.state is StepState.SUCCEEDED, done.detail
-    assert done.rows_affected and done.rows_affected > 0
-    assert _idle_in_tx(env.demo) < before
+    assert done.captured == [{"value": True}]
+    assert pid not in {b.pid for b in env.demo.list_backends() if b.state.startswith("idle in transaction")}
     skipped = await engine.execute("dump")
     assert skipped.state is StepState.SKIPPED and "no simulation" in skipped.detail
     await engine.close()

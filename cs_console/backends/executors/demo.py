@@ -83,7 +83,9 @@ class DemoExecutor:
                 if isinstance(value.get(key), int):
                     rows_affected = value[key]
                     break
-        ok = not (isinstance(value, dict) and value.get("ok") is False)
-        err = "" if ok else str(value.get("error") or value.get("message") or "the simulation refused") if isinstance(value, dict) else ""
+        # A bare False (terminate_backend on a gone pid) or {"ok": false} is the simulation saying no.
+        ok = value is not False and not (isinstance(value, dict) and value.get("ok") is False)
+        err = "" if ok else (str(value.get("error") or value.get("message") or "the simulation refused")
+                             if isinstance(value, dict) else f"demo {call.call}: nothing done")
         return ExecResult(ok, value=value, output=text, rows_affected=rows_affected, error=err,
                           duration_ms=int((time.monotonic() - started) * 1000), truncated=truncated)
