@@ -10,7 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cs_console.backends.postgres.connector import NOTE_NEEDS_STATS, Capabilities
-from cs_console.backends.postgres.metrics_compute import FIRST_SAMPLE, STATS_RESET, Counters, DeltaTracker, build_samples
+from cs_console.backends.postgres.metrics_compute import (
+    FIRST_SAMPLE,
+    STATS_RESET,
+    Counters,
+    DeltaTracker,
+    StatementAverages,
+    StatementsSchedule,
+    StatementTotals,
+    build_samples,
+)
 from cs_console.backends.postgres.size_history import SizeHistory
 from cs_console.backends.postgres.target import InvalidDsn, Scrubber, parse_target, redact_dsn
 from cs_console.domain.db_inspect import INSPECT_VIEWS, ColumnKind, format_cell, format_seconds, view_by_id, UnknownInspectView
@@ -20,10 +29,9 @@ CAPS = Capabilities(150004, "app", 5, True, True, "public", "")
 CAPS_LOW = Capabilities(150004, "app", 5, False, False, None, "n/a: pg_stat_statements not installed (create extension pg_stat_statements)")
 
 
-def counters(at: float, commits: int, rollbacks: int = 0, *, calls: float | None = 100.0, exec_ms: float | None = 1000.0,
-             own_commits: int = 0, own_rollbacks: int = 0, own_pings: int = 0, hit: int = 0, fetched: int = 0,
-             deadlocks: int = 0, own_qids: int = 0) -> Counters:
-    return Counters(at, commits, rollbacks, fetched, hit, deadlocks, calls, exec_ms, own_commits, own_rollbacks, own_pings, own_qids)
+def counters(at: float, commits: int, rollbacks: int = 0, *, own_commits: int = 0, own_rollbacks: int = 0,
+             hit: int = 0, fetched: int = 0, deadlocks: int = 0) -> Counters:
+    return Counters(at, commits, rollbacks, fetched, hit, deadlocks, own_commits, own_rollbacks)
 
 
 def row(**over: object) -> dict[str, object]:
@@ -51,16 +59,21 @@ def test_first_sample_has_no_rates() -> None:
 
 def test_deltas_leave_out_own_transactions_and_pings() -> None:
     tracker = DeltaTracker()
-    tracker.update(counters(0.0, 1000, 10, calls=500, exec_ms=2000, own_commits=4, own_pings=1))
-    # 2 s later: 50 commits by others + our 2 (ping + metrics), 5 rollbacks; 40 statements by others + our 1 ping.
-    d = tracker.update(counters(2.0, 1052, 15, calls=541, exec_ms=2400, own_commits=6, own_pings=2, hit=90, fetched=100))
+    tracker.update(counters(0.0, 1000, 10, own_commits=4))
+    # 2 s later: 50 commits by others + our 2 (ping + metrics), 5 rollbacks.
+    d = tracker.update(counters(2.0, 1052, 15, own_commits=6, hit=90, fetched=100))
     assert d is not None and not d.reset
-    assert d.commits == 50 and d.rollbacks == 5 and d.calls == 40 and d.exec_ms == 400
-    samples = build_samples(row(), CAPS, d, response_ms=0.5, size_bytes=None, size_note="", growth=(None, ""))
+    assert d.commits == 50 and d.rollbacks == 5
+    averages = StatementAverages()
+    averages.update(StatementTotals(0.0, 500, 2000, own_pings=1, own_qids=2))
+    # 40 statements by others + our 1 ping, which shares the `select $1` entry.
+    avg = averages.update(StatementTotals(2.0, 541, 2400, own_pings=2, own_qids=2))
+    samples = build_samples(row(), CAPS, d, response_ms=0.5, size_bytes=None, size_note="", growth=(None, ""), query_avg=avg)
     assert samples["db.commits_per_s"].value == pytest.approx(25.0)
     assert samples["db.rollbacks_per_s"].value == pytest.approx(2.5)
     assert samples["db.error_rate_pct"].value == pytest.approx(5 / 55 * 100)
     assert samples["db.query_avg_ms"].value == pytest.approx(10.0)
+    assert samples["db.query_avg_ms"].note == "40 statements over 2 s"
     assert samples["db.cache_hit_pct"].value == pytest.approx(90.0)
 
 
@@ -84,21 +97,58 @@ def test_counter_going_backwards_is_a_reset_not_a_negative_rate() -> None:
     assert samples["db.commits_per_s"].value is None and samples["db.commits_per_s"].note == STATS_RESET
 
 
-def test_new_excluded_statement_pauses_query_avg_once() -> None:
-    tracker = DeltaTracker()
-    tracker.update(counters(0.0, 10, own_qids=1))
-    d = tracker.update(counters(2.0, 20, calls=90, own_qids=2))
-    assert d is not None and d.recalibrating
-    samples = build_samples(row(), CAPS, d, response_ms=1.0, size_bytes=None, size_note="", growth=(None, ""))
-    assert samples["db.query_avg_ms"].value is None and "left out" in samples["db.query_avg_ms"].note
-    d2 = tracker.update(counters(4.0, 30, calls=100, exec_ms=1050, own_qids=2))
-    assert d2 is not None and not d2.recalibrating and d2.calls == 10
+def test_statement_averages_reset_recalibration_and_carry() -> None:
+    averages = StatementAverages()
+    assert averages.update(StatementTotals(0.0, 100, 1000, 0, 1)).note == FIRST_SAMPLE
+    # A new console statement joined the excluded set: the sums are not comparable once.
+    paused = averages.update(StatementTotals(2.0, 90, 900, 0, 2))
+    assert paused.value is None and "left out" in paused.note
+    ok = averages.update(StatementTotals(4.0, 100, 1050, 0, 2))
+    assert ok.value == pytest.approx(15.0)
+    assert averages.current(4.5) == ok  # carried until the next read
+    assert averages.current(9.0).value == ok.value and averages.current(9.0).note.endswith("read 5 s ago")
+    reset = averages.update(StatementTotals(6.0, 3, 10, 0, 2))
+    assert reset.value is None and reset.note == STATS_RESET
+    idle = averages.update(StatementTotals(8.0, 3, 10, 0, 2))
+    assert idle.value is None and "no statements" in idle.note
+
+
+def test_statement_reads_back_off_when_they_are_costly() -> None:
+    sched = StatementsSchedule(budget_ms_per_s=1.0, max_every_s=30.0)
+    t = 0.0
+    assert sched.due(t, have_average=False)
+    sched.observe(True, 12.0, t)
+    t += 2
+    assert sched.due(t, have_average=False)  # second read: needed for a first average
+    sched.observe(True, 12.0, t)
+    t += 2
+    assert not sched.due(t, have_average=True)  # a baseline refresh without the read
+    sched.observe(False, 2.0, t)
+    assert sched.cost_ms == pytest.approx(10.0) and sched.every_s == pytest.approx(10.0)
+    sched.observe(True, 40.0, t)  # a read slowed down by load does not raise the estimate
+    assert sched.cost_ms == pytest.approx(10.0)
+    t += 2
+    assert sched.due(t, have_average=True) is False  # 4 s since the last read < 10 s
+    reads = 0
+    for _ in range(30):  # one minute of 2 s refreshes
+        t += 2
+        read = sched.due(t, have_average=True)
+        reads += read
+        sched.observe(read, 12.0 if read else 2.0, t)
+    assert 5 <= reads <= 7  # about every 10 s: 1 ms of server time per second at most
+    cheap = StatementsSchedule()
+    cheap.observe(True, 1.3, 0.0)
+    cheap.observe(False, 1.0, 2.0)
+    assert cheap.every_s == pytest.approx(0.3) and cheap.due(4.0, have_average=True)
+    fixed = StatementsSchedule(fixed_every_s=0.0)
+    fixed.observe(True, 50.0, 0.0)
+    assert fixed.due(0.5, have_average=True)
 
 
 def test_without_privileges_state_metrics_say_why() -> None:
     tracker = DeltaTracker()
-    tracker.update(counters(0.0, 10, calls=None, exec_ms=None))
-    d = tracker.update(counters(1.0, 20, calls=None, exec_ms=None))
+    tracker.update(counters(0.0, 10))
+    d = tracker.update(counters(1.0, 20))
     samples = build_samples(row(), CAPS_LOW, d, response_ms=1.0, size_bytes=None, size_note="", growth=(None, ""))
     for key in ("db.connections.active", "db.connections.idle_in_tx", "db.idle_in_tx.max_age_s", "db.longest_query_s", "db.longest_tx_s"):
         assert samples[key].value is None and samples[key].note == NOTE_NEEDS_STATS

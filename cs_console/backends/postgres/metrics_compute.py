@@ -5,6 +5,10 @@ statements are left out: its own transactions are subtracted from the commit
 count (they reach pg_stat_database late, so a pending balance is kept and never
 made negative), its `select 1` pings from the statement count, and its other
 statements are excluded by query id in the SQL itself.
+
+Statement totals (pg_stat_statements) are read less often than the rest when
+reading them is costly, so the average query time has its own tracker and
+covers the time between two such reads.
 """
 
 from __future__ import annotations
@@ -28,26 +32,15 @@ class Counters:
     blks_fetched: int
     blks_hit: int
     deadlocks: int
-    pgss_calls: float | None
-    pgss_exec_ms: float | None
     own_commits: int
     own_rollbacks: int
-    own_pings: int
-    own_qids: int = 0  # how many own query ids the pg_stat_statements sums left out
 
     @classmethod
-    def from_row(
-        cls, row: Mapping[str, Any], at: float, own_commits: int, own_rollbacks: int, own_pings: int, own_qids: int = 0
-    ) -> "Counters":
-        def f(key: str) -> float | None:
-            v = row.get(key)
-            return None if v is None else float(v)
-
+    def from_row(cls, row: Mapping[str, Any], at: float, own_commits: int, own_rollbacks: int) -> "Counters":
         return cls(
             at=at, commits=int(row["commits"]), rollbacks=int(row["rollbacks"]),
             blks_fetched=int(row["blks_fetched"]), blks_hit=int(row["blks_hit"]), deadlocks=int(row["deadlocks"]),
-            pgss_calls=f("pgss_calls"), pgss_exec_ms=f("pgss_exec_ms"),
-            own_commits=own_commits, own_rollbacks=own_rollbacks, own_pings=own_pings, own_qids=own_qids,
+            own_commits=own_commits, own_rollbacks=own_rollbacks,
         )
 
 
@@ -59,10 +52,7 @@ class Deltas:
     blks_fetched: int
     blks_hit: int
     deadlocks: int
-    calls: float | None  # None: pg_stat_statements unusable or reset
-    exec_ms: float | None
     reset: bool  # a counter went backwards (stats reset, server restart)
-    recalibrating: bool = False  # the set of excluded own statements changed: sums not comparable
 
 
 class DeltaTracker:
@@ -99,23 +89,64 @@ class DeltaTracker:
         self._pending_commits -= own_c
         own_r = min(raw["rollbacks"], self._pending_rollbacks)
         self._pending_rollbacks -= own_r
-        calls = exec_ms = None
-        recalibrating = cur.own_qids != prev.own_qids
-        if recalibrating:
-            pass
-        elif None not in (cur.pgss_calls, prev.pgss_calls, cur.pgss_exec_ms, prev.pgss_exec_ms):
-            dc = cur.pgss_calls - prev.pgss_calls - (cur.own_pings - prev.own_pings)  # type: ignore[operator]
-            de = cur.pgss_exec_ms - prev.pgss_exec_ms  # type: ignore[operator]
-            if cur.pgss_calls >= prev.pgss_calls and de >= 0:  # type: ignore[operator]
-                calls, exec_ms = max(0.0, dc), de
-            else:
-                reset = True
         return Deltas(
             seconds=max(cur.at - prev.at, 1e-6),
             commits=raw["commits"] - own_c, rollbacks=raw["rollbacks"] - own_r,
             blks_fetched=raw["blks_fetched"], blks_hit=raw["blks_hit"], deadlocks=raw["deadlocks"],
-            calls=calls, exec_ms=exec_ms, reset=reset, recalibrating=recalibrating,
+            reset=reset,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTotals:
+    """One read of pg_stat_statements (top-level statements of this database, the console's left out)."""
+
+    at: float  # monotonic seconds
+    calls: float
+    exec_ms: float
+    own_pings: int  # our `select 1` share the entry of everyone's `select 1`: subtracted by count
+    own_qids: int  # how many of our statement ids the sums left out
+
+
+class StatementAverages:
+    """Average statement time between two reads of the statement totals."""
+
+    def __init__(self) -> None:
+        self.previous: StatementTotals | None = None
+        self.last: MetricSample | None = None
+
+    def reset(self) -> None:
+        self.previous = None
+        self.last = None
+
+    def update(self, cur: StatementTotals) -> MetricSample:
+        prev, self.previous = self.previous, cur
+        key = "db.query_avg_ms"
+        if prev is None:
+            sample = MetricSample(key, None, FIRST_SAMPLE)
+        elif cur.own_qids != prev.own_qids:
+            sample = MetricSample(key, None, "n/a: new console statement left out of the sums; back next refresh")
+        elif cur.calls < prev.calls or cur.exec_ms < prev.exec_ms:
+            sample = MetricSample(key, None, STATS_RESET)
+        else:
+            calls = max(0.0, cur.calls - prev.calls - (cur.own_pings - prev.own_pings))
+            exec_ms = cur.exec_ms - prev.exec_ms
+            seconds = max(cur.at - prev.at, 1e-6)
+            if calls <= 0:
+                sample = MetricSample(key, None, f"n/a: no statements in the last {seconds:.0f} s")
+            else:
+                sample = MetricSample(key, exec_ms / calls, f"{calls:.0f} statements over {seconds:.0f} s")
+        self.last = sample
+        return sample
+
+    def current(self, now: float) -> MetricSample:
+        """The latest average, carried between reads (its note says how old it is)."""
+        if self.last is None or self.previous is None:
+            return MetricSample("db.query_avg_ms", None, FIRST_SAMPLE)
+        age = now - self.previous.at
+        if age < 1:
+            return self.last
+        return MetricSample(self.last.key, self.last.value, f"{self.last.note}, read {age:.0f} s ago")
 
 
 def _s(key: str, value: float | None, note: str = "") -> tuple[str, MetricSample]:
@@ -131,7 +162,9 @@ def build_samples(
     size_bytes: int | None,
     size_note: str,
     growth: tuple[float | None, str],
+    query_avg: MetricSample | None = None,
 ) -> dict[str, MetricSample]:
+    """All Database samples; `query_avg` comes from StatementAverages (None: pg_stat_statements unusable)."""
     out: dict[str, MetricSample] = {}
 
     def put(key: str, value: float | None, note: str = "") -> None:
@@ -186,14 +219,18 @@ def build_samples(
     put("db.size_bytes", size_bytes, size_note)
     put("db.growth_bytes_per_day", growth[0], growth[1])
 
+    if caps.pgss_problem or query_avg is None:
+        put("db.query_avg_ms", None, caps.pgss_problem or "n/a: pg_stat_statements not read")
+    else:
+        out["db.query_avg_ms"] = query_avg
+
     # Per-interval figures.
     if deltas is None:
         for key in ("db.commits_per_s", "db.rollbacks_per_s", "db.error_rate_pct", "db.cache_hit_pct", "db.deadlocks"):
             put(key, None, FIRST_SAMPLE)
-        put("db.query_avg_ms", None, caps.pgss_problem or FIRST_SAMPLE)
         return out
     if deltas.reset:
-        for key in ("db.commits_per_s", "db.rollbacks_per_s", "db.error_rate_pct", "db.cache_hit_pct", "db.deadlocks", "db.query_avg_ms"):
+        for key in ("db.commits_per_s", "db.rollbacks_per_s", "db.error_rate_pct", "db.cache_hit_pct", "db.deadlocks"):
             put(key, None, STATS_RESET)
         return out
     window = f"over {deltas.seconds:.0f} s"
@@ -209,14 +246,51 @@ def build_samples(
     else:
         put("db.cache_hit_pct", None, "n/a: no block reads in the interval")
     put("db.deadlocks", deltas.deadlocks, window)
-    if caps.pgss_problem:
-        put("db.query_avg_ms", None, caps.pgss_problem)
-    elif deltas.recalibrating:
-        put("db.query_avg_ms", None, "n/a: new console statement left out of the sums; back next refresh")
-    elif deltas.calls is None or deltas.exec_ms is None:
-        put("db.query_avg_ms", None, STATS_RESET)
-    elif deltas.calls <= 0:
-        put("db.query_avg_ms", None, "n/a: no statements in the interval")
-    else:
-        put("db.query_avg_ms", deltas.exec_ms / deltas.calls, f"{deltas.calls:.0f} statements {window}")
     return out
+
+
+class StatementsSchedule:
+    """When to read the statement totals.
+
+    Every refresh while that is cheap. pg_stat_statements(false) still builds a
+    row per entry, so with thousands of entries one read can cost more than the
+    rest of the refresh; then it is read less often, keeping its server time
+    under `budget_ms_per_s` per second of wall time (at most every `max_every_s`).
+    Its cost is the difference in the metrics statement's own server time
+    between refreshes with and without the read. Noise on a busy server only
+    ever adds time, so each side is the lowest of its last few measurements.
+    A refresh without the read is taken now and then to keep that side fresh.
+    """
+
+    KEEP = 3  # measurements kept per side
+    BASELINE_EVERY = 20  # refreshes with the read before one without
+
+    def __init__(self, *, budget_ms_per_s: float = 1.0, max_every_s: float = 30.0, fixed_every_s: float | None = None) -> None:
+        self.budget_ms_per_s = budget_ms_per_s
+        self.max_every_s = max_every_s
+        self.fixed_every_s = fixed_every_s
+        self.every_s = 0.0
+        self.cost_ms: float | None = None
+        self._with: list[float] = []
+        self._without: list[float] = []
+        self._last_read_at = float("-inf")
+        self._reads_since_baseline = 0
+
+    def due(self, now: float, have_average: bool) -> bool:
+        if self.fixed_every_s is not None:
+            return now - self._last_read_at >= self.fixed_every_s
+        if have_average and (not self._without or self._reads_since_baseline >= self.BASELINE_EVERY):
+            return False
+        return now - self._last_read_at >= self.every_s
+
+    def observe(self, read: bool, server_ms: float, now: float) -> None:
+        if read:
+            self._with = (self._with + [server_ms])[-self.KEEP:]
+            self._last_read_at = now
+            self._reads_since_baseline += 1
+        else:
+            self._without = (self._without + [server_ms])[-self.KEEP:]
+            self._reads_since_baseline = 0
+        if self._with and self._without:
+            self.cost_ms = max(0.0, min(self._with) - min(self._without))
+            self.every_s = min(self.max_every_s, self.cost_ms / self.budget_ms_per_s)

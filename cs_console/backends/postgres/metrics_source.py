@@ -9,7 +9,6 @@ with the reason, and `status()` is DOWN with that reason until a reconnect
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
@@ -18,7 +17,15 @@ import asyncpg
 
 from cs_console.backends.postgres.connector import Capabilities, DatabaseUnavailable, PgConnector
 from cs_console.backends.postgres.failure import FailureKind
-from cs_console.backends.postgres.metrics_compute import Counters, Deltas, DeltaTracker, build_samples
+from cs_console.backends.postgres.metrics_compute import (
+    Counters,
+    Deltas,
+    DeltaTracker,
+    StatementAverages,
+    StatementsSchedule,
+    StatementTotals,
+    build_samples,
+)
 from cs_console.backends.postgres.metrics_sql import metrics_sql
 from cs_console.backends.postgres.size_history import SizeHistory
 from cs_console.domain.clock import Clock, SystemClock
@@ -42,13 +49,18 @@ class PostgresMetricsSource:
         state_dir: Path | None = None,
         size_every_s: float = 60.0,
         growth_min_span_s: float = 3600.0,
+        statements_every_s: float | None = None,
     ) -> None:
+        """statements_every_s: None adapts how often pg_stat_statements is read to
+        what a read costs (see StatementsSchedule); a number fixes the interval."""
         self.connector = connector
         self.clock = clock or SystemClock()
         self.size_every_s = size_every_s
         path = state_dir / f"pg-size-{connector.target.key}.json" if state_dir is not None else None
         self.sizes = SizeHistory(path, min_span_s=growth_min_span_s)
         self._tracker = DeltaTracker()
+        self._averages = StatementAverages()
+        self.statements = StatementsSchedule(fixed_every_s=statements_every_s)
         self._sql_for: Capabilities | None = None
         self._sql = ""
         self._uses_qids = False
@@ -59,6 +71,7 @@ class PostgresMetricsSource:
         self._connections_seen = 0
         self._inspector = None
         self.last_deltas: Deltas | None = None  # the raw interval behind the last rates (tests, benchmark)
+        self.last_server_ms: float | None = None  # server time of the last metrics statement
 
     # ------------------------------------------------------------ protocol
 
@@ -90,6 +103,7 @@ class PostgresMetricsSource:
                     # A new physical connection (first one, or after a reconnect): start a new delta series.
                     self._connections_seen = self.connector.connections_opened
                     self._tracker.reset()
+                    self._averages.reset()
                 response_ms = await db.ping()
                 caps = db.capabilities
                 if caps is not self._sql_for:
@@ -99,8 +113,11 @@ class PostgresMetricsSource:
                 want_size = mono - self._last_size_at >= self.size_every_s
                 args: list[object] = [want_size]
                 own_qids = sorted(self.connector.own_query_ids)
+                want_statements = False
                 if self._uses_qids:
-                    args.append(own_qids)
+                    have_average = self._averages.last is not None and self._averages.last.value is not None
+                    want_statements = self.statements.due(mono, have_average)
+                    args += [own_qids, want_statements]
                 row = await db.fetchrow(self._sql, *args, timeout=self.connector.statement_timeout_ms / 1000 + 1.0)
         except DatabaseUnavailable as exc:
             return self._unavailable(now, exc)
@@ -110,19 +127,28 @@ class PostgresMetricsSource:
             self._set_status(SourceState.DEGRADED, f"metrics query failed: {reason}", now)
             return self._empty(now, f"n/a: metrics query failed ({reason})", response_ms)
         assert row is not None
+        self.last_server_ms = float(row["server_ms"])
+        if self._uses_qids and not want_size:  # the size read would blur what the totals cost
+            self.statements.observe(want_statements, self.last_server_ms, mono)
         if want_size and row["size_bytes"] is not None:
             self._last_size = int(row["size_bytes"])
             self._last_size_at = mono
             self.sizes.add(now.timestamp(), self._last_size)
-        counters = Counters.from_row(
-            row, mono, self.connector.own_commits, self.connector.own_rollbacks, self.connector.own_pings, len(own_qids)
-        )
+        counters = Counters.from_row(row, mono, self.connector.own_commits, self.connector.own_rollbacks)
         deltas = self._tracker.update(counters)
         self.last_deltas = deltas
+        query_avg = None
+        if self._uses_qids:
+            if want_statements and row["pgss_calls"] is not None:
+                totals = StatementTotals(mono, float(row["pgss_calls"]), float(row["pgss_exec_ms"]), self.connector.own_pings, len(own_qids))
+                query_avg = self._averages.update(totals)
+            else:
+                query_avg = self._averages.current(mono)
         growth = self.sizes.growth(now.timestamp())
         samples = build_samples(
             row, caps, deltas, response_ms=response_ms, size_bytes=self._last_size,
             size_note=f"sampled every {self.size_every_s:.0f} s", growth=(growth.bytes_per_day, growth.note),
+            query_avg=query_avg,
         )
         missing = caps.missing
         if missing:

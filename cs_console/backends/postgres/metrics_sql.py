@@ -10,8 +10,12 @@ and pg_stat_statements totals read without query text (`pg_stat_statements(false
 never touches the query-text file). It also returns its own query id so the
 next refresh can leave the console's statements out of the query averages.
 
-Parameters: $1 bool = include the database size; $2 bigint[] = the console's own
-query ids (only when pg_stat_statements is usable).
+Parameters: $1 bool = include the database size; and only when pg_stat_statements
+is usable, $2 bigint[] = the console's own query ids, $3 bool = read the statement
+totals this time. Both optional reads sit behind a parameter the executor tests
+once (a one-time filter), so a refresh that skips them does not pay for them:
+pg_database_size walks the data directory, and pg_stat_statements(false) still
+builds a row for every entry (about 3-8 ms for 3 000 entries).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from cs_console.backends.postgres.connector import Capabilities, own_query_id_ex
 
 
 def metrics_sql(caps: Capabilities) -> tuple[str, bool]:
-    """(statement, whether it takes the own-query-ids parameter $2)."""
+    """(statement, whether it takes the pg_stat_statements parameters $2 and $3)."""
     reserved = (
         "current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
         " - coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)"
@@ -30,10 +34,13 @@ def metrics_sql(caps: Capabilities) -> tuple[str, bool]:
         lateral = (
             ",\n  lateral (select sum(p.calls) as calls, sum(p.total_exec_time) as exec_ms\n"
             f"           from {quote_ident(caps.pgss_schema or 'public')}.pg_stat_statements(false) p\n"
-            f"           where p.dbid = d.oid{toplevel} and coalesce(p.queryid, 0) <> all($2::bigint[])\n"
+            f"           where $3::bool and p.dbid = d.oid{toplevel} and coalesce(p.queryid, 0) <> all($2::bigint[])\n"
             f"             and p.queryid is distinct from {own_query_id_expr(caps)}) s"
         )
-        pgss_select = "  s.calls::float8 as pgss_calls,\n  s.exec_ms::float8 as pgss_exec_ms,"
+        pgss_select = (
+            "  case when $3::bool then coalesce(s.calls, 0)::float8 end as pgss_calls,\n"
+            "  case when $3::bool then coalesce(s.exec_ms, 0)::float8 end as pgss_exec_ms,"
+        )
         uses_qids = True
     else:
         lateral = ""
@@ -76,7 +83,9 @@ select
        else (select extract(epoch from max(replay_lag))::float8 from pg_stat_replication) end as replication_lag_s,
   (select count(*) from pg_stat_replication)::int as replicas,
 {pgss_select}
-  now() as server_now
+  now() as server_now,
+  -- Last column: evaluated after everything above, so it is this statement's own server time.
+  (extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::float8 as server_ms
 from pg_database d cross join act_agg a{lateral}
 where d.datname = current_database()"""
     return sql, uses_qids
