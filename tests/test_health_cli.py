@@ -106,3 +106,25 @@ def test_health_with_a_profile_dsn(pg: PgServer, tmp_path: Path) -> None:
     assert proc.returncode in (0, 1) and data["target"] == "PRODUCTION"
     assert any("not checked" in n for n in data["notes"])
     assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_health_demo_scenarios_as_the_issue_checks_them() -> None:
+    calm = health("--demo", "--scenario", "calm", "--json")
+    assert calm.returncode == 0, calm.stdout + calm.stderr
+    data = as_json(calm)
+    assert data["status"] == "OK"
+    names = [c["name"] for c in data["components"]]
+    for name in ("Database", "Database connections", "Auth", "REST", "Storage", "Edge Functions", "Realtime", "Critical alerts (24 h)"):
+        assert name in names
+    assert all(c["status"] in ("HEALTHY", "OK") for c in data["components"])
+    db = next(c for c in data["components"] if c["name"] == "Database")
+    assert db["latency_ms"] is not None and db["latency_ms"] < 100
+
+    exhausted = health("--demo", "--scenario", "connection-exhaustion", "--json")
+    assert exhausted.returncode == 2, exhausted.stdout + exhausted.stderr
+    data = as_json(exhausted)
+    conn = next(c for c in data["components"] if c["name"] == "Database connections")
+    assert data["status"] == "CRITICAL" and conn["status"] == "CRITICAL"
+
+    text = health("--scenario", "function-failures")  # --scenario alone means the demo
+    assert text.returncode == 1 and "⚠️ DEGRADED  Edge Functions" in text.stdout and "Status: WARNING (exit 1)" in text.stdout
