@@ -229,6 +229,17 @@ def test_response_timer_green_amber_red_then_met() -> None:
     assert (breach.deadline, breach.ended_at) == (at(60), at(70))
 
 
+def test_headline_is_whatever_is_late_first() -> None:
+    log = Log(Severity.P2)
+    report = sla(log.inc, at(150))  # response due at 4 h, update was due at 2 h
+    assert report.response.state is TimerState.OK and report.update.state is TimerState.BREACHED
+    assert report.headline is report.update
+    inc = log.do(wf.record_update(log.inc, "on it", "clipboard", at(150), "bob"))
+    assert sla(inc, at(151)).headline.kind is TimerKind.RESPONSE
+    inc = log.do(wf.acknowledge(inc, at(152), "bob"))
+    assert sla(inc, at(153)).headline.kind is TimerKind.UPDATE
+
+
 def test_p0_response_is_fifteen_minutes() -> None:
     log = Log(Severity.P0)
     report = sla(log.inc, at(0))

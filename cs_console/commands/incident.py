@@ -363,25 +363,12 @@ async def _do_check(args: argparse.Namespace, service: Any) -> int:
 
 
 async def _do_export(args: argparse.Namespace, service: Any) -> int:
-    import os
     from pathlib import Path
 
-    from cs_console.domain.incidents.errors import IncidentError
-
-    text = await service.export(args.ref, args.format)
     if not args.output:
-        sys.stdout.write(text)
+        sys.stdout.write(await service.export(args.ref, args.format))
         return 0
-    path = Path(args.output).expanduser()
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise IncidentError(f"cannot write {path}: {exc.strerror}") from None
+    path = await service.export_to_file(args.ref, args.format, Path(args.output))
     _ok(f"{normalize(args.ref)}: exported to {path}")
     return 0
 

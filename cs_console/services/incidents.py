@@ -110,6 +110,28 @@ class IncidentService:
             return json.dumps(export_json(inc, now), indent=2, ensure_ascii=False) + "\n"
         raise IncidentError(f"unknown export format {fmt!r} (expected md or json)")
 
+    async def export_to_file(self, ref: str, fmt: str, path: Path) -> Path:
+        """Write the export atomically (temp file, fsync, rename); one-line error if it cannot."""
+        import os
+
+        text = await self.export(ref, fmt)
+        path = path.expanduser()
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            raise IncidentError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return path
+
     async def update_text(self, ref: str) -> str:
         """The stakeholder update template, filled from the incident as it stands."""
         return render_update(await self.get(ref), self.clock.now())
@@ -292,6 +314,40 @@ class IncidentService:
             await stop()
         self._subscribers.clear()
         await self.store.close()
+
+
+def default_export_path(ref: str, fmt: str = "md") -> Path:
+    from cs_console.config import state_dir
+
+    return state_dir() / "exports" / f"{ref}-postmortem.{'json' if fmt == 'json' else 'md'}"
+
+
+def live_snapshot(live: Any) -> dict[str, Any]:
+    """The console's live state as evidence: {metric: {"value", "state"}} plus health.
+
+    `live` is the monitor's LiveState (snapshot, states, health); read duck-typed
+    so this stays usable from any caller.
+    """
+    out: dict[str, Any] = {}
+    snapshot = getattr(live, "snapshot", None)
+    states = {getattr(e, "metric", ""): e for e in (getattr(live, "states", None) or {}).values()}
+    if snapshot is not None:
+        for key, sample in getattr(snapshot, "samples", {}).items():
+            value = getattr(sample, "value", None)
+            entry: dict[str, Any] = {"value": value}
+            state = states.get(key)
+            if state is not None:
+                entry["state"] = str(getattr(state, "state", ""))
+            if getattr(sample, "note", ""):
+                entry["note"] = sample.note
+            out[key] = entry
+        at = getattr(snapshot, "at", None)
+        if at is not None:
+            out["_at"] = at
+    health = getattr(live, "health", None)
+    if health is not None:
+        out["_health"] = {c.name: f"{c.status.value}{': ' + c.detail if c.detail else ''}" for c in health.components}
+    return out
 
 
 def local_store_root(session: "Session") -> Path:

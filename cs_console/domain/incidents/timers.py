@@ -75,7 +75,10 @@ class SlaReport:
 
     @property
     def headline(self) -> Timer:
-        """The timer the pane shows: the response until met, then the next update."""
+        """The timer the pane shows: whichever is late, else the pending response, else the next update."""
+        for timer in (self.response, self.update):
+            if timer.state is TimerState.BREACHED:
+                return timer
         if self.response.state not in (TimerState.MET, TimerState.OFF):
             return self.response
         return self.update

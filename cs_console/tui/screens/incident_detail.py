@@ -1,0 +1,231 @@
+"""One incident: header with timers, the timeline, and the manual's phase checklist.
+
+The timeline lists every event (generated ones can be hidden with g; pinned
+ones, marked *, make the post-mortem timeline; p pins or unpins). The
+checklist shows each phase with its elapsed time; Enter ticks a manual item.
+Timers repaint every second; the view follows other consoles live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from cs_console.domain.incidents.errors import IncidentError
+from cs_console.domain.incidents.model import Incident
+from cs_console.domain.incidents.phases import phase_views
+from cs_console.domain.incidents.postmortem import describe
+from cs_console.domain.incidents.timers import TimerState, format_duration, sla
+from cs_console.domain.incidents.views import timer_text
+from cs_console.domain.safe_text import safe_text
+from cs_console.tui.screens.incident_actions import IncidentActions
+
+_TIMER_STYLE = {
+    TimerState.OK: "$success", TimerState.CLOSE: "bold $warning", TimerState.BREACHED: "bold $error",
+    TimerState.MET: "$text-muted", TimerState.OFF: "$text-muted",
+}
+_SEV_STYLE = {"P0": "bold $text on $error", "P1": "bold $background on $warning", "P2": "bold $background on $primary", "P3": "bold $background on $secondary"}
+
+
+class IncidentDetailScreen(Screen[None]):
+    """Incident detail: timeline and phase checklist."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="incident_detail.back"),
+        Binding("a", "ack", "Ack", id="incident_detail.ack"),
+        Binding("s", "status", "Status", id="incident_detail.status"),
+        Binding("v", "severity", "Severity", id="incident_detail.severity"),
+        Binding("n", "note", "Note", id="incident_detail.note"),
+        Binding("u", "update", "Update", id="incident_detail.update"),
+        Binding("e", "export", "Export", id="incident_detail.export"),
+        Binding("r", "role", "Roles", id="incident_detail.role"),
+        Binding("g", "toggle_generated", "Generated", id="incident_detail.generated"),
+        Binding("p", "pin", "Pin", id="incident_detail.pin"),
+        Binding("tab", "app.focus_next", "Timeline/Checklist", show=False, id="incident_detail.switch"),
+    ]
+
+    def __init__(self, service: Any, inc: Incident) -> None:
+        super().__init__()
+        self.service = service
+        self.inc = inc
+        self.show_generated = True
+        self._unsubscribe: Any = None
+        self.actions = IncidentActions(self, lambda: self.service, lambda: "")
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="incd-head")
+        with Horizontal(id="incd-body"):
+            with Vertical(id="incd-timeline-box") as tl:
+                tl.border_title = "Timeline (UTC)"
+                yield OptionList(id="incd-timeline")
+            with Vertical(id="incd-phases-box") as ph:
+                ph.border_title = "Phases"
+                yield OptionList(id="incd-phases")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self._render_all()
+        self.query_one("#incd-timeline", OptionList).focus()
+        self.set_interval(1.0, self._tick)
+        try:
+            self._unsubscribe = await self.service.subscribe(self._changed)
+        except IncidentError:
+            self._unsubscribe = None
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            try:
+                await self._unsubscribe()
+            except Exception:
+                pass
+
+    def _changed(self, ref: str | None) -> None:
+        if ref is None or ref == self.inc.ref:
+            self.run_worker(self._reload, group="incident-detail-load", exclusive=True, exit_on_error=False)
+
+    async def _reload(self) -> None:
+        try:
+            self.inc = await self.service.get(self.inc.ref)
+        except IncidentError as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return
+        self._render_all()
+
+    # ------------------------------------------------------------ rendering
+
+    def _render_all(self) -> None:
+        self._render_head()
+        self._render_timeline()
+        self._render_phases()
+
+    def _tick(self) -> None:
+        self._render_head()
+
+    def _render_head(self) -> None:
+        inc = self.inc
+        now = self.service.clock.now()
+        report = sla(inc, now)
+        roles = "  ".join(f"{r.value}: {safe_text(p, 30) or '—'}" for r, p in inc.roles.items())
+        line1 = Content.assemble(
+            (f" {inc.severity.value} ", _SEV_STYLE[inc.severity.value]), " ", (inc.ref, "bold"), "  ",
+            (inc.status.value, "bold"), "  ", safe_text(inc.title, 200),
+        )
+        line2 = Content.assemble(
+            "respond ", (timer_text(report.response), _TIMER_STYLE[report.response.state]),
+            "   next update ", (timer_text(report.update), _TIMER_STYLE[report.update.state]),
+            f"   declared {inc.declared_at:%H:%M:%S} UTC" if inc.declared_at else "",
+            f"   {len(report.breaches)} breach(es) on record" if report.breaches else "",
+        )
+        head = self.query_one("#incd-head", Static)
+        head.update(Content("\n").join([line1, line2, Content(roles)]))
+
+    def _render_timeline(self) -> None:
+        timeline = self.query_one("#incd-timeline", OptionList)
+        keep = timeline.highlighted_option.id if timeline.highlighted_option is not None else None
+        timeline.clear_options()
+        options = []
+        for ev in self.inc.events:
+            if ev.generated and not self.show_generated:
+                continue
+            pin = "*" if self.inc.is_pinned(ev) else " "
+            style = "$text-muted" if ev.generated else ""
+            text = Content.assemble(
+                (f"{pin}{ev.ts:%H:%M:%S} ", "$text-muted"), (f"{safe_text(ev.actor, 12):<12} ", "$text-muted"),
+                (safe_text(describe(ev), 400), style),
+            )
+            options.append(Option(text, id=str(ev.seq)))
+        timeline.add_options(options)
+        ids = [o.id for o in options]
+        if options:
+            timeline.highlighted = ids.index(keep) if keep in ids else len(options) - 1
+        box = self.query_one("#incd-timeline-box")
+        box.border_title = "Timeline (UTC)" + ("" if self.show_generated else " — generated hidden")
+
+    def _render_phases(self) -> None:
+        phases = self.query_one("#incd-phases", OptionList)
+        keep = phases.highlighted
+        phases.clear_options()
+        now = self.service.clock.now()
+        options: list[Option] = []
+        for view in phase_views(self.inc, now):
+            mark = {"done": "✓", "current": "▶", "upcoming": "·"}[view.state]
+            elapsed = f" {format_duration(view.elapsed)}" if view.elapsed is not None else ""
+            style = "bold $error" if view.overdue else ("bold" if view.state == "current" else "$text-muted")
+            label = Content.assemble((f"{mark} {view.phase.title}", style), (f" {view.phase.window}{elapsed}", "$text-muted"))
+            options.append(Option(label, id=f"phase:{view.phase.id}", disabled=True))
+            if view.state == "upcoming":
+                continue
+            for item in view.items:
+                box = "[x]" if item.done else "[ ]"
+                how = " (auto)" if item.auto else ""
+                options.append(Option(Content(f"  {box} {item.item.label}{how}"), id=f"item:{item.item.id}"))
+        phases.add_options(options)
+        if keep is not None and keep < len(options):
+            phases.highlighted = keep
+        else:  # the first thing one can tick
+            phases.highlighted = next((n for n, o in enumerate(options) if not o.disabled), None)
+
+    # ------------------------------------------------------------ keys
+
+    @on(OptionList.OptionSelected, "#incd-phases")
+    def _tick_item(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        item_id = (event.option_id or "").removeprefix("item:")
+        current = self.inc.checklist.get(item_id, False)
+        view_item = next((i for v in phase_views(self.inc, self.service.clock.now()) for i in v.items if i.item.id == item_id), None)
+        if view_item is not None and view_item.auto:
+            self.app.notify("ticked by the timeline; nothing to do", timeout=3, markup=False)
+            return
+        self.actions.run(lambda s: s.check_item(self.inc.ref, item_id, not current), None)
+
+    @on(OptionList.OptionSelected, "#incd-timeline")
+    def _timeline_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_ack(self) -> None:
+        self.actions.acknowledge(self.inc)
+
+    def action_status(self) -> None:
+        self.actions.change_status(self.inc)
+
+    def action_severity(self) -> None:
+        self.actions.change_severity(self.inc)
+
+    def action_note(self) -> None:
+        self.actions.add_note(self.inc.ref)
+
+    def action_update(self) -> None:
+        self.actions.send_update(self.inc.ref)
+
+    def action_export(self) -> None:
+        self.actions.export(self.inc.ref)
+
+    def action_role(self) -> None:
+        self.actions.assign_role(self.inc)
+
+    def action_toggle_generated(self) -> None:
+        self.show_generated = not self.show_generated
+        self._render_timeline()
+
+    def action_pin(self) -> None:
+        timeline = self.query_one("#incd-timeline", OptionList)
+        option = timeline.highlighted_option
+        if option is None or option.id is None:
+            return
+        ev = self.inc.event(int(option.id))
+        if ev is None:
+            return
+        pinned = not self.inc.is_pinned(ev)
+        self.actions.run(lambda s: s.pin(self.inc.ref, ev.seq, pinned),
+                         lambda i: f"event {ev.seq} {'pinned: it goes into the post-mortem timeline' if pinned else 'unpinned'}")
