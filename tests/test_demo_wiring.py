@@ -109,10 +109,11 @@ async def test_inspector_follows_actions_and_restarts() -> None:
 async def test_runbook_calls_reach_the_simulation() -> None:
     project = DemoProject("connection-exhaustion", 7, one_shot=True, anchor=ANCHOR, real_time=False)
     executor = DemoExecutor(project)
-    assert executor.supports("terminate_idle_in_transaction") and executor.supports("redeploy_function")
+    assert executor.supports("terminate_backends") and executor.supports("redeploy_function")
     assert not executor.supports("load_at") and not executor.supports("_record")
-    result = await executor.execute(DemoCall("terminate_idle_in_transaction", {"min_age_s": 60}), timeout_s=5)
-    assert result.ok and result.rows_affected and result.rows_affected >= 20
+    leaked = [b.pid for b in project.list_backends() if b.state == "idle in transaction" and (b.xact_age_s or 0) > 60]
+    result = await executor.execute(DemoCall("terminate_backends", {"pids": leaked}), timeout_s=5)
+    assert result.ok and result.rows_affected == len(leaked) >= 20
     project.clock.advance(1.0)
     assert project.metrics_snapshot().value("db.connections.pct") < 80.0
     refused = await executor.execute(DemoCall("add_network_ban", {"ip": "203.0.113.77"}), timeout_s=5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from cs_console.backends.demo.simulation import DemoProject
 
 DEFAULT_HISTORY_S = 15 * 60  # since=None: the last quarter of an hour
+BATCH_BUDGET_S = 0.02
 
 
 class DemoLogSource:
@@ -64,8 +66,16 @@ class DemoLogSource:
         while True:
             end = math.floor(self.project.sync())
             while cursor < end:
-                stop = min(end, cursor + self._batch_s)
-                batch = self.window(cursor, stop)
+                # A batch is at most batch_s simulated seconds or ~BATCH_BUDGET_S of work, whichever
+                # comes first, so a long history never holds the event loop for long.
+                started = time.perf_counter()
+                stop = cursor
+                batch: list[LogRecord] = []
+                while stop < min(end, cursor + self._batch_s):
+                    batch.extend(records_for_second(self.project, stop, self._sources))
+                    stop += 1
+                    if time.perf_counter() - started > BATCH_BUDGET_S:
+                        break
                 if first:
                     batch = [r for r in batch if r.ts.timestamp() >= since_epoch]
                     first = False

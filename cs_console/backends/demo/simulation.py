@@ -125,7 +125,7 @@ class DemoProject:
     # never the model's internals.
     RUNBOOK_CALLS: frozenset[str] = frozenset({
         "list_backends", "list_locks", "blocking", "terminate_backend", "terminate_backends", "cancel_backend",
-        "terminate_idle_in_transaction", "restart_worker", "set_idle_in_transaction_timeout", "settings",
+        "restart_worker", "set_idle_in_transaction_timeout", "settings",
         "table_stats", "index_stats", "top_queries", "vacuum_analyze", "analyze", "reindex", "database_size",
         "scale_compute", "enable_rate_limiting", "disable_rate_limiting", "enable_cdn_caching",
         "list_functions", "redeploy_function", "list_users", "find_user", "ban_user", "unban_user",
@@ -194,6 +194,12 @@ class DemoProject:
         t = self.clock.epoch()
         self.engine.advance_to(int(t))
         return t
+
+    def advance(self, seconds: float) -> None:
+        """Fast-forward the simulated clock (a key in the console, tests)."""
+        with self._lock:
+            self.clock.advance(seconds)
+            self._now()
 
     def sync(self) -> float:
         """Step the simulation to the clock's time; returns simulated Unix seconds."""
@@ -380,18 +386,6 @@ class DemoProject:
     def terminate_backends(self, pids: list[int]) -> int:
         """Terminate several backends; returns how many were ended."""
         return sum(1 for pid in pids if self.terminate_backend(pid))
-
-    def terminate_idle_in_transaction(self, min_age_s: float = 60.0, application_name: str | None = None) -> dict[str, object]:
-        """Terminate every session idle in a transaction for at least min_age_s (optionally of one application),
-        as the manual's connection-issues procedure does. Returns {"terminated": n, "pids": [...]}."""
-        with self._lock:
-            targets = [
-                b.pid for b in self.list_backends()
-                if b.state.startswith("idle in transaction") and (b.xact_age_s or 0.0) >= min_age_s
-                and (application_name is None or b.application_name == application_name)
-            ]
-            done = [pid for pid in targets if self.terminate_backend(pid)]
-            return {"terminated": len(done), "pids": done}
 
     def _pool_slot(self, pid: int) -> tuple[int | None, int]:
         for index, pool in enumerate(POOLS):
