@@ -158,6 +158,8 @@ async def test_console_session_is_small_named_and_read_only(pg: PgServer, appdb:
             await source.collect()
         probe = PostgresHealthProbe(connector)
         await asyncio.gather(source.collect(), probe.check(), source.inspector.run("cache_hit"), source.collect())
+        # A second pooled connection for the detail view does not break the series of rates.
+        assert (await source.collect()).value("db.commits_per_s") is not None
         watcher = await asyncpg.connect(pg.dsn)
         try:
             names = await watcher.fetch("select pid from pg_stat_activity where application_name = 'cs-console'")

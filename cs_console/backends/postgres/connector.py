@@ -162,6 +162,7 @@ class PgConnector:
         self.own_pings = 0
         self.own_query_ids: set[int] = set()
         self.connections_opened = 0
+        self.recoveries = 0  # back after a failure: counters may have been reset meanwhile
         self._closed = False
 
     # ------------------------------------------------------------ state
@@ -255,6 +256,8 @@ class PgConnector:
             raise
         except Exception as exc:
             raise self._fail(exc) from None
+        if self.failure is not None:
+            self.recoveries += 1  # a connection again after a failure
         handle = DbHandle(conn, self)
         broken = False
         try:

@@ -68,7 +68,7 @@ class PostgresMetricsSource:
         self._last_size_at = float("-inf")
         self._status = SourceStatus(self.name, SourceState.UNKNOWN, "not polled yet")
         self._reported: set[str] = set()
-        self._connections_seen = 0
+        self._recoveries_seen = 0
         self._inspector = None
         self.last_deltas: Deltas | None = None  # the raw interval behind the last rates (tests, benchmark)
         self.last_server_ms: float | None = None  # server time of the last metrics statement
@@ -99,9 +99,9 @@ class PostgresMetricsSource:
         response_ms: float | None = None
         try:
             async with self.connector.session() as db:
-                if self.connector.connections_opened != self._connections_seen:
-                    # A new physical connection (first one, or after a reconnect): start a new delta series.
-                    self._connections_seen = self.connector.connections_opened
+                if self.connector.recoveries != self._recoveries_seen:
+                    # Back after an outage: rates over the gap would mean nothing; start a new series.
+                    self._recoveries_seen = self.connector.recoveries
                     self._tracker.reset()
                     self._averages.reset()
                 response_ms = await db.ping()
