@@ -98,6 +98,18 @@ def test_refusals_are_one_line_with_exit_2(capsys, argv, message) -> None:
     assert err.startswith("error: ") and message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_backdated_open_is_overdue_at_once(capsys) -> None:
+    code, out, err = run(capsys, "open", "--severity", "P1", "--title", "declared in the war room", "--declared-at=-2h", "--json")
+    assert code == 0, err
+    row = json.loads(out)
+    assert row["response"]["state"] == "breached" and row["breached_now"] and 7190 <= row["age_s"] <= 7300
+    code, out, err = run(capsys, "open", "--severity", "P1", "--title", "x", "--declared-at", "90m ago")
+    assert code == 0, err
+    for bad, message in (("tomorrow", "expected ISO 8601"), ("2999-01-01T00:00:00Z", "is in the future")):
+        code, _, err = run(capsys, "open", "--severity", "P1", "--title", "x", "--declared-at", bad)
+        assert code == 2 and message in err and err.count("\n") == 1
+
+
 def test_open_without_severity_off_a_terminal_is_refused(capsys, monkeypatch) -> None:
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
     code, _, err = run(capsys, "open", "--title", "x")

@@ -240,6 +240,18 @@ def test_headline_is_whatever_is_late_first() -> None:
     assert sla(inc, at(153)).headline.kind is TimerKind.UPDATE
 
 
+def test_backdated_declaration_starts_the_timers_then() -> None:
+    ev = wf.open_incident(wf.OpenRequest(title="t", severity=Severity.P1, declared_at=at(-120), detected_at=at(-130)), at(0), "a")
+    inc = fold(REF, [ev.placed(1)])
+    assert (inc.declared_at, inc.detected_at, ev.ts) == (at(-120), at(-130), at(0))
+    report = sla(inc, at(0))
+    assert report.response.deadline == at(-60) and report.response.state is TimerState.BREACHED
+    assert report.update.deadline == at(-90)
+    # A declaration "in the future" (skewed clock) is clamped to now, and says so.
+    ev = wf.open_incident(wf.OpenRequest(title="t", severity=Severity.P1, declared_at=at(5)), at(0), "a")
+    assert fold(REF, [ev.placed(1)]).declared_at == at(0) and ev.data["declared_clock_skew_s"] == 300.0
+
+
 def test_p0_response_is_fifteen_minutes() -> None:
     log = Log(Severity.P0)
     report = sla(log.inc, at(0))

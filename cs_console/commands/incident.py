@@ -39,6 +39,8 @@ def register(sub: Any) -> None:
     p.add_argument("--summary", default="", help="what is known so far")
     p.add_argument("--component", action="append", default=[], metavar="NAME", help="affected component (repeatable)")
     p.add_argument("--reason", default="", help="why the severity differs from the triage proposal")
+    p.add_argument("--declared-at", metavar="WHEN", help="declared earlier elsewhere: ISO 8601 (UTC if no offset), \"2h ago\" or =-90m; timers start then")
+    p.add_argument("--detected-at", metavar="WHEN", help="when the problem was first seen (same forms)")
     p.add_argument("--json", action="store_true", help="print the new incident as JSON")
 
     p = action("show", "one incident: roles, timers, phases and timeline")
@@ -219,9 +221,12 @@ async def _do_open(args: argparse.Namespace, service: Any) -> int:
         title, answers, severity, reason = _ask_triage(title)
     else:
         raise ValidationError("--severity is required when stdin is not a terminal (P0, P1, P2 or P3)")
+    now = service.clock.now()
     inc = await service.open(
         title=title, severity=severity, summary=args.summary, components=args.component,
         answers=answers, override_reason=reason,
+        declared_at=parse_when(args.declared_at, now, "--declared-at") if args.declared_at else None,
+        detected_at=parse_when(args.detected_at, now, "--detected-at") if args.detected_at else None,
     )
     if args.json:
         _print_json(summary_json(inc, service.clock.now()))
@@ -371,6 +376,28 @@ async def _do_export(args: argparse.Namespace, service: Any) -> int:
     path = await service.export_to_file(args.ref, args.format, Path(args.output))
     _ok(f"{normalize(args.ref)}: exported to {path}")
     return 0
+
+
+def parse_when(text: str, now: Any, flag: str) -> Any:
+    """ISO 8601 (no offset = UTC) or a relative past time: -90m, -2h, -1d, '90m ago'."""
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    from cs_console.domain.incidents.errors import ValidationError
+
+    t = text.strip().lower()
+    m = re.fullmatch(r"-?\s*(\d+)\s*(s|m|min|h|d)(\s+ago)?", t)
+    if m and (t.startswith("-") or m.group(3)):
+        seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}[m.group(2)] * int(m.group(1))
+        return now - timedelta(seconds=seconds)
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{flag} {text!r}: expected ISO 8601 (2025-03-04T09:58:00Z) or -90m / -2h / -1d") from None
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    if at > now:
+        raise ValidationError(f"{flag} {text!r} is in the future")
+    return at
 
 
 def normalize(ref: str) -> str:

@@ -164,7 +164,8 @@ class IncidentService:
         self, *, title: str, severity: Severity | None = None, summary: str = "",
         components: Sequence[str] = (), answers: Mapping[str, bool] | None = None,
         override_reason: str = "", source: Source = Source.MANUAL, source_ref: str = "",
-        detected_at: datetime | None = None, evidence: Mapping[str, Any] | None = None,
+        detected_at: datetime | None = None, declared_at: datetime | None = None,
+        evidence: Mapping[str, Any] | None = None,
     ) -> Incident:
         """Declare an incident. Evidence ({"alert": {...}, "snapshot": {...}, "health": {...}})
         is attached to the new timeline right after creation."""
@@ -172,7 +173,8 @@ class IncidentService:
         req = workflow.OpenRequest(
             title=title, severity=severity, summary=summary, answers=dict(answers or {}),
             override_reason=override_reason, source=source, source_ref=source_ref,
-            components=tuple(components), detected_at=detected_at, environment=self.environment,
+            components=tuple(components), detected_at=detected_at, declared_at=declared_at,
+            environment=self.environment,
         )
         first = workflow.open_incident(req, now, self.actor)
         ref, placed = await self.store.create(now.year, first)

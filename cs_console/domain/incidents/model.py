@@ -130,8 +130,8 @@ def apply(inc: Incident, ev: IncidentEvent) -> None:
         inc.source_ref = str(d.get("source_ref", ""))
         inc.environment = str(d.get("environment", ""))
         inc.components = tuple(str(c) for c in d.get("components", ()))
-        inc.declared_at = ev.ts
-        inc.detected_at = _opt_ts(d.get("detected_at")) or ev.ts
+        inc.declared_at = _opt_ts(d.get("declared_at")) or ev.ts
+        inc.detected_at = _opt_ts(d.get("detected_at")) or inc.declared_at
         inc.status = Status.TRIAGE
     elif t is EventType.STATUS_CHANGED:
         to = Status(d["to"])

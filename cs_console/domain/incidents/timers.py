@@ -97,11 +97,11 @@ def _state(remaining: timedelta, window: timedelta) -> TimerState:
 
 
 def _severity_epochs(inc: Incident) -> list[tuple[datetime, Severity]]:
-    """(start, severity) for the creation and each severity change."""
+    """(start, severity) for the declaration and each severity change."""
     epochs: list[tuple[datetime, Severity]] = []
     for ev in inc.events:
         if ev.type is EventType.CREATED:
-            epochs.append((ev.ts, Severity(ev.data["severity"])))
+            epochs.append((inc.declared_at or ev.ts, Severity(ev.data["severity"])))
         elif ev.type is EventType.SEVERITY_CHANGED:
             epochs.append((ev.ts, Severity(ev.data["to"])))
     return epochs
@@ -151,7 +151,7 @@ def _updates(inc: Incident, now: datetime) -> tuple[Timer, list[Breach]]:
 
     for ev in inc.events:
         if ev.type is EventType.CREATED:
-            base, sev = ev.ts, Severity(ev.data["severity"])
+            base, sev = inc.declared_at or ev.ts, Severity(ev.data["severity"])
         elif ev.type is EventType.STAKEHOLDER_UPDATE and ev.data.get("delivered", True):
             close_window(ev.ts)
             base = ev.ts

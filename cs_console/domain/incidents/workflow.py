@@ -65,6 +65,9 @@ class OpenRequest:
     source_ref: str = ""
     components: Sequence[str] = ()
     detected_at: datetime | None = None
+    # Declared before it was entered here (in a war-room channel, on the phone): the
+    # timers start from then. Never after now.
+    declared_at: datetime | None = None
     environment: str = ""
 
 
@@ -86,7 +89,8 @@ def open_incident(req: OpenRequest, now: datetime, actor: str) -> IncidentEvent:
             f"severity {severity.value} overrides the proposed {proposal.severity.value}: a reason is required"
         )
     now = to_utc(now)
-    detected = to_utc(req.detected_at) if req.detected_at else now
+    declared = min(to_utc(req.declared_at), now) if req.declared_at else now
+    detected = to_utc(req.detected_at) if req.detected_at else declared
     data: dict[str, Any] = {
         "title": title, "summary": summary, "severity": severity.value,
         "proposed_severity": proposal.severity.value if proposal else None,
@@ -95,10 +99,14 @@ def open_incident(req: OpenRequest, now: datetime, actor: str) -> IncidentEvent:
         "components": [c.strip() for c in req.components if c.strip()],
         "environment": req.environment,
         # Detection cannot be after declaration (a skewed alert clock): clamp and keep the original.
-        "detected_at": format_ts(min(detected, now)),
+        "detected_at": format_ts(min(detected, declared)),
     }
-    if detected > now:
-        data["detected_clock_skew_s"] = round((detected - now).total_seconds(), 6)
+    if declared < now:
+        data["declared_at"] = format_ts(declared)
+    if req.declared_at and to_utc(req.declared_at) > now:
+        data["declared_clock_skew_s"] = round((to_utc(req.declared_at) - now).total_seconds(), 6)
+    if detected > declared:
+        data["detected_clock_skew_s"] = round((detected - declared).total_seconds(), 6)
     return _draft(None, now, EventType.CREATED, actor, data)
 
 
