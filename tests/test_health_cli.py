@@ -128,3 +128,28 @@ def test_health_demo_scenarios_as_the_issue_checks_them() -> None:
 
     text = health("--scenario", "function-failures")  # --scenario alone means the demo
     assert text.returncode == 1 and "⚠️ DEGRADED  Edge Functions" in text.stdout and "Status: WARNING (exit 1)" in text.stdout
+
+
+def test_health_dsn_wrong_password_says_where_it_came_from(pg: PgServer) -> None:
+    import uuid
+
+    role = f"cs_pw_{uuid.uuid4().hex[:8]}"
+    pg.psql(f"create role {role} login password '{SECRET}'")
+    hba = pg.data / "pg_hba.conf"
+    original = hba.read_text()
+    hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + original)  # only this role needs a password
+    pg.psql("select pg_reload_conf()")
+    try:
+        dsn = f"postgresql://{role}@127.0.0.1:{pg.port}/postgres"
+        wrong = health("--dsn", dsn, env={"PGPASSWORD": "not-" + SECRET})
+        assert wrong.returncode == 2 and wrong.stderr == ""
+        line = next(x for x in wrong.stdout.splitlines() if "DOWN" in x)
+        assert "authentication failed" in line and "(password from $PGPASSWORD)" in line
+        right = health("--dsn", dsn, "--json", env={"PGPASSWORD": SECRET})
+        assert right.returncode == 0, right.stdout
+        for proc in (wrong, right):
+            assert SECRET not in proc.stdout + proc.stderr
+    finally:
+        hba.write_text(original)
+        pg.psql("select pg_reload_conf()")
+        pg.psql(f"drop role if exists {role}")

@@ -59,7 +59,15 @@ def _dsn_environment(args: argparse.Namespace) -> tuple[Any, str]:
         config = Config(Path("(no config)"), "none", False, None, "", {}, [], {})
         profile = config.profile("default")
     session = Session(config, profile, None, state_dir())
-    connector = PgConnector(args.dsn, connect_timeout=min(5.0, max(1.0, args.timeout / 2)))
+    import os
+
+    from cs_console.backends.postgres.target import parse_target
+
+    if parse_target(args.dsn).password:
+        hint = "the DSN"
+    else:
+        hint = "$PGPASSWORD" + ("" if os.environ.get("PGPASSWORD") else ", which is not set")
+    connector = PgConnector(args.dsn, connect_timeout=min(5.0, max(1.0, args.timeout / 2)), password_source=hint)
     env = Environment(session=session, clock=SystemClock())
     env.health_probes.append(PostgresHealthProbe(connector, thresholds=profile.thresholds, clock=env.clock))
     env.metrics_sources.append(PostgresMetricsSource(connector, clock=env.clock, state_dir=session.state_dir))

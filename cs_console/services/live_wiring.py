@@ -29,7 +29,10 @@ def _wire_postgres(env: "Environment") -> None:
         return
     from cs_console.backends.postgres import PgConnector, PostgresHealthProbe, PostgresMetricsSource
 
-    connector = PgConnector(profile.db_dsn, password=profile.secret("db_password_env"))
+    env_name = profile.db_password_env
+    password = profile.secret("db_password_env")
+    source_hint = f"${env_name}" + ("" if password else ", which is not set") if env_name else ""
+    connector = PgConnector(profile.db_dsn, password=password, password_source=source_hint)
     source = PostgresMetricsSource(connector, clock=env.clock, state_dir=env.session.state_dir)
     env.metrics_sources.append(source)
     env.health_probes.append(PostgresHealthProbe(connector, thresholds=profile.thresholds, clock=env.clock))

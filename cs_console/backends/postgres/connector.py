@@ -132,6 +132,7 @@ class PgConnector:
         dsn: str,
         *,
         password: str | None = None,
+        password_source: str = "",
         connect_timeout: float = 3.0,
         statement_timeout_ms: int = 2000,
         max_size: int = 2,
@@ -142,6 +143,9 @@ class PgConnector:
         self.target: DbTarget = parse_target(dsn)  # raises InvalidDsn before anything connects
         self._dsn = dsn
         self._password = password
+        # Where the password was meant to come from, said after an authentication failure
+        # (e.g. "$PGPASSWORD, which is not set"); never the password itself.
+        self.password_source = password_source
         self.connect_timeout = connect_timeout
         self.statement_timeout_ms = statement_timeout_ms
         self.max_size = max(1, min(2, max_size))
@@ -180,6 +184,8 @@ class PgConnector:
 
     def _fail(self, exc: BaseException) -> DatabaseUnavailable:
         kind, reason = describe_failure(exc, self.label, self.scrub, self.connect_timeout)
+        if kind is FailureKind.AUTH and self.password_source:
+            reason = f"{reason} (password from {self.password_source})"
         self._failures += 1
         delay = min(self.backoff_cap_s, self.backoff_initial_s * (2 ** (self._failures - 1)))
         self._next_attempt = self._monotonic() + delay
