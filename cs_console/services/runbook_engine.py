@@ -1062,6 +1062,8 @@ class RunbookEngine:
         preview, preview_text, perr = await self._preview(step) if step.preview else (None, "", "")
         gate = self._gate(step, preview)
         need = f"; would need the confirmation {gate.phrase!r}" if gate else ""
+        if gate and perr:
+            need = f"; its confirmation phrase comes from the preview, which failed ({perr})"
         rec = run.steps[step.id]
         result: ExecResult | None = None
         wrap = step.dry_run.sql_wrap
