@@ -2,7 +2,8 @@
 
 Without follow, `records()` yields the history from `since` to now in
 batches (a minute of simulated time each) and ends; with follow it then
-yields each newly completed simulated second as the clock moves. Only whole
+yields each newly completed simulated second as the clock moves. History
+reaches back at most 24 h (the Supabase logs endpoint's window). Only whole
 seconds are ever emitted, so a record once shown never changes and is never
 repeated. Generation yields to the event loop between batches.
 """
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 DEFAULT_HISTORY_S = 15 * 60  # since=None: the last quarter of an hour
 BATCH_BUDGET_S = 0.02
+MAX_HISTORY_S = 24 * 3600
 
 
 class DemoLogSource:
@@ -60,6 +62,8 @@ class DemoLogSource:
             if since.tzinfo is None:
                 since = since.replace(tzinfo=timezone.utc)
             since_epoch = since.timestamp()
+        # Like the Supabase logs endpoint, one request covers at most a day.
+        since_epoch = max(since_epoch, now - MAX_HISTORY_S)
         cursor = math.floor(since_epoch)
         first = True
         self._cursor = cursor

@@ -386,7 +386,9 @@ def compute_signals(ctx: Context, s: int, load: Load, db: DbSecond) -> Signals:
     if db.restarting:
         commits, rollbacks = 0.0, 0.0
     if db.at_capacity:
-        errors += db.refused + 1.2
+        # Refused connection attempts (FATAL 53300): a share reaches the error count the console derives
+        # from postgres_logs / rollbacks; they never become transactions.
+        errors += 0.3 * db.refused + 0.4
     if db.blocked:
         errors += db.blocked / STATEMENT_TIMEOUT_S  # blocked statements time out
         rollbacks += db.blocked / STATEMENT_TIMEOUT_S
