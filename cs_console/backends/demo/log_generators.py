@@ -147,10 +147,14 @@ def auth_events(project: "DemoProject", s: int, sig: Signals) -> list[AuthEvent]
             events.append((rng.random(), "POST", "/token", "?grant_type=password", failed[0], failed[1], failed[2], ip, country, ua, "", ""))
         else:
             events.append((rng.random(), "POST", "/token", "?grant_type=password", 200, "Login", "", ip, country, ua, user.email, "login"))
+    limited = 0.4 if load.util > 1.2 else 0.0  # GoTrue's token-refresh rate limit under an overloaded origin
     for _ in range(_count(rng, load.auth_refresh_rpm / 60.0)):
         ip, country, ua = ordinary_client()
         failed = db_failure()
-        if failed:
+        if limited and rng.random() < limited:
+            events.append((rng.random(), "POST", "/token", "?grant_type=refresh_token", 429, "429: Request rate limit reached",
+                           "over_request_rate_limit", ip, country, ua, "", ""))
+        elif failed:
             events.append((rng.random(), "POST", "/token", "?grant_type=refresh_token", failed[0], failed[1], failed[2], ip, country, ua, "", ""))
         else:
             events.append((rng.random(), "POST", "/token", "?grant_type=refresh_token", 200, "request completed", "", ip, country, ua, "", "token_refreshed"))
