@@ -1,0 +1,357 @@
+"""The Logs pane beside toolong and lnav, in the same run, driven through a pty by ptyprobe.
+
+    python -m tests.benchmarks.logs_tui [--reps 3] [--only tail,open,filter,rss]
+                                        [--tools cs,toolong,lnav] [--workdir DIR]
+
+Exactly the harness of ../shared/research/anchor_tui_measurements.md
+(../shared/tools/ptyprobe.py and loggen.py, 120x40, fresh HOME per run):
+
+  tail    a file appended at 2,000 lines/s for 10 s (marker line every second)
+          with a filter on: bytes/s to the terminal, CPU s in the 10 s window,
+          marker lag (write -> first frame whose newest visible timestamp is at
+          or after the marker's; median and max) and staleness.
+          cs-console `--filter -booted`, lnav `-c ':filter-out booted'`; toolong
+          has no filter (it runs unfiltered, as in the reference).
+  open    a 1,000,000-line JSON-lines file: time until its last line is visible.
+  filter  the same file with the buffer raised to 1,000,000 records: key to result.
+          cs-console: wait until all 1M records are buffered, then `/NEEDLE` Enter,
+          until the 10 matching lines are on screen. lnav: `:filter-in NEEDLE`
+          Enter, then `g` until the 10 lines are visible. toolong: find
+          `NEEDLE-01` backwards from the end (it has no filter).
+  rss     peak RSS with a 100,000-line file loaded (cs-console: all 100,000 buffered).
+
+cs-console is opened as `cs-console logs --source file:PATH --tui [--filter F]`,
+with CS_CONSOLE_CONFIG pointing at a one-profile config that only sets
+`log_buffer_size` (100,000, or 1,000,000 for `filter`). toolong comes from a
+separate venv (pip install toolong into /tmp/venv-toolong; or --toolong PATH),
+lnav from apt. Figures are medians (min-max) of --reps runs; the machine is
+shared, so only figures from the same run are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.benchmarks.probe import SHARED_TOOLS, cs_console_cmd, probe
+
+LOGGEN = SHARED_TOOLS / "loggen.py"
+SIZE = "120x40"
+LAST = "LASTLINE-XQ7Z9"
+PREFILL = "PREFILL-END-4411"
+MARK_RX = r"MARK-(?P<id>\d{6})-(?P<ts>\d{10}\.\d{6})"
+# What each viewer shows of a line's time: raw JSON for toolong and lnav, the
+# pane's own column for cs-console (UTC, milliseconds).
+FRESH_JSON = r'"timestamp": "(?P<ts>[0-9T:.-]+Z)"'
+FRESH_CS = r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})"
+TAIL_FILTER_CS = "-booted"
+TAIL_FILTER_LNAV = ":filter-out booted"
+
+GOALS = {
+    "tail_bytes": "bytes/s <= lnav's (reference ~19 kB/s)",
+    "tail_lag": "marker lag median <= 0.15 s",
+    "tail_cpu": "CPU <= 2x lnav's",
+    "open": "last line visible <= 1.5x lnav's",
+    "filter": "key to result <= lnav's filter-in (~1.2 s)",
+    "rss": "RSS with 100,000 records <= 150 MB",
+}
+
+
+# ---------------------------------------------------------------- tools and data
+
+
+def toolong_cmd(explicit: str | None) -> list[str] | None:
+    for candidate in (explicit, "/tmp/venv-toolong/bin/tl", shutil.which("tl")):
+        if candidate and Path(candidate).exists():
+            return [candidate]
+    return None
+
+
+def loggen(*args: str) -> None:
+    subprocess.run([sys.executable, str(LOGGEN), *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def ensure_file(path: Path, lines: int, marker: str, needles: int = 0) -> Path:
+    """Generate once; reused while its size says it is the same file."""
+    stamp = path.with_suffix(".done")
+    if path.exists() and stamp.exists() and stamp.read_text() == str(path.stat().st_size):
+        return path
+    loggen(str(path), "--lines", str(lines), "--last-marker", marker, *(["--needles", str(needles)] if needles else []))
+    stamp.write_text(str(path.stat().st_size))
+    return path
+
+
+def cs_config(workdir: Path, buffer: int) -> Path:
+    path = workdir / f"cs-config-{buffer}.toml"
+    path.write_text(f'[profiles.bench]\nenvironment = "bench"\nlog_buffer_size = {buffer}\n')
+    path.chmod(0o600)
+    return path
+
+
+# ---------------------------------------------------------------- figures
+
+
+def marker_lags(run: dict, markers_file: Path) -> list[float]:
+    """Per marker: first frame whose newest visible timestamp >= the marker's write time."""
+    frames = ((run.get("steady") or {}).get("fresh_frames")) or []
+    lags = []
+    if not markers_file.exists():
+        return lags
+    for line in markers_file.read_text().splitlines():
+        epoch = json.loads(line)["epoch"]
+        for shown_at, newest in frames:
+            # the viewers show milliseconds (cs-console) or microseconds: allow the truncation
+            if newest >= epoch - 0.001:
+                lags.append(shown_at - epoch)
+                break
+    return lags
+
+
+def spread(values: list[float], fmt: str = "{:.3f}") -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "n/a"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def med(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def get(run: dict, path: str) -> float | None:
+    node: object = run
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return float(node) if isinstance(node, (int, float)) else None
+
+
+def step_since_send(run: dict, index: int = -1) -> float | None:
+    steps = run.get("steps") or []
+    if not steps or not all(s.get("ok") for s in steps):
+        return None
+    return steps[index].get("since_last_send")
+
+
+# ---------------------------------------------------------------- the runs
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(args.workdir)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.tools: dict[str, Callable[..., list[str]] | None] = {}
+        wanted = args.tools.split(",")
+        tl = toolong_cmd(args.toolong)
+        lnav = shutil.which("lnav")
+        if "cs" in wanted:
+            self.tools["cs-console"] = lambda path, flt=None: cs_console_cmd("logs", "--source", f"file:{path}", "--tui", *([f"--filter={flt}"] if flt else []))
+        if "toolong" in wanted:
+            self.tools["toolong"] = (lambda path, flt=None: [*tl, str(path)]) if tl else None
+        if "lnav" in wanted:
+            self.tools["lnav"] = (lambda path, flt=None: [lnav, *(["-c", flt] if flt else []), str(path)]) if lnav else None
+        self.results: dict[str, dict[str, dict[str, list[float]]]] = {}
+
+    def record(self, test: str, tool: str, **figures: float | None) -> None:
+        bucket = self.results.setdefault(test, {}).setdefault(tool, {})
+        for key, value in figures.items():
+            bucket.setdefault(key, []).append(value)  # type: ignore[arg-type]
+
+    def env_for(self, tool: str, buffer: int = 100_000) -> dict[str, str]:
+        return {"CS_CONSOLE_CONFIG": str(cs_config(self.work, buffer))} if tool == "cs-console" else {}
+
+    def say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    # a. tail
+    def tail(self) -> None:
+        for rep in range(self.args.reps):
+            for tool, make in self.tools.items():
+                if make is None:
+                    continue
+                path = self.work / f"tail_{tool}_{rep}.jsonl"
+                markers = self.work / f"markers_{tool}_{rep}.jsonl"
+                for p in (path, markers):
+                    p.unlink(missing_ok=True)
+                loggen(str(path), "--lines", "1000", "--end-now", "--last-marker", PREFILL)
+                flt = TAIL_FILTER_CS if tool == "cs-console" else TAIL_FILTER_LNAV if tool == "lnav" else None
+                writer = f"{sys.executable} {LOGGEN} {path} --rate 2000 --duration 10 --marker-every 1 --markers-out {markers}"
+                run = probe(
+                    make(path, flt), "--size", SIZE, "--until", PREFILL, "--settle", "0.5", "--duration", "10", "--linger", "2",
+                    "--background", writer, "--watch", MARK_RX, "--fresh", FRESH_CS if tool == "cs-console" else FRESH_JSON,
+                    "--timeout", "60", env=self.env_for(tool),
+                )
+                lags = marker_lags(run, markers)
+                self.record(
+                    "tail", tool,
+                    bytes_per_s=get(run, "steady.bytes_per_s"), cpu_s=get(run, "steady.cpu_s"),
+                    lag_median=med(lags), lag_max=max(lags) if lags else None,
+                    markers_caught=float(len(lags)), staleness=get(run, "steady.staleness.median"),
+                    rss_mb=(get(run, "peak_rss_kb") or 0) / 1024, probe_cpu_s=get(run, "probe_cpu_s"),
+                )
+                self.say(f"tail {tool} #{rep}: {get(run, 'steady.bytes_per_s')} B/s, cpu {get(run, 'steady.cpu_s')} s, lag median {med(lags)}")
+
+    # b. open the 1M-line file
+    def open(self) -> None:
+        big = ensure_file(self.work / "big.jsonl", 1_000_000, LAST, needles=10)
+        for rep in range(self.args.reps):
+            for tool, make in self.tools.items():
+                if make is None:
+                    continue
+                run = probe(make(big), "--size", SIZE, "--until", LAST, "--settle", "1", "--duration", "5", "--timeout", "100", env=self.env_for(tool))
+                self.record(
+                    "open", tool, last_line_s=get(run, "first_paint_s"), first_byte_s=get(run, "first_output_s"),
+                    cpu_s=get(run, "cpu_s_total"), rss_mb=(get(run, "peak_rss_kb") or 0) / 1024,
+                    anon_mb=(get(run, "peak_rss_anon_kb") or 0) / 1024,
+                )
+                self.say(f"open {tool} #{rep}: last line at {get(run, 'first_paint_s')} s")
+
+    # c. filter over 1M buffered records
+    def filter(self) -> None:
+        big = ensure_file(self.work / "big.jsonl", 1_000_000, LAST, needles=10)
+        scripts = {
+            "cs-console": f"wait(90):{LAST};;wait(120):buf 1M/1M;;stable:1;;send:/NEEDLE<Enter>;;wait(60):10 match;;wait(10):NEEDLE-01[\\s\\S]*NEEDLE-10",
+            "lnav": f"wait:{LAST};;stable:1;;send::filter-in NEEDLE<Enter>;;wait(40):Lines not shown;;send:g;;wait(10):NEEDLE-01[\\s\\S]*NEEDLE-10",
+            "toolong": f"wait:{LAST};;stable:1;;send:<C-f>;;wait(10):Case sensitive;;send:NEEDLE-01;;stable:0.5;;send:<Up>;;wait(90):NEEDLE-01 payment",
+        }
+        for rep in range(self.args.reps):
+            for tool, make in self.tools.items():
+                if make is None:
+                    continue
+                run = probe(make(big), "--size", SIZE, "--until", LAST, "--keys", scripts[tool], "--timeout", "240", env=self.env_for(tool, 1_000_000))
+                steps = run.get("steps") or []
+                figures: dict[str, float | None] = {"cpu_s": get(run, "cpu_s_total"), "rss_mb": (get(run, "peak_rss_kb") or 0) / 1024}
+                if tool == "cs-console":
+                    figures["loaded_1M_s"] = steps[1]["t_end"] if len(steps) > 1 and steps[1].get("ok") else None
+                    figures["key_to_result_s"] = (steps[5]["t_end"] - steps[3]["t_end"]) if len(steps) > 5 and all(s.get("ok") for s in steps) else None
+                elif tool == "lnav":
+                    figures["key_to_status_s"] = step_since_send(run, 3)
+                    figures["key_to_result_s"] = (steps[5]["t_end"] - steps[2]["t_end"]) if len(steps) > 5 and all(s.get("ok") for s in steps) else None
+                else:
+                    figures["key_to_result_s"] = step_since_send(run, -1)
+                self.record("filter", tool, **figures)
+                self.say(f"filter {tool} #{rep}: key to result {figures.get('key_to_result_s')} s")
+
+    # d. RSS with 100,000 records
+    def rss(self) -> None:
+        mid = ensure_file(self.work / "k100.jsonl", 100_000, "LASTLINE-100K")
+        for rep in range(self.args.reps):
+            for tool, make in self.tools.items():
+                if make is None:
+                    continue
+                keys = "wait(60):LASTLINE-100K;;wait(60):buf 100k/100k;;stable:1" if tool == "cs-console" else "wait(60):LASTLINE-100K;;stable:1"
+                run = probe(make(mid), "--size", SIZE, "--until", "LASTLINE-100K", "--keys", keys, "--settle", "1", "--duration", "3", "--timeout", "100", env=self.env_for(tool))
+                self.record("rss", tool, rss_mb=(get(run, "peak_rss_kb") or 0) / 1024, anon_mb=(get(run, "peak_rss_anon_kb") or 0) / 1024, ok=float(bool(run.get("ok"))))
+                self.say(f"rss {tool} #{rep}: {(get(run, 'peak_rss_kb') or 0) / 1024:.0f} MB")
+
+    # ------------------------------------------------------------ report
+
+    def table(self, test: str, columns: list[tuple[str, str, str]]) -> list[str]:
+        rows = self.results.get(test, {})
+        if not rows:
+            return []
+        head = "| tool | " + " | ".join(title for _, title, _ in columns) + " |"
+        out = [head, "|" + " --- |" * (len(columns) + 1)]
+        for tool in ("cs-console", "toolong", "lnav"):
+            if tool not in rows:
+                continue
+            cells = [spread(rows[tool].get(key, []), fmt) for key, _, fmt in columns]
+            out.append(f"| {tool} | " + " | ".join(cells) + " |")
+        return out
+
+    def verdicts(self) -> list[str]:
+        r = self.results
+        out = []
+
+        def m(test: str, tool: str, key: str) -> float | None:
+            return med(r.get(test, {}).get(tool, {}).get(key, []))
+
+        def line(goal: str, ok: bool | None, detail: str) -> None:
+            mark = "n/a " if ok is None else ("MET " if ok else "MISS")
+            out.append(f"- [{mark}] {GOALS[goal]}: {detail}")
+
+        cs_b, ln_b = m("tail", "cs-console", "bytes_per_s"), m("tail", "lnav", "bytes_per_s")
+        if cs_b is not None:
+            line("tail_bytes", None if ln_b is None else cs_b <= ln_b, f"cs-console {cs_b:,.0f} B/s, lnav {ln_b or 0:,.0f} B/s")
+        lag = m("tail", "cs-console", "lag_median")
+        if lag is not None:
+            line("tail_lag", lag <= 0.15, f"cs-console {lag:.3f} s (lnav {m('tail', 'lnav', 'lag_median') or float('nan'):.3f} s)")
+        cs_c, ln_c = m("tail", "cs-console", "cpu_s"), m("tail", "lnav", "cpu_s")
+        if cs_c is not None:
+            line("tail_cpu", None if ln_c is None else cs_c <= 2 * ln_c, f"cs-console {cs_c:.2f} s, lnav {ln_c or 0:.2f} s per 10 s")
+        cs_o, ln_o = m("open", "cs-console", "last_line_s"), m("open", "lnav", "last_line_s")
+        if cs_o is not None:
+            line("open", None if ln_o is None else cs_o <= 1.5 * ln_o, f"cs-console {cs_o:.2f} s, lnav {ln_o or 0:.2f} s")
+        cs_f, ln_f = m("filter", "cs-console", "key_to_result_s"), m("filter", "lnav", "key_to_result_s")
+        if cs_f is not None:
+            line("filter", None if ln_f is None else cs_f <= ln_f, f"cs-console {cs_f:.2f} s, lnav {ln_f or 0:.2f} s")
+        cs_r = m("rss", "cs-console", "rss_mb")
+        if cs_r is not None:
+            line("rss", cs_r <= 150, f"cs-console {cs_r:.0f} MB")
+        return out
+
+    def report(self) -> str:
+        lines = [f"# Logs pane vs toolong and lnav ({self.args.reps} runs each, {SIZE}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, loadavg {os.getloadavg()[0]:.2f})", ""]
+        sections = [
+            ("tail", "a. tail at 2,000 lines/s for 10 s, filter on (toolong: none)", [
+                ("bytes_per_s", "bytes/s", "{:,.0f}"), ("cpu_s", "CPU s / 10 s", "{:.2f}"),
+                ("lag_median", "marker lag median s", "{:.3f}"), ("lag_max", "marker lag max s", "{:.3f}"),
+                ("markers_caught", "markers (of 9)", "{:.0f}"), ("staleness", "staleness median s", "{:.3f}"),
+                ("rss_mb", "peak RSS MB", "{:.0f}"), ("probe_cpu_s", "ptyprobe CPU s", "{:.2f}"),
+            ]),
+            ("open", "b. open a 1,000,000-line JSON-lines file (244 MB)", [
+                ("last_line_s", "last line visible s", "{:.2f}"), ("first_byte_s", "first byte s", "{:.2f}"),
+                ("cpu_s", "CPU s total", "{:.2f}"), ("rss_mb", "peak RSS MB", "{:.0f}"), ("anon_mb", "anon MB", "{:.0f}"),
+            ]),
+            ("filter", "c. filter over 1,000,000 records (cs-console buffer 1M; toolong: find)", [
+                ("key_to_result_s", "key to result s", "{:.2f}"), ("key_to_status_s", "lnav key to status s", "{:.2f}"),
+                ("loaded_1M_s", "cs: 1M buffered at s", "{:.1f}"), ("cpu_s", "CPU s total", "{:.1f}"), ("rss_mb", "peak RSS MB", "{:.0f}"),
+            ]),
+            ("rss", "d. 100,000 lines loaded (cs-console: 100,000 records buffered)", [
+                ("rss_mb", "peak RSS MB", "{:.0f}"), ("anon_mb", "anon MB", "{:.0f}"),
+            ]),
+        ]
+        for test, title, columns in sections:
+            table = self.table(test, columns)
+            if table:
+                lines += [f"## {title}", "", *table, ""]
+        missing = [tool for tool, make in self.tools.items() if make is None]
+        if missing:
+            lines.append(f"not run (not installed): {', '.join(missing)}")
+        lines += ["## Goals", "", *self.verdicts()]
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--only", default="tail,open,filter,rss", help="comma-separated: tail,open,filter,rss")
+    parser.add_argument("--tools", default="cs,toolong,lnav")
+    parser.add_argument("--toolong", help="path to toolong's `tl` (default /tmp/venv-toolong/bin/tl, then PATH)")
+    parser.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "cs-logs-bench"))
+    parser.add_argument("--json", help="also write the raw figures here")
+    args = parser.parse_args()
+    if not LOGGEN.exists():
+        raise SystemExit(f"loggen.py not found at {LOGGEN} (set CS_SHARED_TOOLS)")
+    bench = Bench(args)
+    for test in args.only.split(","):
+        getattr(bench, test.strip())()
+    print(bench.report())
+    if args.json:
+        Path(args.json).write_text(json.dumps(bench.results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
