@@ -265,3 +265,46 @@ def test_stdin_through_the_cli() -> None:
     out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [o["message"] for o in out] == ["db down", "plain ERROR from text", "\\xff raw ERROR"]
     assert all(o["source"] == "stdin" and o["level"] == "error" for o in out)
+
+
+# ----------------------------------------------------------------- original lines read back
+
+
+async def test_file_records_read_their_original_line_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cs_console.domain.log_record import LineRef
+
+    monkeypatch.setattr(log_files, "FOLLOW_CHUNK", 64)
+    path = tmp_path / "lines.log"
+    lines = [json.dumps({"event_message": f"é{i} ü", "n": i}, ensure_ascii=False) for i in range(40)]
+    write(path, ("\r\n".join(lines[:20]) + "\r\n").encode() + b"\xff invalid UTF-8\n" + ("\n".join(lines[20:]) + "\n").encode())
+    for kw in ({}, {"tail": 30, "backfill": True}, {"tail": 30}):
+        got = await read_all(FileLogSource(path, read_chunk=128), **kw)
+        json_records = [r for r in got if r.message.startswith("é")]
+        assert json_records and all(isinstance(r.line, LineRef) for r in json_records)
+        for r in json_records:
+            n = int(r.message[1:].split()[0])
+            assert r.original_line() == lines[n]
+            assert r.fields()["raw"] == {"event_message": f"é{n} ü", "n": n}
+
+
+async def test_original_lines_after_rotation_and_truncation(tmp_path: Path) -> None:
+    path = tmp_path / "r.log"
+    write(path, jline(1, msg="first file"))
+    source = FileLogSource(path, poll_interval=0.02)
+    tail = Tail(source)
+    try:
+        await tail.until(lambda m: m == ["first file"])
+        os.rename(path, tmp_path / "r.log.1")
+        write(path, jline(2, msg="second file"), mode="w")
+        await tail.until(lambda m: "second file" in m)
+        first, second = tail.got[0], tail.got[-1]
+        assert json.loads(first.original_line() or "")["event_message"] == "first file", "the rotated file is still readable"
+        with open(path, "r+b") as fh:
+            fh.truncate(0)
+        write(path, jline(3, msg="third"))
+        await tail.until(lambda m: "third" in m)
+        assert second.original_line() is None, "after a truncation the old offsets mean nothing"
+        assert "no longer readable" in second.fields()["raw"]["line"]
+        assert json.loads(tail.got[-1].original_line() or "")["event_message"] == "third"
+    finally:
+        await tail.close()

@@ -30,18 +30,19 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from itertools import accumulate
 from datetime import datetime
 from pathlib import Path
 
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.log_buffer import Backfill
 from cs_console.domain.log_parsing import LineParser
-from cs_console.domain.log_record import LogRecord
+from cs_console.domain.log_record import LENGTH_BITS, LENGTH_MASK, LogRecord
 from cs_console.domain.safe_text import decode_bytes, safe_text
 from cs_console.domain.sources import SourceState, SourceStatus
 
-READ_CHUNK = 4 << 20  # initial catch-up reads
+READ_CHUNK = 1 << 20  # catch-up reads (bigger buys no speed and leaves more freed memory behind)
 FOLLOW_CHUNK = 1 << 20
 MAX_LINE_BYTES = 1 << 20
 THREAD_PARSE_BYTES = 256 << 10  # parse bigger reads off the event loop
@@ -60,50 +61,64 @@ class LineSplitter:
     """Bytes in, complete text lines out. Keeps the unterminated tail for the next feed.
 
     Lines longer than `max_line` bytes are cut: the first `max_line` bytes are
-    kept and a marker says how many were dropped.
+    kept and a marker says how many were dropped. Given the file offset of the
+    data (`at`), `refs` holds, for each line returned, its offset and length
+    packed for a LineRef (None for a cut line).
     """
 
     def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
         self.max_line = max_line
         self._pending = bytearray()
+        self._pending_start: int | None = None  # file offset of the pending line
         self._discarding = 0  # bytes dropped from the current overlong line
+        self.refs: list[int | None] | None = None
 
     def reset(self) -> None:
         self._pending.clear()
+        self._pending_start = None
         self._discarding = 0
 
     @property
     def pending_bytes(self) -> int:
         return len(self._pending)
 
-    def feed(self, data: bytes) -> list[str]:
+    def feed(self, data: bytes, at: int | None = None) -> list[str]:
+        self.refs = [] if at is not None else None
         if not data:
             return []
         last_nl = data.rfind(b"\n")
         if last_nl < 0:
-            self._add_partial(data)
+            self._add_partial(data, at)
             return []
         out: list[str] = []
         first_nl = data.find(b"\n")
         if self._pending or self._discarding:
             # Finish the line that started in an earlier chunk.
-            self._add_partial(data[:first_nl])
-            out.append(self._take_pending())
+            self._add_partial(data[:first_nl], at)
+            out.append(self._take_pending(self.refs))
             start = first_nl + 1
         else:
             start = 0
         if start <= last_nl:
-            out.extend(self._split(data[start : last_nl + 1]))
-        self._add_partial(data[last_nl + 1 :])
+            lines, refs = self._split(data[start : last_nl + 1], None if at is None else at + start)
+            out.extend(lines)
+            if self.refs is not None and refs is not None:
+                self.refs.extend(refs)
+        self._add_partial(data[last_nl + 1 :], None if at is None else at + last_nl + 1)
         return out
 
     def flush(self) -> list[str]:
         """The unterminated last line, at the end of a stream that is not followed."""
+        self.refs = [] if self._pending_start is not None else None
         if self._pending or self._discarding:
-            return [self._take_pending()]
+            return [self._take_pending(self.refs)]
         return []
 
-    def _add_partial(self, data: bytes) -> None:
+    def _add_partial(self, data: bytes, at: int | None) -> None:
+        if not data:
+            return
+        if not self._pending and not self._discarding:
+            self._pending_start = at
         room = self.max_line - len(self._pending)
         if len(data) <= room:
             self._pending += data
@@ -111,8 +126,12 @@ class LineSplitter:
             self._pending += data[: max(room, 0)]
             self._discarding += len(data) - max(room, 0)
 
-    def _take_pending(self) -> str:
+    def _take_pending(self, refs: list[int | None] | None) -> str:
         text = decode_bytes(bytes(self._pending))
+        if refs is not None:
+            length = len(self._pending)
+            ok = self._pending_start is not None and not self._discarding and length <= LENGTH_MASK
+            refs.append((self._pending_start << LENGTH_BITS) | length if ok else None)  # type: ignore[operator]
         if text.endswith("\r"):
             text = text[:-1]
         if self._discarding:
@@ -120,16 +139,64 @@ class LineSplitter:
         self.reset()
         return text
 
-    def _split(self, block: bytes) -> list[str]:
+    def _split(self, block: bytes, at: int | None) -> tuple[list[str], list[int | None] | None]:
         """`block` ends with a newline; one decode and one split for the whole block."""
         text = decode_bytes(block)
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
         lines = text.split("\n")
         lines.pop()  # after the final newline
+        refs: list[int | None] | None = None
+        if at is not None:
+            if block.isascii():
+                lengths = list(map(len, lines))
+            else:  # byte lengths differ from character counts
+                parts = block.split(b"\n")
+                parts.pop()
+                lengths = list(map(len, parts))
+            starts = accumulate(map((1).__add__, lengths), initial=at)
+            refs = [(s << LENGTH_BITS) | n if n <= LENGTH_MASK else None for s, n in zip(starts, lengths)]
+        if "\r" in text:
+            lines = [line[:-1] if line[-1:] == "\r" else line for line in lines]
         if len(block) > self.max_line and max(map(len, lines)) > self.max_line:
+            if refs is not None:
+                refs = [None if len(line) > self.max_line else r for line, r in zip(lines, refs)]
             lines = [_cut_line(line, self.max_line) for line in lines]
-        return lines
+        return lines, refs
+
+
+class _FileLines:
+    """Reads kept lines back from one opened file (a LineReader for LineRefs).
+
+    It holds its own descriptor, so lines of a rotated file stay readable
+    while records need them; closed when the last such record is gone.
+    A truncation makes the old offsets meaningless: `valid` turns False.
+    """
+
+    __slots__ = ("fd", "valid")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = os.dup(fd)
+        os.set_inheritable(self.fd, False)
+        self.valid = True
+
+    def read_line(self, offset: int, length: int) -> str | None:
+        if not self.valid or self.fd < 0:
+            return None
+        try:
+            data = os.pread(self.fd, length, offset)
+        except OSError:
+            return None
+        if len(data) != length:
+            return None
+        text = decode_bytes(data)
+        return text[:-1] if text.endswith("\r") else text
+
+    def __del__(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def _cut_line(line: str, limit: int) -> str:
@@ -155,14 +222,17 @@ class _LineSource:
         self.bytes_read = 0
         self.error: str | None = None
 
-    def _parse(self, lines: list[str]) -> list[LogRecord]:
-        self.lines_read += len(lines)
-        return self._parser.parse_lines(lines, self._clock.now())
+    _lines: _FileLines | None = None  # where LineRefs read from (files only)
 
-    async def _parse_async(self, lines: list[str], size: int) -> list[LogRecord]:
+    def _parse(self, lines: list[str], refs: Sequence[int | None] | None = None) -> list[LogRecord]:
+        self.lines_read += len(lines)
+        reader = self._lines if refs is not None else None
+        return self._parser.parse_lines(lines, self._clock.now(), reader, refs)
+
+    async def _parse_async(self, lines: list[str], size: int, refs: Sequence[int | None] | None = None) -> list[LogRecord]:
         if size >= THREAD_PARSE_BYTES:
-            return await asyncio.to_thread(self._parse, lines)
-        return self._parse(lines)
+            return await asyncio.to_thread(self._parse, lines, refs)
+        return self._parse(lines, refs)
 
     @staticmethod
     def _since(records: list[LogRecord], since: datetime | None) -> list[LogRecord]:
@@ -262,6 +332,7 @@ class FileLogSource(_LineSource):
                 async for batch in _stream_batches(self, fd, since, splitter):
                     yield batch
                 return
+            self._lines = _FileLines(fd)
             pos = 0
             if tail is not None and tail >= 0:
                 if backfill:
@@ -274,7 +345,7 @@ class FileLogSource(_LineSource):
                 yield batch
             self._mark(caught_up=True)
             if not follow:
-                rest = self._since(self._parse(splitter.flush()), since)
+                rest = self._since(self._parse(splitter.flush(), splitter.refs), since)
                 if rest:
                     yield rest
                 return
@@ -290,6 +361,7 @@ class FileLogSource(_LineSource):
                     ident = (st.st_dev, st.st_ino)
                     self.rotations += 1
                     self._pos = 0
+                    self._lines = _FileLines(fd)  # the old file's reader lives on with its records
                 try:
                     now_st = os.stat(self.path)
                     path_ident: tuple[int, int] | None = (now_st.st_dev, now_st.st_ino)
@@ -299,7 +371,7 @@ class FileLogSource(_LineSource):
                 async for batch in self._read_forward(fd, self._pos, splitter, since):
                     yield batch
                 if path_ident is not None and path_ident != ident:
-                    rest = self._since(self._parse(splitter.flush()), since)
+                    rest = self._since(self._parse(splitter.flush(), splitter.refs), since)
                     if rest:
                         yield rest
                     os.close(fd)
@@ -311,6 +383,9 @@ class FileLogSource(_LineSource):
                     # Truncated in place (copytruncate, `> file`): start again at 0.
                     self.truncations += 1
                     splitter.reset()
+                    if self._lines is not None:
+                        self._lines.valid = False  # old offsets now point at new text
+                    self._lines = _FileLines(fd)
                     async for batch in self._read_forward(fd, 0, splitter, since):
                         yield batch
                 self._mark(caught_up=True)
@@ -330,12 +405,12 @@ class FileLogSource(_LineSource):
             data = await asyncio.to_thread(os.pread, fd, want, self._pos) if want >= THREAD_PARSE_BYTES else os.pread(fd, want, self._pos)
             if not data:
                 return
+            lines = splitter.feed(data, at=self._pos)
             self._pos += len(data)
             self.bytes_read += len(data)
-            lines = splitter.feed(data)
             if not lines:
                 continue
-            records = self._since(await self._parse_async(lines, len(data)), since)
+            records = self._since(await self._parse_async(lines, len(data), splitter.refs), since)
             if self._pos >= size:
                 self._mark(caught_up=True)  # before the yield: consumers ask right after
             if records:
@@ -351,6 +426,7 @@ class FileLogSource(_LineSource):
         remaining = tail
         hi = end
         carry = b""  # the end of a line whose start is in an older chunk
+        carry_cut = False  # carry holds only the end of a giant line (not contiguous)
         chunk = FOLLOW_CHUNK  # a small first chunk puts the end of the file on screen fast
         while hi > 0 and remaining > 0:
             lo = max(0, hi - chunk)
@@ -360,11 +436,12 @@ class FileLogSource(_LineSource):
             self.bytes_read += len(data)
             hi = lo
             block = data + carry
-            carry = b""
+            block_at = lo
+            joined_cut, carry, carry_cut = carry_cut, b"", False
             if at_end and not data.endswith(b"\n"):
                 last_nl = data.rfind(b"\n")
                 if last_nl < 0 and lo > 0:
-                    carry = data[-self.max_line :]
+                    carry, carry_cut = data[-self.max_line :], len(data) > self.max_line
                     continue
                 self._pos = lo + last_nl + 1  # the unterminated line is read forward later
                 block = data[: last_nl + 1]
@@ -372,15 +449,21 @@ class FileLogSource(_LineSource):
             if lo > 0:
                 nl = block.find(b"\n")
                 if nl < 0:
-                    carry = block[-self.max_line :]  # one giant line: keep its end only
+                    carry, carry_cut = block[-self.max_line :], True  # one giant line: keep its end only
                     continue
-                carry = block[: nl + 1]
+                carry, carry_cut = block[: nl + 1], joined_cut and nl + 1 >= len(block) - len(carry)
                 block = block[nl + 1 :]
-            lines = LineSplitter(self.max_line).feed(block)
+                block_at = lo + nl + 1
+            splitter = LineSplitter(self.max_line)
+            lines = splitter.feed(block, at=block_at)
+            refs = splitter.refs or [None] * len(lines)
+            if joined_cut and refs:
+                refs[-1] = None  # the last line was glued to the end of a giant line
             if len(lines) > remaining:
                 lines = lines[len(lines) - remaining :]
+                refs = refs[len(refs) - remaining :]
             remaining -= len(lines)
-            records = self._since(await self._parse_async(lines, len(block)), since)
+            records = self._since(await self._parse_async(lines, len(block), refs), since)
             if records:
                 yield records if first else Backfill(records)
                 first = False

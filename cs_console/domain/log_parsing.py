@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from json.scanner import make_scanner
 from typing import Any
 
-from cs_console.domain.log_record import EMPTY_RAW, Level, LogRecord
+from cs_console.domain.log_record import EMPTY_RAW, Level, LineReader, LineRef, LogRecord
 from cs_console.domain.safe_text import CUT_MARKER
 
 UTC = timezone.utc
@@ -212,6 +212,11 @@ def _first(obj: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
 
 _INTERNED: dict[str, str] = {}
 
+# Shared copies of short messages (bounded: when full it starts over).
+MESSAGE_POOL: dict[str, str] = {}
+_POOL_MAX_LEN = 96
+_POOL_SIZE = 20_000
+
 
 def intern_short(value: str) -> str:
     """Share repeated short strings (function names, sources) between records."""
@@ -249,13 +254,21 @@ class LineParser:
     def __init__(self, source: str = "file") -> None:
         self.source = intern_short(source)
 
-    def parse_lines(self, lines: list[str], now: datetime) -> list[LogRecord]:
+    def parse_lines(
+        self,
+        lines: list[str],
+        now: datetime,
+        reader: LineReader | None = None,
+        refs: Sequence[int | None] | None = None,
+    ) -> list[LogRecord]:
+        """Records for the non-blank lines. With `reader` and `refs` (packed offset/length
+        of each line in its file) JSON records keep a LineRef instead of the line text."""
         out: list[LogRecord] = []
         append = out.append
         scan = _scan_once
         from_obj = self._from_obj
         plain = self._plain
-        for line in lines:
+        for i, line in enumerate(lines):
             if not line:
                 continue
             if line[0] == "{" and len(line) <= MAX_MESSAGE_CHARS:
@@ -267,7 +280,10 @@ class LineParser:
                     if end != len(line) and line[end:].strip():
                         obj = None
                 if obj.__class__ is dict:
-                    append(from_obj(obj, line, now))
+                    keep: str | LineRef = line
+                    if reader is not None and refs is not None and (packed := refs[i]) is not None:
+                        keep = LineRef(reader, packed)
+                    append(from_obj(obj, keep, now))
                     continue
             elif line[0] == "{" or (line[0].isspace() and line.lstrip()[:1] == "{"):
                 record = self._long_or_indented_json(line, now)
@@ -285,7 +301,7 @@ class LineParser:
 
     # -- JSON
 
-    def _from_obj(self, obj: dict[str, Any], line: str | None, now: datetime) -> LogRecord:
+    def _from_obj(self, obj: dict[str, Any], line: "str | LineRef | None", now: datetime) -> LogRecord:
         # Hot path (a million lines per file open): common keys first, inlined checks.
         g = obj.get
         t = g("timestamp")
@@ -334,9 +350,18 @@ class LineParser:
         if msg is None:
             msg = _first(obj, _MESSAGE_KEYS)
         if msg.__class__ is not str:
-            msg = _text_of(msg) if msg is not None else (line if line is not None else _text_of(obj))
+            msg = _text_of(msg) if msg is not None else (line if line.__class__ is str else _text_of(obj))  # type: ignore[assignment]
         elif msg and msg[-1] == "\n":
             msg = msg.rstrip("\r\n")
+        if len(msg) <= _POOL_MAX_LEN:
+            # Log messages repeat ("booted", "GET | 200 | /x"): keep one copy of each.
+            pooled = MESSAGE_POOL.get(msg)
+            if pooled is not None:
+                msg = pooled
+            else:
+                if len(MESSAGE_POOL) >= _POOL_SIZE:
+                    MESSAGE_POOL.clear()  # start over: the texts that repeat come back first
+                MESSAGE_POOL[msg] = msg
         if function is not None:
             if function.__class__ is not str:
                 function = _text_of(function)

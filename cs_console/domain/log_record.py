@@ -1,9 +1,11 @@
 """The one record type every log source produces.
 
 Records are kept by the hundred thousand in the log buffer, so they are lean:
-slots, shared (interned) strings for source/function, and for line-oriented
-sources (files, stdin) the original text line in `line` with `raw` left empty:
-`fields()` parses the line only when the detail view asks for it.
+slots, shared (interned) strings for source/function/repeated messages, and
+for line-oriented sources the original line in `line` with `raw` left empty:
+`fields()` parses the line only when the detail view asks for it. For files,
+`line` is a LineRef (where the line is in the file: ~80 bytes instead of the
+text) and the file source reads it back on demand.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 
 class Level(IntEnum):
@@ -60,7 +62,7 @@ class LogRecord:
     request_id: str | None = None
     id: str | None = None  # the source's own id, for de-duplication
     raw: Mapping[str, Any] = field(default_factory=dict)  # source fields (read-only for consumers)
-    line: str | None = None  # original text line (files, stdin); `fields()` parses it lazily
+    line: "str | LineRef | None" = None  # original line (stdin: text; files: where it is)
 
     def fields(self) -> dict[str, Any]:
         """Every field of the record, for the detail view and exports.
@@ -80,14 +82,25 @@ class LogRecord:
         out["message"] = self.message
         extra: Mapping[str, Any] = self.raw
         if not extra and self.line is not None:
-            try:
-                parsed = json.loads(self.line)
-            except (ValueError, RecursionError):
-                parsed = None
-            extra = parsed if isinstance(parsed, dict) else {"line": self.line}
+            text = self.original_line()
+            if text is None:
+                extra = {"line": "(the original line is no longer readable: the file was truncated or replaced)"}
+            else:
+                try:
+                    parsed = json.loads(text)
+                except (ValueError, RecursionError):
+                    parsed = None
+                extra = parsed if isinstance(parsed, dict) else {"line": text}
         if extra:
             out["raw"] = dict(extra)
         return out
+
+    def original_line(self) -> str | None:
+        """The line as the source wrote it (read back from the file for a LineRef)."""
+        line = self.line
+        if line is None or isinstance(line, str):
+            return line
+        return line.text()
 
     def summary(self) -> dict[str, Any]:
         """The normalised fields as JSON-ready values (`cs-console logs --json`)."""
@@ -100,6 +113,40 @@ class LogRecord:
             "request_id": self.request_id,
             "message": self.message,
         }
+
+
+class LineReader(Protocol):
+    def read_line(self, offset: int, length: int) -> str | None:
+        """The text at [offset, offset+length) of the file, or None if it is gone."""
+        ...
+
+
+LENGTH_BITS = 21  # a kept line is at most 64 Ki characters (< 2 MiB of UTF-8)
+LENGTH_MASK = (1 << LENGTH_BITS) - 1
+
+
+class LineRef:
+    """Where a record's original line is in a file (offset and length packed in one int)."""
+
+    __slots__ = ("reader", "packed")
+
+    def __init__(self, reader: LineReader, packed: int) -> None:
+        self.reader = reader
+        self.packed = packed
+
+    @property
+    def offset(self) -> int:
+        return self.packed >> LENGTH_BITS
+
+    @property
+    def length(self) -> int:
+        return self.packed & LENGTH_MASK
+
+    def text(self) -> str | None:
+        return self.reader.read_line(self.packed >> LENGTH_BITS, self.packed & LENGTH_MASK)
+
+    def __repr__(self) -> str:
+        return f"LineRef(offset={self.offset}, length={self.length})"
 
 
 # Shared empty `raw` for records that keep their original line instead.

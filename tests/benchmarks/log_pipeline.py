@@ -1,0 +1,168 @@
+"""Log pipeline without the UI: parse + filter throughput, re-filter time, memory per record.
+
+    python -m tests.benchmarks.log_pipeline [--lines 1000000] [--file PATH] [--runs 3]
+
+On a loggen.py JSON-lines file (generated once under $TMPDIR if --file is not
+given; ../shared/tools/loggen.py, same format as the ptyprobe runs):
+
+- parse throughput: file -> LogRecords -> LogBuffer(capacity = all lines), lines/s,
+  without a filter and with one (`level>=warn`);
+- tail-first open: time until the LAST line is in the buffer when the file is
+  opened at its end (tail = 100,000, backfill), and until the tail is complete;
+- re-filter over every buffered record (1,000,000 by default) for typical filters,
+  seconds (the pane's key-to-result budget is lnav's ~1.2 s, rendering included);
+- memory for 100,000 records: the buffer's own estimate and the RSS growth of a
+  fresh process that loads them (and that process's total RSS).
+Figures are medians of --runs; the machine is shared, so compare runs side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LOGGEN = Path(__file__).resolve().parents[3] / "shared" / "tools" / "loggen.py"
+FILTERS = (
+    ("text  NEEDLE", "NEEDLE"),
+    ("level>=error", "level>=error"),
+    ("status>=500 function=stripe-webhook", "status>=500 function=stripe-webhook"),
+    ("regex /timeout after \\d+ms/", "/timeout after \\d+ms/"),
+    ("two words -negation", "retrying request -attempt"),
+    ("clear (empty filter)", ""),
+)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ensure_file(lines: int, path: str | None) -> Path:
+    if path:
+        return Path(path)
+    target = Path(tempfile.gettempdir()) / f"cs-console-bench-{lines}.jsonl"
+    if not target.exists() or target.stat().st_size == 0:
+        if not LOGGEN.exists():
+            sys.exit(f"loggen.py not found at {LOGGEN}; pass --file")
+        print(f"generating {lines} lines with loggen.py -> {target} ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, str(LOGGEN), str(target), "--lines", str(lines), "--needles", "10", "--last-marker", "LASTLINE-XQ7Z9"], check=True, stdout=subprocess.DEVNULL)
+    return target
+
+
+async def load(path: Path, capacity: int, filter_text: str = "", **kw: object) -> tuple[object, float, float | None]:
+    from cs_console.backends.log_files import FileLogSource
+    from cs_console.domain.log_buffer import LogBuffer
+
+    buf = LogBuffer(capacity, filter=filter_text)
+    source = FileLogSource(path)
+    started = time.perf_counter()
+    first_last_line: float | None = None
+    async for batch in source.records(None, False, **kw):  # type: ignore[arg-type]
+        buf.ingest(batch)
+        if first_last_line is None and buf.match_count and "LASTLINE" in buf.row(buf.match_count - 1).message:
+            first_last_line = time.perf_counter() - started
+    return buf, time.perf_counter() - started, first_last_line
+
+
+def memory_child(path: str, count: int) -> None:
+    """Runs in a fresh process: RSS growth for `count` records held in a LogBuffer."""
+    import gc
+
+    from cs_console.backends import log_files  # noqa: F401  (import cost outside the figure)
+    from cs_console.domain import log_buffer, log_filter, log_parsing  # noqa: F401
+
+    gc.collect()
+    before = rss_mb()
+    buf, _, _ = asyncio.run(load(Path(path), count, tail=count))
+    gc.collect()
+    after = rss_mb()
+    print(json.dumps({"records": len(buf), "estimate_mb": buf.bytes / 2**20, "rss_growth_mb": after - before, "rss_total_mb": after}))  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--file", help="an existing JSON-lines file instead of generating one")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child[0], int(args.memory_child[1]))
+        return
+
+    path = ensure_file(args.lines, args.file)
+    size_mb = path.stat().st_size / 2**20
+    rows: list[tuple[str, str]] = []
+
+    # 1. parse (+ filter) throughput over the whole file
+    parse_s: list[float] = []
+    filtered_s: list[float] = []
+    buf = None
+    for _ in range(args.runs):
+        buf, seconds, _ = asyncio.run(load(path, 10**9))
+        parse_s.append(seconds)
+    n = len(buf)  # type: ignore[arg-type]
+    for _ in range(args.runs):
+        fbuf, seconds, _ = asyncio.run(load(path, 10**9, "level>=warn"))
+        filtered_s.append(seconds)
+        del fbuf
+    rows.append((f"file: {path.name}", f"{n} lines, {size_mb:.0f} MB"))
+    rows.append(("parse throughput, no filter (lines/s)", f"{n / statistics.median(parse_s):,.0f}  ({statistics.median(parse_s):.2f} s)"))
+    rows.append(("parse + filter level>=warn (lines/s)", f"{n / statistics.median(filtered_s):,.0f}  ({statistics.median(filtered_s):.2f} s)"))
+
+    # 2. re-filter over everything buffered
+    assert buf is not None
+    for label, text in FILTERS:
+        times = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            buf.set_filter(text)  # type: ignore[attr-defined]
+            times.append(time.perf_counter() - started)
+        rows.append((f"re-filter {n} records: {label} (s)", f"{statistics.median(times):.3f}  ({buf.match_count} matches)"))  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    buf.set_filter("")  # type: ignore[attr-defined]
+    row, jumps = 0, 0
+    while row is not None and jumps < 1000:
+        row = buf.next_level(row)  # type: ignore[attr-defined]
+        jumps += 1
+    rows.append(("1,000 next-error jumps (s)", f"{time.perf_counter() - started:.4f}"))
+    rows.append(("buffer estimate for all records (MB)", f"{buf.bytes / 2**20:.0f}"))  # type: ignore[attr-defined]
+    del buf
+
+    # 3. open at the end: last line first, then backfill the tail
+    first, total = [], []
+    for _ in range(args.runs):
+        tbuf, seconds, last_line = asyncio.run(load(path, 100_000, tail=100_000, backfill=True))
+        total.append(seconds)
+        first.append(last_line or float("nan"))
+    rows.append(("open at end: last line in buffer (s)", f"{statistics.median(first):.3f}"))
+    rows.append(("open at end: 100,000-line tail loaded (s)", f"{statistics.median(total):.3f}"))
+
+    # 4. memory for 100,000 records, in a fresh process
+    mems = []
+    for _ in range(args.runs):
+        proc = subprocess.run([sys.executable, "-m", "tests.benchmarks.log_pipeline", "--memory-child", str(path), "100000"], capture_output=True, text=True, check=True)
+        mems.append(json.loads(proc.stdout))
+    rows.append(("100,000 records: buffer estimate (MB)", f"{statistics.median(m['estimate_mb'] for m in mems):.1f}"))
+    rows.append(("100,000 records: RSS growth (MB)", f"{statistics.median(m['rss_growth_mb'] for m in mems):.1f}"))
+    rows.append(("100,000 records: process RSS, no UI (MB)", f"{statistics.median(m['rss_total_mb'] for m in mems):.1f}"))
+
+    width = max(len(k) for k, _ in rows)
+    print(f"median of {args.runs} runs, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
