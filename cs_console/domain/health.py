@@ -22,7 +22,14 @@ class HealthStatus(StrEnum):
 
     @property
     def symbol(self) -> str:
+        """The manual's symbols, for line output (`cs-console health`)."""
         return {"HEALTHY": "✅", "DEGRADED": "⚠️", "DOWN": "❌", "UNKNOWN": "❔"}[self.value]
+
+    @property
+    def glyph(self) -> str:
+        """One-cell symbols for the TUI: emoji widths (⚠️ with its variation selector)
+        differ between terminals, and a misjudged width leaves stale cells on screen."""
+        return {"HEALTHY": "✓", "DEGRADED": "▲", "DOWN": "✖", "UNKNOWN": "?"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ only see the domain protocols through an Environment.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cs_console.domain.clock import Clock, SystemClock
@@ -38,6 +39,11 @@ class Environment:
     @property
     def is_demo(self) -> bool:
         return self.demo is not None
+
+    @property
+    def alert_state_dir(self) -> Path:
+        """Demo alerts are kept apart, so they never count in a real health check."""
+        return self.session.state_dir / "demo" if self.is_demo else self.session.state_dir
 
     def log_source(self, spec: str) -> LogSource:
         """`function`, `edge`, `auth`, `postgres`, `all`, `file:PATH` or `-` (stdin)."""

@@ -204,10 +204,8 @@ async def _collect(source: Any, timeout_s: float) -> tuple[MetricsSnapshot | Non
 
 
 def _critical_alerts(state_dir: Any, now: datetime) -> tuple[list[Any] | None, str]:
-    try:
-        from cs_console.stores.alert_history import AlertHistory
-    except ImportError:
-        return None, "alert history not available in this build"
+    from cs_console.stores.alert_history import AlertHistory
+
     try:
         return list(AlertHistory(state_dir).recent(hours=24, alert_class="critical", now=now)), ""
     except OSError as exc:
@@ -233,7 +231,7 @@ async def run_health_check(
     snapshot = merge_snapshots(snaps, now) if snaps else None
     alerts = None
     if include_alerts:
-        alerts, err = _critical_alerts(env.session.state_dir, now)
+        alerts, err = _critical_alerts(env.alert_state_dir, now)
         if err:
             notes.append(err)
     checked = {c.name for c in components}

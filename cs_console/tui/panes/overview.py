@@ -103,7 +103,7 @@ class ComponentRow(Horizontal):
         self._last = key
         status = HealthStatus(key[0])
         statics = list(self.query(Static))
-        statics[1].update(Content.assemble((f"{status.symbol} {status.value}", _HEALTH_STYLE[status])))
+        statics[1].update(Content.assemble((f"{status.glyph} {status.value}", _HEALTH_STYLE[status])))
         statics[2].update(Content(key[1]))
         statics[3].update(Content(key[2]))
 
