@@ -69,6 +69,8 @@ class IncidentService:
         self._webhook_url = webhook_url or (lambda: None)
         self.webhook_timeout = webhook_timeout
         self._subscribers: list[ChangeCallback] = []
+        # Incidents as last read: later reads fetch only the events after them.
+        self._known: dict[str, Incident] = {}
         self._store_unsubscribe: Callable[[], Awaitable[None]] | None = None
 
     @property
@@ -89,8 +91,16 @@ class IncidentService:
     # ------------------------------------------------------------ reading
 
     async def get(self, ref: str) -> Incident:
+        """The incident as the store has it now (never mutated after it is returned)."""
         ref = normalize_ref(ref)
-        return fold(ref, await self.store.load(ref))
+        known = self._known.get(ref)
+        if known is None:
+            inc = fold(ref, await self.store.load(ref))
+        else:
+            newer = await self.store.load(ref, known.last_seq)
+            inc = fold(ref, newer, base=known) if newer else known
+        self._known[ref] = inc
+        return inc
 
     async def list(self, *, include_final: bool = False) -> list[Incident]:
         """Incidents sorted by severity (P0 first), then age (oldest first)."""
@@ -141,21 +151,21 @@ class IncidentService:
     async def _mutate(self, ref: str, decide: Decide) -> Incident:
         ref = normalize_ref(ref)
         for attempt in range(MAX_ATTEMPTS):
-            events = await self.store.load(ref)
-            inc = fold(ref, events)
+            inc = await self.get(ref)
             drafts = decide(inc, self.clock.now())
             drafts = [drafts] if isinstance(drafts, IncidentEvent) else list(drafts)
             if not drafts:
                 return inc
             base = inc.last_seq
-            row = fold(ref, events + [d.placed(base + i) for i, d in enumerate(drafts, start=1)]).summary_row()
+            after = fold(ref, [d.placed(base + i) for i, d in enumerate(drafts, start=1)], base=inc)
             try:
-                placed = await self.store.append(ref, drafts, base, row)
+                placed = await self.store.append(ref, drafts, base, after.summary_row())
             except ConcurrentAppend:
                 # Someone else wrote first: back off a little, re-read, re-decide.
                 await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
                 continue
-            result = fold(ref, events + placed)
+            result = fold(ref, placed, base=inc)
+            self._known[ref] = result
             await self._notify(ref)
             return result
         raise StoreUnavailable(f"{ref}: too many concurrent edits; try again")

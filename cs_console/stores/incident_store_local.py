@@ -171,7 +171,7 @@ class LocalIncidentStore:
 
     # ------------------------------------------------------------ sync core
 
-    def _load_sync(self, ref: str) -> list[IncidentEvent]:
+    def _load_sync(self, ref: str, after_seq: int = 0) -> list[IncidentEvent]:
         path = self._path(ref)
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -184,7 +184,7 @@ class LocalIncidentStore:
             os.close(fd)
         if not events:
             raise UnknownIncident(f"{normalize_ref(ref)}: its log holds no complete event")
-        return events
+        return events[after_seq:]  # seqs are dense from 1 (checked when read)
 
     def _append_sync(self, ref: str, events: Sequence[IncidentEvent], expected_seq: int, row: dict[str, Any]) -> list[IncidentEvent]:
         path = self._path(ref)
@@ -270,8 +270,9 @@ class LocalIncidentStore:
             os.fsync(fd)
         finally:
             os.close(fd)
+        # No directory fsync: the index is a cache, and a lost rename is caught by the
+        # log-size check in _index_sync and rebuilt from the logs.
         os.replace(tmp, self.root / INDEX_NAME)
-        _fsync_dir(self.root)
 
     def _update_index_locked(self, changes: dict[str, dict[str, Any]]) -> None:
         rows = self._read_index()
@@ -325,8 +326,8 @@ class LocalIncidentStore:
     async def create(self, year: int, first: IncidentEvent) -> tuple[str, IncidentEvent]:
         return await asyncio.to_thread(self._create_sync, year, first)
 
-    async def load(self, ref: str) -> list[IncidentEvent]:
-        return await asyncio.to_thread(self._load_sync, ref)
+    async def load(self, ref: str, after_seq: int = 0) -> list[IncidentEvent]:
+        return await asyncio.to_thread(self._load_sync, ref, after_seq)
 
     async def append(self, ref: str, events: Sequence[IncidentEvent], expected_seq: int, row: dict[str, Any]) -> list[IncidentEvent]:
         return await asyncio.to_thread(self._append_sync, ref, list(events), expected_seq, row)

@@ -202,14 +202,16 @@ class PgIncidentStore:
             [(ref, ev.seq, ev.id, ev.ts, ev.type.value, ev.actor, ev.to_json()) for ev in events],
         )
 
-    async def load(self, ref: str) -> list[IncidentEvent]:
+    async def load(self, ref: str, after_seq: int = 0) -> list[IncidentEvent]:
         ref = normalize_ref(ref)
 
         async def op(conn: asyncpg.Connection) -> list[Any]:
-            return await conn.fetch(f"SELECT body FROM {SCHEMA}.incident_events WHERE ref = $1 ORDER BY seq", ref)
+            return await conn.fetch(
+                f"SELECT body FROM {SCHEMA}.incident_events WHERE ref = $1 AND seq > $2 ORDER BY seq", ref, after_seq,
+            )
 
         rows = await self._run(op)
-        if not rows:
+        if not rows and after_seq == 0:
             raise UnknownIncident(f"no incident {ref}")
         return [IncidentEvent.from_json(r["body"]) for r in rows]
 

@@ -78,6 +78,15 @@ class Incident:
     def commander(self) -> str:
         return self.roles[Role.COMMANDER]
 
+    def clone(self) -> "Incident":
+        """A copy that applying further events to leaves this one untouched."""
+        from dataclasses import replace
+
+        return replace(
+            self, roles=dict(self.roles), triage_answers=dict(self.triage_answers), duplicates=list(self.duplicates),
+            postmortem=dict(self.postmortem), checklist=dict(self.checklist), pins=dict(self.pins), events=list(self.events),
+        )
+
     def roles_display(self, role: str) -> str:
         return self.roles[Role(role)] or "—"
 
@@ -183,10 +192,16 @@ def apply(inc: Incident, ev: IncidentEvent) -> None:
     inc.events.append(ev)
 
 
-def fold(ref: str, events: list[IncidentEvent]) -> Incident:
-    if not events or events[0].type is not EventType.CREATED:
-        raise EventFormatError(f"{ref}: the log does not start with a 'created' event")
-    inc = Incident(ref=ref)
+def fold(ref: str, events: list[IncidentEvent], base: Incident | None = None) -> Incident:
+    """The incident after `events`; with `base`, those events continue it (base is not changed)."""
+    if base is None:
+        if not events or events[0].type is not EventType.CREATED:
+            raise EventFormatError(f"{ref}: the log does not start with a 'created' event")
+        inc = Incident(ref=ref)
+    else:
+        inc = base.clone()
+        if events and events[0].seq != base.last_seq + 1:
+            raise EventFormatError(f"{ref}: event {events[0].seq} does not follow {base.last_seq}")
     for ev in events:
         try:
             apply(inc, ev)

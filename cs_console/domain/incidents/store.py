@@ -24,8 +24,8 @@ class IncidentStore(Protocol):
         """Allocate the next INC-<year>-NNNN and write its first event atomically."""
         ...
 
-    async def load(self, ref: str) -> list[IncidentEvent]:
-        """Every complete event of the incident, in seq order. UnknownIncident if none."""
+    async def load(self, ref: str, after_seq: int = 0) -> list[IncidentEvent]:
+        """The complete events after `after_seq`, in seq order. UnknownIncident if the incident has none."""
         ...
 
     async def append(self, ref: str, events: Sequence[IncidentEvent], expected_seq: int, row: dict[str, Any]) -> list[IncidentEvent]:
