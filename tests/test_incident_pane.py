@@ -271,3 +271,27 @@ async def test_team_mode_pane_updates_on_notify(tmp_path: Path, pg) -> None:
             await until(pilot, lambda: p.incidents and p.incidents[0].commander == "bob", timeout=5)
     finally:
         await other.close()
+
+
+async def test_reachable_from_an_alert_in_the_overview() -> None:
+    from tests.demo_app import demo_app, play
+
+    app = demo_app("connection-exhaustion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await play(app, 600)
+        await pilot.pause(0.2)
+        assert app.live.alerts_active[0].title == "Connection pool near exhaustion"
+        await pilot.press("a", "i")  # the Overview's alert list, first alert
+        await until(pilot, lambda: "Declare an incident" in screen_text(app))
+        await pilot.press("enter", "enter", "enter", "n", "n", "n")
+        await until(pilot, lambda: "Proposed:  P1  Partial service outage (pre-filled from evidence)" in screen_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(pane(app).incidents) and len(pane(app).incidents[0].events) >= 3)
+        inc = pane(app).incidents[0]
+        assert app.current_pane.PANE_ID == "incidents"
+        assert inc.source.value == "alert" and inc.components == ("Database",)
+        kinds = [e.type for e in inc.events]
+        assert kinds[:3] == [EventType.CREATED, EventType.ALERT_ATTACHED, EventType.METRIC_SNAPSHOT]
+        metrics = inc.events[2].data["metrics"]
+        assert metrics["db.connections.pct"]["state"].lower() == "critical" and metrics["db.connections.pct"]["value"] > 80
+        assert "Database" in metrics["_health"]
