@@ -35,7 +35,7 @@ FILTERS = (
     ("level>=error", "level>=error"),
     ("status>=500 function=stripe-webhook", "status>=500 function=stripe-webhook"),
     ("regex /timeout after \\d+ms/", "/timeout after \\d+ms/"),
-    ("two words -negation", "retrying request -attempt"),
+    ("two words -negation", "cache hit -0.9"),
     ("clear (empty filter)", ""),
 )
 

@@ -313,7 +313,7 @@ class SupabaseLogHub:
             mine = [r for r in records if r.raw.get("source") in sub.tables or TABLE_SOURCE.get(str(r.raw.get("source"))) is None]
             sub.cursor = max(sub.cursor, records[-1].ts) if records else sub.cursor
             if complete:
-                sub.cursor = max(sub.cursor, now - self.overlap)
+                sub.cursor = max(sub.cursor, now)  # the next window starts `overlap` before this
             if mine:
                 sub.queue.put_nowait(mine)
         note = "" if complete else f"burst: more than {len(rows)} rows in one poll, some skipped"
