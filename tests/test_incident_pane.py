@@ -295,3 +295,38 @@ async def test_reachable_from_an_alert_in_the_overview() -> None:
         metrics = inc.events[2].data["metrics"]
         assert metrics["db.connections.pct"]["state"].lower() == "critical" and metrics["db.connections.pct"]["value"] > 80
         assert "Database" in metrics["_health"]
+
+
+async def test_postmortem_written_in_the_console_lets_a_p1_close(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    svc, _ = store_service(app)
+    inc = await svc.open(title="Auth errors", severity=Severity.P1)
+    await svc.set_status(inc.ref, Status.INVESTIGATING)
+    await svc.set_status(inc.ref, Status.RESOLVED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = await show_pane(pilot)
+        await pilot.press("m")
+        await until(pilot, lambda: "post-mortem (blameless)" in screen_text(app))
+        await pilot.press(*"logins", "tab")  # impact
+        app.screen.query_one("#pm-root_cause").text = "expired signing key"
+        app.screen.query_one("#pm-actions").text = "rotate keys monthly @ sec-team @ 2025-05-01"
+        await pilot.press("f2")
+        await until(pilot, lambda: "post-mortem saved (complete)" in notices(app))
+        pm = (await svc.get(inc.ref)).postmortem
+        assert pm["impact"] == "logins" and pm["action_items"] == [{"text": "rotate keys monthly", "owner": "sec-team", "due": "2025-05-01"}]
+        await pilot.press("s")
+        await pilot.pause(0.1)
+        await pilot.press("down", "down", "enter")  # closed
+        await until(pilot, lambda: (p.show_closed or not p.incidents) and "closed" in notices(app))
+        assert (await svc.get(inc.ref)).status is Status.CLOSED
+
+
+async def test_untrusted_text_is_shown_literally(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    svc, _ = store_service(app)
+    await svc.open(title="[bold red]boom[/] \x1b[31mred", severity=Severity.P2, summary="[link=x]y[/link]")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await show_pane(pilot)
+        text = screen_text(app)
+        assert "[bold red]boom[/] ␛[31mred" in text
+        assert "[link=x]y[/link]" in text

@@ -107,7 +107,8 @@ class IncidentsPane(Pane):
         "Open incidents, most severe and oldest first, with their SLA timer (green, amber when close, "
         "red when breached), status and commander. o declares one with the manual's triage questions "
         "(or from a live alert / failed component); a acknowledges; s status; v severity; n note; "
-        "u stakeholder update (copy or webhook); e export the post-mortem; Enter the timeline and checklist."
+        "u stakeholder update (copy or webhook); m write the post-mortem; e export it; r roles; c closed ones; "
+        "Enter the timeline and checklist."
     )
 
     BINDINGS = [
@@ -118,6 +119,7 @@ class IncidentsPane(Pane):
         Binding("n", "note", "Note", id="incidents.note"),
         Binding("u", "update", "Update", id="incidents.update"),
         Binding("e", "export", "Export", id="incidents.export"),
+        Binding("m", "postmortem", "Post-mortem", show=False, id="incidents.postmortem"),
         Binding("r", "role", "Roles", show=False, id="incidents.role"),
         Binding("c", "toggle_closed", "Closed", show=False, id="incidents.closed"),
         Binding("enter", "detail", "Detail", show=False, id="incidents.detail"),
@@ -352,6 +354,10 @@ class IncidentsPane(Pane):
             self.actions.export(inc.ref)
 
     _select_after_reload: str | None = None  # a newly declared incident gets the cursor
+
+    def action_postmortem(self) -> None:
+        if (inc := self._need_selected()) is not None:
+            self.actions.edit_postmortem(inc)
 
     def action_toggle_closed(self) -> None:
         self.show_closed = not self.show_closed

@@ -127,6 +127,33 @@ class IncidentActions:
 
         self._host.run_worker(prepare(), group="incident-prepare", exit_on_error=False)
 
+    def edit_postmortem(self, inc: Incident) -> None:
+        from cs_console.tui.screens.incident_postmortem import IncidentPostmortemScreen
+
+        def chosen(result: dict[str, Any] | None) -> None:
+            if result is None:
+                return
+
+            async def save(service: "IncidentService") -> Incident:
+                out = inc
+                if result["fields"]:
+                    out = await service.update_postmortem(inc.ref, result["fields"])
+                if result.get("waiver"):
+                    out = await service.waive_postmortem(inc.ref, result["waiver"])
+                return out
+
+            def done(i: Incident) -> str:
+                from cs_console.domain.incidents.postmortem import postmortem_gaps
+
+                if i.postmortem_waiver:
+                    return f"{i.ref}: post-mortem waived"
+                gaps = postmortem_gaps(i)
+                return f"{i.ref}: post-mortem saved" + (f" (still missing: {', '.join(gaps)})" if gaps else " (complete)")
+
+            self.run(save, done)
+
+        self.app.push_screen(IncidentPostmortemScreen(inc), chosen)
+
     def export(self, ref: str) -> None:
         from cs_console.services.incidents import default_export_path
 

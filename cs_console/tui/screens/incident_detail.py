@@ -47,6 +47,7 @@ class IncidentDetailScreen(Screen[None]):
         Binding("u", "update", "Update", id="incident_detail.update"),
         Binding("e", "export", "Export", id="incident_detail.export"),
         Binding("r", "role", "Roles", id="incident_detail.role"),
+        Binding("m", "postmortem", "Post-mortem", id="incident_detail.postmortem"),
         Binding("g", "toggle_generated", "Generated", id="incident_detail.generated"),
         Binding("p", "pin", "Pin", id="incident_detail.pin"),
         Binding("tab", "app.focus_next", "Timeline/Checklist", show=False, id="incident_detail.switch"),
@@ -210,6 +211,9 @@ class IncidentDetailScreen(Screen[None]):
 
     def action_export(self) -> None:
         self.actions.export(self.inc.ref)
+
+    def action_postmortem(self) -> None:
+        self.actions.edit_postmortem(self.inc)
 
     def action_role(self) -> None:
         self.actions.assign_role(self.inc)
