@@ -206,7 +206,7 @@ class LogsPane(Pane):
 
     def refresh_live(self) -> None:
         if self._dirty:
-            self._paint()
+            self._schedule_paint()  # the metrics poll must not add frames beyond the cap
 
     def focus_default(self) -> None:
         if self.filter_bar.has_class("-open"):

@@ -405,7 +405,9 @@ class LogView(ScrollView, can_focus=True):
         # sends only the cells that changed.
         if self.show_vertical_scrollbar:
             self.vertical_scrollbar.position = new_value
-        if self._scrolling_internally or round(old_value) == round(new_value):
+        if self._scrolling_internally or self.follow or round(old_value) == round(new_value):
+            # While following, the rows come from the record count, not from the
+            # scroll position (which Textual re-validates after each resize of the range).
             return
         self._wrap_rows = None
         if not self.follow:
@@ -513,7 +515,9 @@ class LogView(ScrollView, can_focus=True):
     # ------------------------------------------------------------ styles and lines
 
     def _line_styles(self) -> dict[str, Style]:
-        key = (self.app.theme, self.rich_style)
+        # rich_style walks every ancestor: worked out once, again only when the
+        # styles change (notify_style_update) or the theme does.
+        key = self.app.theme
         if key != self._style_key:
             base = self.rich_style
             styles = {"base": base}
@@ -583,34 +587,38 @@ class LogView(ScrollView, can_focus=True):
         return Strip(Segment.simplify(segments))
 
     def _row_strip(self, row: _Row | None, y: int, width: int) -> Strip:
+        """One screen row, exactly `width` cells. Builds a single Strip: each one
+        costs seven caches in Textual, and a following view builds every row
+        several times a second."""
         styles = self._line_styles()
         if row is None:
             if y == 0 and not len(self._lines):
                 return Strip([Segment(self.empty_text[:width].ljust(width), styles["log-view--empty"])], width)
             return Strip([Segment(" " * width, styles["base"])], width)
-        strip = self._full_strip(row.index)
+        full = self._full_strip(row.index)
         if self.wrap:
             start = row.part * width
-            strip = strip.crop(start, start + width)
+            segments = list(full.crop(start, start + width))
+        elif self._hscroll or full.cell_length > width:
+            segments = list(full.crop(self._hscroll, self._hscroll + width))
         else:
-            strip = strip.crop(self._hscroll, self._hscroll + width)
+            segments = list(full)
+        length = sum(segment.cell_length for segment in segments)
         if row.index == self._cursor:
-            strip = Strip(Segment.apply_style(strip, post_style=styles["cursor-over"]), strip.cell_length)
+            segments = list(Segment.apply_style(segments, post_style=styles["cursor-over"]))
             pad_style = styles["log-view--cursor"]
         else:
             pad_style = styles["base"]
         # Pad inside the last segment when the style matches: one escape sequence
         # less per row on the wire.
-        missing = width - strip.cell_length
+        missing = width - length
         if missing > 0:
-            segments = list(strip)
             if segments and segments[-1].style == pad_style:
                 last = segments[-1]
                 segments[-1] = Segment(last.text + " " * missing, last.style)
             else:
                 segments.append(Segment(" " * missing, pad_style))
-            strip = Strip(segments, width)
-        return strip
+        return Strip(segments, width)
 
     # ------------------------------------------------------------ frames
 
