@@ -102,7 +102,7 @@ async def test_reads_a_file_with_an_unterminated_last_line(tmp_path: Path) -> No
 
 
 async def test_tail_and_backfill_give_the_same_last_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(log_files, "FOLLOW_CHUNK", 4096)  # many chunks in a small file
+    monkeypatch.setattr(log_files, "FIRST_SCREEN_CHUNK", 4096)  # many chunks in a small file
     path = tmp_path / "big.log"
     write(path, "".join(jline(i) for i in range(3000)) + "partial")
     source = FileLogSource(path, read_chunk=8192)
@@ -273,7 +273,7 @@ def test_stdin_through_the_cli() -> None:
 async def test_file_records_read_their_original_line_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cs_console.domain.log_record import LineRef
 
-    monkeypatch.setattr(log_files, "FOLLOW_CHUNK", 64)
+    monkeypatch.setattr(log_files, "FIRST_SCREEN_CHUNK", 64)
     path = tmp_path / "lines.log"
     lines = [json.dumps({"event_message": f"é{i} ü", "n": i}, ensure_ascii=False) for i in range(40)]
     write(path, ("\r\n".join(lines[:20]) + "\r\n").encode() + b"\xff invalid UTF-8\n" + ("\n".join(lines[20:]) + "\n").encode())

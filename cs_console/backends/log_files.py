@@ -44,6 +44,7 @@ from cs_console.domain.sources import SourceState, SourceStatus
 
 READ_CHUNK = 1 << 20  # catch-up reads (bigger buys no speed and leaves more freed memory behind)
 FOLLOW_CHUNK = 1 << 20
+FIRST_SCREEN_CHUNK = 64 << 10  # a few hundred lines: more than a screen
 MAX_LINE_BYTES = 1 << 20
 THREAD_PARSE_BYTES = 256 << 10  # parse bigger reads off the event loop
 POLL_INTERVAL_S = 0.05
@@ -427,7 +428,7 @@ class FileLogSource(_LineSource):
         hi = end
         carry = b""  # the end of a line whose start is in an older chunk
         carry_cut = False  # carry holds only the end of a giant line (not contiguous)
-        chunk = FOLLOW_CHUNK  # a small first chunk puts the end of the file on screen fast
+        chunk = FIRST_SCREEN_CHUNK  # a small first chunk puts the end of the file on screen fast
         while hi > 0 and remaining > 0:
             lo = max(0, hi - chunk)
             chunk = self.read_chunk
