@@ -1,0 +1,826 @@
+"""The runbook wizard: one step at a time.
+
+For the step at hand it shows why it exists, exactly what will run (as the
+engine renders it, secrets redacted), its risk badge, its preconditions and
+preview, then the live output while it runs (a worker: the UI never waits on
+a database or a subprocess), the result and the verification. A progress list
+shows every step and its state; the header names the linked incident, whose
+timeline the engine writes each step to.
+
+The wizard holds no safety rule of its own that the engine does not also
+enforce: read-only refusals, typed confirmations and maintenance windows are
+the engine's. It only makes them visible (a guarded step opens the typed
+confirmation dialog; a refused step shows the engine's reason).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, RichLog, Static
+from textual.widgets.option_list import Option
+
+from cs_console.domain.runbooks.guard import Gate
+from cs_console.domain.runbooks.run_state import RunStatus, StepState
+from cs_console.domain.runbooks.schema import Risk, Runbook, Step, StepKind
+from cs_console.domain.safe_text import safe_text
+from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
+from cs_console.tui.screens.runbook_start import ResumeRequest, StartRequest
+
+CHECKLIST_TAG = "checklist"
+
+STATE_ICONS: dict[StepState, tuple[str, str]] = {
+    StepState.PENDING: ("·", "$text-muted"),
+    StepState.RUNNING: ("▶", "$warning bold"),
+    StepState.SUCCEEDED: ("✓", "$success"),
+    StepState.FAILED: ("✗", "$error bold"),
+    StepState.SKIPPED: ("↷", "$text-muted"),
+    StepState.REFUSED: ("⊘", "$error bold"),
+    StepState.UNKNOWN: ("?", "$warning bold"),
+    StepState.CANCELLED: ("–", "$text-muted"),
+}
+
+RISK_LABELS = {Risk.READ: "READ", Risk.WRITE: "WRITE", Risk.DESTRUCTIVE: "DESTRUCTIVE", Risk.IRREVERSIBLE: "IRREVERSIBLE"}
+
+# Verbs for the confirmation button, by what the step does.
+ACTION_VERBS = (("terminate", "Terminate"), ("cancel", "Cancel queries"), ("ban", "Ban"), ("restore", "Restore"),
+                ("deploy", "Deploy"), ("revoke", "Revoke"), ("delete", "Delete"), ("end", "End sessions"))
+
+
+def _verb(step: Step) -> str:
+    title = step.title.lower()
+    for key, verb in ACTION_VERBS:
+        if title.startswith(key) or f" {key}" in title[:20]:
+            return verb
+    return "Run it"
+
+
+def format_rows(value: Any, *, max_rows: int = 15, max_width: int = 28) -> str:
+    """Rows (a list of dicts) as a small aligned table with a count; anything else as short text."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return "" if value is None else safe_text(str(value), 600)
+    if not value:
+        return "0 rows"
+    if not all(isinstance(r, dict) for r in value):
+        return f"{len(value)} item(s): " + safe_text(", ".join(str(v) for v in value[:max_rows]), 600)
+    cols = list(value[0].keys())[:7]
+
+    def cell(v: Any) -> str:
+        text = safe_text("" if v is None else str(v), None)
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    table = [[cell(c) for c in cols]] + [[cell(r.get(c)) for c in cols] for r in value[:max_rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    lines = [f"{len(value)} row(s)"]
+    lines += ["  ".join(row[i].ljust(widths[i]) for i in range(len(cols))).rstrip() for row in table]
+    if len(value) > max_rows:
+        lines.append(f"… and {len(value) - max_rows} more")
+    return "\n".join(lines)
+
+
+def _text(text: str, limit: int = 400) -> Content:
+    lines = text.splitlines() or [""]
+    shown = [safe_text(line, 300) for line in lines[:limit]]
+    if len(lines) > limit:
+        shown.append(f"… {len(lines) - limit} more lines")
+    return Content("\n".join(shown))
+
+
+class StepOutput(Message):
+    """Output lines arrived for a step (coalesced: the wizard drains its own buffer)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StepOutput)
+
+
+class RunChanged(Message):
+    """The run's state was saved (a transition): repaint the progress list."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunChanged)
+
+
+@dataclass
+class WizardRequest:
+    """How the wizard was opened: a new run, or the resumption of one."""
+
+    start: StartRequest | None = None
+    resume: ResumeRequest | None = None
+
+    @property
+    def runbook(self) -> Runbook:
+        return self.start.runbook if self.start else self.resume.runbook  # type: ignore[union-attr]
+
+
+class RunbookWizardScreen(Screen[None]):
+    """Runbook wizard: r runs the step, g runs the checks, Esc closes (the run stays resumable)."""
+
+    BINDINGS = [
+        Binding("r", "run_step", "Run step", id="runbook_wizard.run"),
+        Binding("g", "run_reads", "Run checks", id="runbook_wizard.run_reads"),
+        Binding("s", "skip_step", "Skip", id="runbook_wizard.skip"),
+        Binding("w", "confirm_window", "Window", id="runbook_wizard.window"),
+        Binding("v", "resolve('verify')", "Verify", id="runbook_wizard.verify"),
+        Binding("m", "resolve('done')", "Mark done", id="runbook_wizard.mark_done"),
+        Binding("n", "resolve('not_done')", "Not done", id="runbook_wizard.mark_not_done"),
+        Binding("c", "focus_current", "Current", id="runbook_wizard.current"),
+        Binding("x", "cancel_run", "Cancel run", id="runbook_wizard.cancel_run"),
+        Binding("escape", "close", "Close", id="runbook_wizard.close"),
+    ]
+
+    def __init__(self, request: WizardRequest, *, session: Any, environment: Any, engine_factory: Any = None,
+                 checklists: Any = None) -> None:
+        super().__init__()
+        self.request = request
+        self.runbook = request.runbook
+        self.session = session
+        self.environment = environment
+        self._engine_factory = engine_factory
+        self._checklists = checklists
+        self.engine: Any = None
+        self.plan: Any = None
+        self.busy = False
+        self.error = ""
+        self.notice = ""
+        self.viewed_id: str | None = None
+        self.outputs: dict[str, list[str]] = {}
+        self._pending: deque[tuple[str, str]] = deque()
+        self.last_outcome: dict[str, Any] = {}
+        self._auto = False
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="rbw-head")
+        yield Static(id="rbw-banner")
+        with Horizontal(id="rbw-main"):
+            yield OptionList(id="rbw-steps")
+            with Vertical(id="rbw-right"):
+                with VerticalScroll(id="rbw-detail"):
+                    yield Static(id="rbw-title")
+                    yield Static(id="rbw-why", classes="rbw-section")
+                    yield Static(id="rbw-pre", classes="rbw-section")
+                    yield Static(Content("What will run"), id="rbw-what-label", classes="rbw-label")
+                    yield Static(id="rbw-what")
+                    yield Static(id="rbw-preview", classes="rbw-section")
+                    yield Static(id="rbw-blocked", classes="rbw-section")
+                    yield Static(id="rbw-result", classes="rbw-section")
+                    yield OptionList(id="rbw-choices")
+                yield RichLog(id="rbw-output", max_lines=2000, wrap=False, markup=False, highlight=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#rbw-output", RichLog).border_title = "Output"
+        self.query_one("#rbw-choices", OptionList).display = False
+        self._paint_head()
+        self._paint_banner()
+        self._paint_progress()
+        self.set_interval(0.1, self._drain_output)
+        self._open_run()
+
+    # ------------------------------------------------------------ engine plumbing
+
+    def _on_output(self, step_id: str, line: str) -> None:
+        self._pending.append((step_id, line))
+        self.post_message(StepOutput())
+
+    def _on_change(self, _run: Any) -> None:
+        self.post_message(RunChanged())
+
+    def _make_engine(self) -> Any:
+        if self._engine_factory is not None:
+            return self._engine_factory(self.runbook, on_output=self._on_output, on_change=self._on_change)
+        from cs_console.services.demo_runbook_calls import runbook_executors
+        from cs_console.services.runbook_engine import RunbookEngine, build_audit_trail
+
+        return RunbookEngine(
+            self.session, self.runbook, environment=self.environment,
+            executors=runbook_executors(self.session, self.environment), audit=build_audit_trail(self.session),
+            on_output=self._on_output, on_change=self._on_change,
+        )
+
+    @work(group="runbook-open", exit_on_error=False)
+    async def _open_run(self) -> None:
+        from cs_console.services.runbook_engine import EngineError
+
+        self.busy = True
+        try:
+            self.engine = self._make_engine()
+            if self.request.start is not None:
+                s = self.request.start
+                await self.engine.start(s.inputs, dry_run=s.dry_run, incident_ref=s.incident_ref)
+            else:
+                r = self.request.resume
+                assert r is not None
+                report = await self.engine.resume(r.run_id, changed_confirmation=r.changed_confirmation)
+                notes = list(report.notes)
+                if report.unknown_steps:
+                    notes.append(f"outcome unknown for {', '.join(report.unknown_steps)}: v verify, m mark done, n mark not done")
+                self.notice = "resumed run " + report.run.run_id + ("; " + "; ".join(notes) if notes else "")
+            for warning in self.engine.warnings:
+                self.notice = (self.notice + "; " if self.notice else "") + warning
+        except EngineError as exc:
+            self.error = str(exc)
+            self.engine = None
+        except Exception as exc:  # the console stays up, and says what went wrong
+            self.error = f"cannot open the run: {type(exc).__name__}: {safe_text(str(exc), 200)}"
+            self.engine = None
+        finally:
+            self.busy = False
+        self._after_change(select_current=True)
+
+    @on(StepOutput)
+    def _output_arrived(self) -> None:
+        self._drain_output()
+
+    def _drain_output(self) -> None:
+        if not self._pending:
+            return
+        log = self.query_one("#rbw-output", RichLog)
+        while self._pending:
+            step_id, line = self._pending.popleft()
+            shown = safe_text(line, 2000)
+            self.outputs.setdefault(step_id, []).append(shown)
+            if step_id == self.viewed_id:
+                log.write(Content(shown))
+
+    @on(RunChanged)
+    def _run_changed(self) -> None:
+        self._paint_progress()
+        self._paint_head()
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def run(self) -> Any:
+        return self.engine.run if self.engine is not None else None
+
+    @property
+    def current_id(self) -> str | None:
+        if self.run is None:
+            return None
+        return self.engine.next_step_id()
+
+    def _record(self, step_id: str) -> Any:
+        return self.run.steps.get(step_id) if self.run is not None else None
+
+    def _ticks(self) -> dict[str, Any]:
+        if CHECKLIST_TAG not in self.runbook.tags or self._checklists is None:
+            return {}
+        try:
+            return self._checklists.ticks(self.runbook.id)
+        except Exception:
+            return {}
+
+    def _after_change(self, *, select_current: bool = False) -> None:
+        self._paint_head()
+        self._paint_banner()
+        self._paint_progress()
+        cur = self.current_id
+        if select_current or self.viewed_id is None:
+            self.viewed_id = cur or (self.runbook.steps[-1].id if self.runbook.steps else None)
+            self._highlight(self.viewed_id)
+        self._show_viewed()
+        if cur is not None and self.viewed_id == cur and not self.busy:
+            self._prepare(cur)
+        self.refresh_bindings()
+
+    def _highlight(self, step_id: str | None) -> None:
+        if step_id is None:
+            return
+        lst = self.query_one("#rbw-steps", OptionList)
+        try:
+            index = lst.get_option_index(step_id)
+        except Exception:
+            return
+        lst.highlighted = index
+
+    # ------------------------------------------------------------ painting
+
+    def _paint_head(self) -> None:
+        env = self.environment_label
+        bits: list[Any] = [(f" {env} ", "reverse bold" if self.production else "bold"), " "]
+        bits.append((safe_text(self.runbook.title, 60), "bold"))
+        run = self.run
+        if run is not None:
+            if run.dry_run:
+                bits += ["  ", ("DRY RUN", "$warning bold")]
+            if self.session.read_only:
+                bits += ["  ", ("READ-ONLY", "$warning bold")]
+            if run.incident_ref:
+                bits += ["  → ", (safe_text(run.incident_ref, 20), "$accent bold")]
+            bits += ["  ", (f"{run.status.value}", "$text-muted")]
+        self.query_one("#rbw-head", Static).update(Content.assemble(*bits))
+
+    @property
+    def environment_label(self) -> str:
+        if self.engine is not None:
+            return self.engine.environment_name.upper()
+        return self.session.environment_label
+
+    @property
+    def production(self) -> bool:
+        return bool(self.session.profile.is_production and not self.session.demo)
+
+    def _paint_banner(self) -> None:
+        banner = self.query_one("#rbw-banner", Static)
+        lines: list[Any] = []
+        if self.error:
+            lines.append(Content.assemble(("✗ ", "$error bold"), safe_text(self.error, 300)))
+        if self.engine is not None and self.run is not None:
+            try:
+                gate = self.engine.window_gate()
+            except Exception:
+                gate = None
+            if gate is not None:
+                lines.append(Content.assemble(("⚠ ", "$warning bold"), safe_text(self.engine.window.message, 200),
+                                              f": w to confirm (type {gate.phrase})"))
+            if self.run.unknown_steps:
+                lines.append(Content.assemble(("? ", "$warning bold"),
+                                              f"outcome unknown: {', '.join(self.run.unknown_steps)} (v verify, m mark done, n mark not done)"))
+        if self.notice:
+            lines.append(Content(safe_text(self.notice, 300)))
+        banner.display = bool(lines)
+        banner.update(Content("\n").join(lines) if lines else Content(""))
+
+    def _paint_progress(self) -> None:
+        lst = self.query_one("#rbw-steps", OptionList)
+        highlighted = lst.highlighted
+        ticks = self._ticks()
+        cur = self.current_id
+        options = []
+        for i, step in enumerate(self.runbook.steps, start=1):
+            rec = self._record(step.id)
+            state = rec.state if rec is not None else StepState.PENDING
+            icon, style = STATE_ICONS[state]
+            marker = "▸" if step.id == cur else " "
+            parts: list[Any] = [marker, (icon, style), " ", f"{i:>2} ", safe_text(step.title, None)]
+            if step.risk.guarded:
+                parts += [" ", ("!", "$error bold")]
+            if step.id in ticks and state is not StepState.SUCCEEDED:
+                parts += [" ", ("✓today", "$success")]
+            options.append(Option(Content.assemble(*parts), id=step.id))
+        lst.set_options(options)
+        if highlighted is not None and highlighted < len(options):
+            lst.highlighted = highlighted
+
+    def _show_viewed(self) -> None:
+        step_id = self.viewed_id
+        if step_id is None:
+            return
+        step = self.runbook.step(step_id)
+        index = self.runbook.index_of(step_id) + 1
+        rec = self._record(step_id)
+        risk_badge = (f" {RISK_LABELS[step.risk]} ", f"risk-{step.risk.value}")
+        title = Content.assemble(f"Step {index}/{len(self.runbook.steps)} · {step.kind.value} · ", (safe_text(step.title, 120), "bold"), "  ")
+        badge = self.query_one("#rbw-title", Static)
+        badge.update(Content.assemble(title, (risk_badge[0], _risk_style(step.risk))))
+        self._set("#rbw-why", f"Why: {step.why}" if step.why else "")
+        if step.kind is StepKind.MANUAL:
+            self._set("#rbw-what", step.instructions.strip())
+            self.query_one("#rbw-what-label", Static).update(Content("What to do"))
+        else:
+            self.query_one("#rbw-what-label", Static).update(Content("What will run"))
+            plan_for_step = self.plan if (self.plan is not None and self.plan.step.id == step_id) else None
+            what = plan_for_step.what_will_run if plan_for_step else ""
+            if not what:
+                what = "(preparing…)" if step_id == self.current_id and self.engine is not None else _static_what(step)
+            if plan_for_step and plan_for_step.demo_note:
+                what += f"\n[{plan_for_step.demo_note}]"
+            self._set("#rbw-what", what)
+        plan = self.plan if (self.plan is not None and self.plan.step.id == step_id) else None
+        pre_lines = []
+        if plan is not None:
+            for p in plan.preconditions:
+                pre_lines.append(f"{'✓' if p.ok else '✗'} {p.step_id}: {p.detail}")
+        elif step.preconditions:
+            pre_lines.append("re-checked before it runs: " + ", ".join(step.preconditions))
+        self._set("#rbw-pre", ("Preconditions:\n" + "\n".join(pre_lines)) if pre_lines else "")
+        preview = ""
+        if plan is not None:
+            if plan.preview_error:
+                preview = f"Preview failed: {plan.preview_error}"
+            elif plan.preview is not None:
+                preview = "Preview: " + format_rows(plan.preview)
+            if plan.gate is not None and not (self.run is not None and self.run.dry_run):
+                preview += ("\n" if preview else "") + f"Needs the typed confirmation: {plan.gate.phrase or '(target unknown: refused)'}"
+            if plan.shown:
+                preview += ("\n" if preview else "") + "\n".join(f"{k}: {v}" for k, v in plan.shown)
+            if plan.rollback:
+                preview += ("\n" if preview else "") + f"Undo: {plan.rollback}"
+        elif step.rollback:
+            preview = f"Undo: {step.rollback}"
+        self._set("#rbw-preview", preview)
+        blocked = plan.blocked if plan is not None else ""
+        if not blocked and self.session.read_only and step.risk.mutating and not (self.run is not None and self.run.dry_run):
+            blocked = f"read-only session: a {step.risk.value} step is refused"
+        self._set("#rbw-blocked", f"REFUSED: {blocked}" if blocked else "")
+        self.query_one("#rbw-blocked", Static).set_class(bool(blocked), "-refused")
+        self._paint_result(step, rec)
+        self._paint_choices(step)
+        log = self.query_one("#rbw-output", RichLog)
+        log.clear()
+        for line in self.outputs.get(step_id, [])[-500:]:
+            log.write(Content(line))
+        if not self.outputs.get(step_id) and rec is not None and rec.output_excerpt:
+            for line in rec.output_excerpt.splitlines()[-200:]:
+                log.write(Content(safe_text(line, 2000)))
+        log.border_title = f"Output · {step_id}"
+
+    def _paint_result(self, step: Step, rec: Any) -> None:
+        if rec is None or rec.state is StepState.PENDING and not rec.detail:
+            self._set("#rbw-result", "")
+            return
+        icon, _style = STATE_ICONS[rec.state]
+        bits = [f"Result: {icon} {rec.state.value}"]
+        facts = []
+        if rec.rows_affected is not None:
+            facts.append(f"{rec.rows_affected} row(s)")
+        if rec.exit_code is not None:
+            facts.append(f"exit {rec.exit_code}")
+        if rec.http_status is not None:
+            facts.append(f"HTTP {rec.http_status}")
+        if rec.duration_ms is not None:
+            facts.append(f"{rec.duration_ms} ms")
+        if facts:
+            bits[0] += " (" + ", ".join(facts) + ")"
+        if rec.detail:
+            bits.append(rec.detail)
+        if rec.verified is not None:
+            bits.append("Verification: " + ("passed" if rec.verified else "FAILED"))
+        if rec.dry_run:
+            bits.append(f"Dry run: {rec.dry_run}")
+        if rec.answer:
+            bits.append(f"Answer: {rec.answer}")
+        tick = self._ticks().get(step.id)
+        if tick is not None:
+            bits.append(f"Checklist: ticked today {tick.at:%H:%M} UTC by {tick.by}")
+        self._set("#rbw-result", "\n".join(bits))
+        self.query_one("#rbw-result", Static).set_class(rec.state in (StepState.FAILED, StepState.REFUSED), "-bad")
+
+    def _paint_choices(self, step: Step) -> None:
+        choices = self.query_one("#rbw-choices", OptionList)
+        wanted: list[str] = []
+        if step.id == self.current_id and self.run is not None and not self.run.dry_run:
+            if step.kind is StepKind.MANUAL:
+                wanted = list(step.answer.choices) if (step.answer and step.answer.choices) else ["done"]
+            elif step.kind is StepKind.DECISION and step.ask:
+                wanted = [c.label for c in step.choices]
+        if not wanted:
+            choices.display = False
+            return
+        choices.set_options([Option(Content(safe_text(w, 100)), id=f"answer-{i}") for i, w in enumerate(wanted)])
+        choices.border_title = "Answer (Enter)" if step.kind is StepKind.MANUAL else "Choose (Enter)"
+        choices.display = True
+        self._choice_labels = wanted
+
+    def _set(self, selector: str, text: str) -> None:
+        widget = self.query_one(selector, Static)
+        widget.update(_text(text) if text else Content(""))
+        widget.display = bool(text)
+
+    # ------------------------------------------------------------ preparing
+
+    @work(group="runbook-prepare", exclusive=True, exit_on_error=False)
+    async def _prepare(self, step_id: str) -> None:
+        if self.engine is None or self.run is None:
+            return
+        try:
+            plan = await self.engine.prepare(step_id)
+        except Exception as exc:
+            self.error = f"cannot prepare {step_id}: {type(exc).__name__}: {safe_text(str(exc), 200)}"
+            self._paint_banner()
+            return
+        self.plan = plan
+        if self.viewed_id == step_id:
+            self._show_viewed()
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------ navigation
+
+    @on(OptionList.OptionHighlighted, "#rbw-steps")
+    def _step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        step_id = event.option.id
+        if step_id and step_id != self.viewed_id:
+            self.viewed_id = step_id
+            self._show_viewed()
+            if step_id == self.current_id and (self.plan is None or self.plan.step.id != step_id) and not self.busy:
+                self._prepare(step_id)
+            self.refresh_bindings()
+
+    @on(OptionList.OptionSelected, "#rbw-steps")
+    def _step_selected(self, event: OptionList.OptionSelected) -> None:
+        # Enter on a step only shows it: running always takes the run key.
+        event.stop()
+
+    def action_focus_current(self) -> None:
+        cur = self.current_id
+        if cur is not None:
+            self.viewed_id = cur
+            self._highlight(cur)
+            self._show_viewed()
+        self.query_one("#rbw-steps", OptionList).focus()
+
+    # ------------------------------------------------------------ bindings
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("close", "focus_current"):
+            return True
+        if self.engine is None or self.run is None:
+            return None if action in ("run_step", "run_reads", "skip_step", "cancel_run") else False
+        cur = self.current_id
+        rec = self._record(cur) if cur else None
+        finished = self.run.status.finished or cur is None
+        if action == "run_step":
+            return None if (finished or self.busy or (rec is not None and rec.state is StepState.UNKNOWN)) else True
+        if action == "run_reads":
+            return None if (finished or self.busy) else True
+        if action == "skip_step":
+            return True if (rec is not None and rec.state in (StepState.FAILED, StepState.REFUSED) and not self.busy) else None
+        if action == "confirm_window":
+            try:
+                return self.engine.window_gate() is not None
+            except Exception:
+                return False
+        if action == "resolve":
+            return bool(self.run.unknown_steps) and not self.busy
+        if action == "cancel_run":
+            return None if finished or self.busy else True
+        return True
+
+    # ------------------------------------------------------------ running
+
+    def action_run_step(self) -> None:
+        if self.busy or self.engine is None:
+            return
+        step = self.engine.next_step()
+        if step is None:
+            self.notify("the run is complete", timeout=3)
+            return
+        if self.viewed_id != step.id:
+            # First show the step (what will run, preview); the next press runs it.
+            self.viewed_id = step.id
+            self._highlight(step.id)
+            self._show_viewed()
+            if self.plan is None or self.plan.step.id != step.id:
+                self._prepare(step.id)
+            self.notify(f"next: {step.title} (r runs it)", timeout=3)
+            return
+        if not self.run.dry_run and (step.kind is StepKind.MANUAL or (step.kind is StepKind.DECISION and step.ask)):
+            if not (self.session.read_only and step.risk.mutating) and not step.risk.guarded:
+                self._show_viewed()
+                choices = self.query_one("#rbw-choices", OptionList)
+                choices.display = True
+                choices.focus()
+                if choices.highlighted is None and choices.option_count:
+                    choices.highlighted = 0
+                return
+        self._run_current(step.id)
+
+    @work(group="runbook-step", exit_on_error=False)
+    async def _run_current(self, step_id: str, answer: str | None = None) -> None:
+        """Prepare afresh (a new preview), ask for the typed phrase if guarded, then execute."""
+        if self.busy:
+            return
+        self.busy = True
+        self.refresh_bindings()
+        try:
+            step = self.runbook.step(step_id)
+            confirmation = None
+            guarded = step.risk.guarded and not self.run.dry_run and not self.session.read_only
+            if guarded:
+                plan = await self.engine.prepare(step_id)
+                self.plan = plan
+                self._show_viewed()
+                if plan.blocked:
+                    # The engine refuses it (and audits the refusal): let it say why.
+                    await self._execute(step_id, None, answer)
+                    return
+                if plan.gate is None:
+                    await self._execute(step_id, None, answer)
+                    return
+                confirmation = await self.app.push_screen_wait(ConfirmDestructiveScreen(self._confirm_request(plan)))
+                if confirmation is None:
+                    self.notice = f"{step_id}: cancelled at the confirmation; nothing ran"
+                    self._paint_banner()
+                    return
+            await self._execute(step_id, confirmation, answer)
+        finally:
+            self.busy = False
+            self.refresh_bindings()
+
+    def _confirm_request(self, plan: Any, gate: Gate | None = None) -> ConfirmRequest:
+        gate = gate or plan.gate
+        return ConfirmRequest(
+            gate=gate, what_will_run=plan.what_will_run if plan is not None else "", environment=self.environment_label,
+            production=self.production, facts=list(plan.shown) if plan is not None else [],
+            preview=format_rows(plan.preview) if plan is not None and plan.preview is not None else "",
+            rollback=plan.rollback if plan is not None else "",
+            action_label=_verb(plan.step) if plan is not None else "Confirm",
+        )
+
+    async def _execute(self, step_id: str, confirmation: Any, answer: str | None) -> Any:
+        self.outputs[step_id] = []
+        if self.viewed_id == step_id:
+            self.query_one("#rbw-output", RichLog).clear()
+        self.error = ""
+        try:
+            outcome = await self.engine.execute(step_id, confirmation=confirmation, answer=answer)
+        except Exception as exc:  # an engine bug must not close the console
+            self.error = f"{step_id}: {type(exc).__name__}: {safe_text(str(exc), 200)}"
+            self._after_change()
+            return None
+        self._drain_output()
+        self.last_outcome[step_id] = outcome
+        if outcome.refused:
+            self.notice = f"{step_id} refused: {outcome.detail}"
+        elif outcome.state is StepState.FAILED:
+            self.notice = f"{step_id} failed: {outcome.detail}"
+        else:
+            self.notice = ""
+        self._tick_checklist(step_id, outcome)
+        # Stay on the step just run (its result and output); the next one is marked in the list.
+        self.plan = None
+        self._after_change()
+        return outcome
+
+    def _tick_checklist(self, step_id: str, outcome: Any) -> None:
+        if CHECKLIST_TAG not in self.runbook.tags or self._checklists is None or self.run is None or self.run.dry_run:
+            return
+        if outcome.state is not StepState.SUCCEEDED:
+            return
+        try:
+            self._checklists.set_tick(self.runbook.id, step_id, note=safe_text(outcome.detail, 200))
+        except Exception as exc:
+            self.notice = f"checklist tick not saved: {exc}"
+
+    @on(OptionList.OptionSelected, "#rbw-choices")
+    def _answer_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.busy or self.engine is None:
+            return
+        index = int(str(event.option.id).split("-")[-1])
+        answer = self._choice_labels[index]
+        cur = self.current_id
+        if cur is None:
+            return
+        self.query_one("#rbw-steps", OptionList).focus()
+        self._run_current(cur, answer)
+
+    def action_run_reads(self) -> None:
+        if not self.busy and self.engine is not None:
+            self._run_reads()
+
+    @work(group="runbook-step", exit_on_error=False)
+    async def _run_reads(self) -> None:
+        """Run the steps that need nobody: read-only checks and automatic decisions (all steps in a dry run)."""
+        self.busy = True
+        self.refresh_bindings()
+        ran = 0
+        try:
+            while (step := self.engine.next_step()) is not None:
+                needs_operator = step.risk is not Risk.READ or step.kind is StepKind.MANUAL or (step.kind is StepKind.DECISION and step.ask)
+                if needs_operator and not self.run.dry_run:
+                    break
+                self.viewed_id = step.id
+                self._highlight(step.id)
+                outcome = await self._execute(step.id, None, None)
+                ran += 1
+                if outcome is None or outcome.stopped or outcome.refused:
+                    break
+        finally:
+            self.busy = False
+            self.refresh_bindings()
+        nxt = self.engine.next_step()
+        if nxt is not None and ran:
+            self.notice = f"ran {ran} step(s); next needs you: {nxt.title}"
+            self._paint_banner()
+        elif not ran and nxt is not None:
+            self.notify("the next step needs you (r runs it)", timeout=3)
+
+    def action_skip_step(self) -> None:
+        cur = self.current_id
+        if cur is not None and not self.busy:
+            self._skip(cur)
+
+    @work(group="runbook-step", exit_on_error=False)
+    async def _skip(self, step_id: str) -> None:
+        self.busy = True
+        try:
+            outcome = await self.engine.skip(step_id, "skipped in the wizard")
+            self.notice = f"{step_id}: {outcome.detail}"
+        finally:
+            self.busy = False
+        self.plan = None
+        self._after_change(select_current=True)
+
+    def action_resolve(self, how: str) -> None:
+        if self.run is None or not self.run.unknown_steps or self.busy:
+            return
+        self._resolve(self.run.unknown_steps[0], how)
+
+    @work(group="runbook-step", exit_on_error=False)
+    async def _resolve(self, step_id: str, how: str) -> None:
+        self.busy = True
+        try:
+            outcome = await self.engine.resolve_unknown(step_id, how)
+            self.notice = f"{step_id}: {outcome.detail}"
+        except Exception as exc:
+            self.error = f"{step_id}: {safe_text(str(exc), 200)}"
+        finally:
+            self.busy = False
+        self.plan = None
+        self._after_change(select_current=True)
+
+    def action_confirm_window(self) -> None:
+        if self.engine is not None and not self.busy:
+            self._confirm_window()
+
+    @work(group="runbook-step", exit_on_error=False)
+    async def _confirm_window(self) -> None:
+        gate = self.engine.window_gate()
+        if gate is None:
+            return
+        request = ConfirmRequest(
+            gate=gate, what_will_run=f"Run {self.runbook.id} {self.engine.window.message}.",
+            environment=self.environment_label, production=self.production, action_label="Run outside the window",
+        )
+        confirmation = await self.app.push_screen_wait(ConfirmDestructiveScreen(request))
+        if confirmation is None:
+            return
+        decision = await self.engine.confirm_window(confirmation)
+        self.notice = "maintenance window: confirmed" if decision else f"maintenance window: {decision.reason}"
+        self._after_change()
+
+    def action_cancel_run(self) -> None:
+        if self.engine is not None and not self.busy and self.run is not None and not self.run.status.finished:
+            self._cancel_run()
+
+    @work(group="runbook-step", exit_on_error=False)
+    async def _cancel_run(self) -> None:
+        await self.engine.cancel("cancelled in the wizard")
+        self.notice = "run cancelled; nothing further will run"
+        self._after_change()
+
+    def action_close(self) -> None:
+        self._close()
+
+    @work(group="runbook-close", exit_on_error=False)
+    async def _close(self) -> None:
+        if self.busy:
+            self.notify("a step is running: wait for it (its state is saved as it goes)", severity="warning", timeout=4)
+            return
+        if self.engine is not None:
+            try:
+                await self.engine.close()
+            except Exception:
+                pass
+        self.dismiss(None)
+
+    async def on_unmount(self) -> None:
+        if self.engine is not None:
+            try:
+                await self.engine.close()
+            except Exception:
+                pass
+
+
+def _risk_style(risk: Risk) -> str:
+    return {
+        Risk.READ: "reverse $success",
+        Risk.WRITE: "reverse $primary",
+        Risk.DESTRUCTIVE: "reverse $warning bold",
+        Risk.IRREVERSIBLE: "reverse $error bold",
+    }[risk]
+
+
+def _static_what(step: Step) -> str:
+    """What a step runs, from the runbook alone (before the engine renders it)."""
+    action = step.action
+    if step.kind is StepKind.DECISION:
+        if step.ask:
+            return "the operator chooses: " + " | ".join(c.label for c in step.choices)
+        return "\n".join(f"if {c.when} -> {c.goto}" for c in step.choices) + f"\notherwise -> {step.default}"
+    if action is None:
+        return ""
+    if action.sql:
+        return action.sql.query.strip()
+    if action.shell:
+        return "$ " + (" ".join(action.shell.argv) if action.shell.argv else (action.shell.command or "").strip())
+    if action.http:
+        return f"{action.http.method} {action.http.url}"
+    if action.console:
+        return f"console: {action.console.call}"
+    return ""
