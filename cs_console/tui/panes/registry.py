@@ -33,6 +33,7 @@ PANES: tuple[PaneSpec, ...] = (
     PaneSpec("2", "metrics", "Metrics", "cs_console.tui.panes.metrics:MetricsPane"),
     PaneSpec("3", "logs", "Logs", "cs_console.tui.panes.logs:LogsPane"),
     PaneSpec("4", "incidents", "Incidents", "cs_console.tui.panes.incidents:IncidentsPane"),
+    PaneSpec("5", "runbooks", "Runbooks", "cs_console.tui.panes.runbooks:RunbooksPane"),
 )
 
 
