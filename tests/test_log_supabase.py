@@ -436,6 +436,9 @@ def test_cli_with_a_profile(fake_supabase: FakeSupabase, store: LogStore, tmp_pa
         ("score-customer", "error", "Error: upstream CRM returned 503"),
         ("score-customer", "error", "POST | 500 | /functions/v1/score-customer"),
     ]
+    code = cli.main(["logs", "--config", str(config), "--profile", "prod", "--source", "all", "--limit", "2", "--json"])
+    out = capsys.readouterr()
+    assert code == 0 and [json.loads(line)["message"] for line in out.out.splitlines()] == ['{"msg":"invalid login"}', "deadlock detected"]
     fake_supabase.server_error(LOGS_ALL, 500, times=10)
     code = cli.main(["logs", "--config", str(config), "--profile", "prod", "--source", "edge"])
     out = capsys.readouterr()

@@ -127,6 +127,7 @@ def _no_profile(args: argparse.Namespace) -> bool:
 
 
 async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any) -> int:
+    import inspect
     from datetime import datetime, timezone
 
     from cs_console.domain.log_filter import parse_since
@@ -156,6 +157,9 @@ async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any
             return 0
         if local and flt.is_empty and limit and not args.follow and spec != "-":
             records = source.records(since, False, tail=limit)
+        elif not local and limit and "tail" in inspect.signature(source.records).parameters:
+            # A remote source reads a bounded history (1,000 records by default): ask for enough.
+            records = source.records(since, args.follow, tail=max(limit, 1000))
         else:
             records = source.records(since, args.follow)
         async for batch in records:
