@@ -42,7 +42,13 @@ def store_service(app: ConsoleApp, *, ago: timedelta = timedelta(0), actor: str 
     return IncidentService(LocalIncidentStore(local_store_root(app.session)), clock=clock, actor=actor), clock
 
 
-async def until(pilot, check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def resolved_p1(svc: IncidentService):
+    inc = await svc.open(title="Auth errors", severity=Severity.P1)
+    await svc.set_status(inc.ref, Status.INVESTIGATING)
+    return await svc.set_status(inc.ref, Status.RESOLVED)
+
+
+async def until(pilot, check: Callable[[], bool], timeout: float = 10.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not check():
@@ -168,9 +174,7 @@ async def test_ack_note_status_and_update_by_keys(tmp_path: Path) -> None:
 async def test_refused_transition_is_a_notification_not_a_crash(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     svc, _ = store_service(app)
-    inc = await svc.open(title="Auth errors", severity=Severity.P1)
-    await svc.set_status(inc.ref, Status.INVESTIGATING)
-    await svc.set_status(inc.ref, Status.RESOLVED)
+    inc = await resolved_p1(svc)
     async with app.run_test(size=(80, 24)) as pilot:
         p = await show_pane(pilot)
         await pilot.press("s")
@@ -300,9 +304,7 @@ async def test_reachable_from_an_alert_in_the_overview() -> None:
 async def test_postmortem_written_in_the_console_lets_a_p1_close(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     svc, _ = store_service(app)
-    inc = await svc.open(title="Auth errors", severity=Severity.P1)
-    await svc.set_status(inc.ref, Status.INVESTIGATING)
-    await svc.set_status(inc.ref, Status.RESOLVED)
+    inc = await resolved_p1(svc)
     async with app.run_test(size=(80, 24)) as pilot:
         p = await show_pane(pilot)
         await pilot.press("m")

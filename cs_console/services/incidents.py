@@ -50,6 +50,11 @@ Decide = Callable[[Incident, datetime], Sequence[IncidentEvent] | IncidentEvent]
 
 
 def default_actor() -> str:
+    """Who is writing: $CS_CONSOLE_ACTOR (set it where several people share one login), else the OS user."""
+    import os
+
+    if os.environ.get("CS_CONSOLE_ACTOR", "").strip():
+        return os.environ["CS_CONSOLE_ACTOR"].strip()[:100]
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers)
