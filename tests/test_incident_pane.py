@@ -174,7 +174,7 @@ async def test_ack_note_status_and_update_by_keys(tmp_path: Path) -> None:
 async def test_refused_transition_is_a_notification_not_a_crash(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     svc, _ = store_service(app)
-    inc = await resolved_p1(svc)
+    await resolved_p1(svc)
     async with app.run_test(size=(80, 24)) as pilot:
         p = await show_pane(pilot)
         await pilot.press("s")
