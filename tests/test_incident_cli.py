@@ -85,6 +85,7 @@ def test_list_and_show_json(capsys) -> None:
         (["status", "{ref}", "merged", "--into", "INC-2025-9999"], "no incident INC-2025-9999"),
         (["severity", "{ref}", "P7", "--reason", "x"], "unknown severity 'P7'"),
         (["severity", "{ref}", "P0", "--reason", " "], "reason for the severity change is required"),
+        (["severity", "{ref}", "P0"], "reason for the severity change is required"),
         (["note", "{ref}", "  "], "note is required"),
         (["role", "{ref}", "boss", "x"], "unknown role 'boss'"),
         (["check", "{ref}", "coffee"], "unknown checklist item 'coffee'"),

@@ -65,7 +65,7 @@ def register(sub: Any) -> None:
     p = action("severity", "change the severity (re-bases the timers; needs a reason)")
     p.add_argument("ref")
     p.add_argument("severity")
-    p.add_argument("--reason", default="", required=True)
+    p.add_argument("--reason", default="", help="why (required; recorded on the timeline)")
 
     p = action("role", "assign commander, scribe or communications (empty PERSON clears)")
     p.add_argument("ref")
