@@ -380,3 +380,22 @@ async def test_hidden_pane_ingests_without_repainting(log_file: Path) -> None:
         await pilot.pause(0.3)
         assert not pane(app)._dirty
         assert [r for r in view_rows(app) if r][-1].endswith(f"item-{N + 9:04d}")
+
+
+async def test_keys_typed_right_after_slash_go_to_the_filter(log_file: Path) -> None:
+    """Over SSH "/" and the filter often arrive in one packet: no key may be lost to a binding."""
+    from textual import events
+
+    app = logs_app(log_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        for key, char in [("slash", "/"), *[(c, c) for c in "payment"], ("enter", "\r")]:
+            app.post_message(events.Key(key, char))  # queued at once, no pause in between
+        await wait_for(pilot, lambda: pane(app).typed_filter == "payment")
+        assert pane(app).buffer.match_count == N // 10
+        assert not app.query_one(LogFilterBar).has_class("-open")
+        assert app.query_one(LogView).follow  # "e" went to the input, not to next-error
+        # inside the filter, "/" is text: a regex can be typed
+        await pilot.press("slash", "ctrl+u", *"/pay.ent/", "enter")
+        await wait_for(pilot, lambda: pane(app).typed_filter == "/pay.ent/")
+        assert pane(app).buffer.match_count == N // 10

@@ -126,7 +126,9 @@ class LogsPane(Pane):
 
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause", id="logs.pause"),
-        Binding("slash", "open_filter", "Filter", id="logs.filter"),
+        # priority: handled as soon as it arrives, so the keys typed right after it
+        # (often in the same SSH packet) already go to the filter input.
+        Binding("slash", "open_filter", "Filter", id="logs.filter", priority=True),
         Binding("o", "toggle_errors_only", "Errors only", id="logs.errors_only"),
         Binding("W", "toggle_warnings_up", "Warn+", id="logs.warnings_up"),
         Binding("e", "next_error", "Next error", id="logs.next_error"),
@@ -357,6 +359,11 @@ class LogsPane(Pane):
         event.stop()
         self.filter_bar.remove_class("-open")
         self.view.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_filter" and self.filter_bar.has_class("-open"):
+            return False  # "/" is text while the filter is being typed (/regex/)
+        return True
 
     def action_open_filter(self) -> None:
         self.filter_bar.add_class("-open")

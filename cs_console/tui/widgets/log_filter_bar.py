@@ -102,7 +102,10 @@ class LogFilterBar(Widget):
         """Show the bar with the filter in force, cursor at its end."""
         self._text_at_open = self.applied_text
         self.display = True
-        self.input.focus()
+        # Focus now, not after the next refresh (Widget.focus defers it): keys
+        # typed right after "/" (one SSH packet) must land in the input, not
+        # trigger the log view's bindings.
+        self.screen.set_focus(self.input)
         self.input.cursor_position = len(self.input.value)
 
     def set_applied(self, text: str) -> None:
