@@ -200,3 +200,14 @@ def test_coloured_terminal_output_shows_hostile_text_literally(tmp_path: Path) -
 def test_filter_is_the_same_language_everywhere() -> None:
     # what the CLI takes is exactly what the pane takes: one parser
     assert str(parse_filter("level>=warn  function_name=x")) == "level>=warn function=x"
+
+
+def test_output_into_head_is_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "many.log"
+    path.write_text("".join(f"INFO line {i}\n" for i in range(200_000)))
+    proc = subprocess.run(
+        f"{sys.executable} -m cs_console logs --source file:{path} | head -1; exit ${{PIPESTATUS[0]}}",
+        shell=True, executable="/bin/bash", capture_output=True, cwd=REPO, timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.decode().count("\n") == 1
+    assert proc.stderr == b""

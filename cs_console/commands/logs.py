@@ -177,8 +177,8 @@ async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any
     except Exception as exc:  # a source failing mid-way: one line, exit 1
         from cs_console.domain.safe_text import safe_text
 
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, BrokenPipeError)):
+            raise  # `| head` closing the pipe is not a source failure (cli.main exits 0)
         raise _SourceProblem(f"{spec}: {safe_text(str(exc) or type(exc).__name__, 300)}", 1) from None
     finally:
         out.flush()
