@@ -103,8 +103,13 @@ def log_file(tmp_path: Path) -> Path:
 
 
 async def loaded(pilot, app: ConsoleApp, count: int = N) -> None:
+    """The records are in the buffer, on screen, and counted in the status line."""
+    from cs_console.tui.panes.logs import _compact
+
     await wait_for(pilot, lambda: len(pane(app).buffer) >= count)
-    await pilot.pause(0.3)  # one repaint interval
+    shown = f"buf {_compact(len(pane(app).buffer))}/"
+    await wait_for(pilot, lambda: not pane(app)._dirty and shown in (pane(app)._status_text or ""))
+    await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize("size", SIZES)
