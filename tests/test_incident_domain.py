@@ -288,6 +288,32 @@ def test_severity_change_rebases_and_keeps_the_earlier_breach() -> None:
     assert not report.breached_now
 
 
+def test_a_raise_never_pushes_a_pending_deadline_later() -> None:
+    log = Log(Severity.P2)  # respond within 4 h, update every 2 h
+    inc = log.do(wf.change_severity(log.inc, Severity.P1, at(230), "bob", "more users affected"))
+    report = sla(inc, at(231))
+    # P1 from 3h50m would be due at 4h50m: the P2 deadline at 4 h still holds.
+    assert report.response.deadline == at(240)
+    # The P2 update was already late at the raise: kept on record, then re-based on P1's cadence.
+    [missed] = report.breaches
+    assert (missed.kind, missed.deadline, missed.ended_at) == (TimerKind.UPDATE, at(120), at(230))
+    assert report.update.deadline == at(260)
+    # Raised early, the new class's shorter window wins.
+    early = Log(Severity.P2)
+    inc = early.do(wf.change_severity(early.inc, Severity.P0, at(10), "bob", "all tenants down"))
+    report = sla(inc, at(11))
+    assert report.response.deadline == at(25) and report.update.deadline == at(25)
+    # An update due soon under P2 stays due then after a raise to P1.
+    mid = Log(Severity.P2)
+    mid.do(wf.record_update(mid.inc, "looking", "clipboard", at(100), "bob"))  # next due at 220
+    inc = mid.do(wf.change_severity(mid.inc, Severity.P1, at(200), "bob", "worse"))
+    assert sla(inc, at(201)).update.deadline == at(220)
+    # A lowering re-bases to the new, longer window.
+    low = Log(Severity.P1)
+    inc = low.do(wf.change_severity(low.inc, Severity.P3, at(20), "bob", "cosmetic after all"))
+    assert sla(inc, at(21)).response.deadline == at(20 + 24 * 60)
+
+
 def test_timers_stop_when_resolved() -> None:
     log = Log(Severity.P1)
     log.do(wf.change_status(log.inc, Status.INVESTIGATING, at(1), "bob"))
@@ -352,6 +378,19 @@ def test_prefill_from_alerts(alert, expected) -> None:
     assert pre.proposal.severity is expected
     assert pre.source is Source.ALERT and pre.source_ref == alert.id and pre.detected_at == at(-3)
     assert pre.evidence["alert"]["title"] == alert.title and "snapshot" in pre.evidence
+
+
+@pytest.mark.parametrize(
+    "title, metric, component",
+    [
+        ("Database down", None, "Database"), ("Authentication service down", None, "Auth"),
+        ("Storage down", "", "Storage"), ("Restore failed", None, ""),
+        ("High response time: API p95", "api.p95_ms", "REST"), ("Unusual traffic", "fn.invocations", "Edge Functions"),
+    ],
+)
+def test_alert_prefill_names_the_component_from_metric_or_title(title, metric, component) -> None:
+    pre = prefill_from_alert(_alert("critical", title, metric))
+    assert pre.components == ((component,) if component else ())
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,14 @@
 - Response: met by the first acknowledgement. Deadline = declared_at + the
   severity's response target; a severity change re-bases it to
   change time + new target (while unacknowledged); a deadline missed before the
-  change stays on record as a breach.
+  change stays on record as a breach. A raise never pushes a pending deadline
+  later than the one already running (P2 at 3h50m raised to P1 is still due at
+  4h, not at 4h50m): the more severe class cannot buy time.
 - Updates: while the incident is being worked (triage..mitigated), the next
   stakeholder update is due at (last delivered update, or declaration, or the
-  last severity change / reopen, whichever is latest) + the severity's cadence.
-  Acknowledging never touches it: an acknowledged incident still nags for updates.
+  last severity change / reopen, whichever is latest) + the severity's cadence,
+  with the same rule for raises. Acknowledging never touches it: an
+  acknowledged incident still nags for updates.
 """
 
 from __future__ import annotations
@@ -96,6 +99,17 @@ def _state(remaining: timedelta, window: timedelta) -> TimerState:
     return TimerState.OK
 
 
+def _rebased(start: datetime, window: timedelta, sev: Severity, previous: tuple[datetime, Severity] | None) -> datetime:
+    """The deadline from a severity change at `start`: start + the new window, except
+    that a raise keeps an earlier deadline that is still pending."""
+    deadline = start + window
+    if previous is not None:
+        before, old = previous
+        if sev.rank < old.rank and start <= before < deadline:
+            return before
+    return deadline
+
+
 def _severity_epochs(inc: Incident) -> list[tuple[datetime, Severity]]:
     """(start, severity) for the declaration and each severity change."""
     epochs: list[tuple[datetime, Severity]] = []
@@ -118,11 +132,13 @@ def _response(inc: Incident, now: datetime) -> tuple[Timer, list[Breach]]:
     )
     settled = min((t for t in (ack, stop) if t is not None), default=None)
     epochs = _severity_epochs(inc)
+    previous: tuple[datetime, Severity] | None = None  # (deadline, severity) of the epoch before
     for i, (start, sev) in enumerate(epochs):
         if settled is not None and settled <= start:
             break  # answered (or stopped) before this severity applied
         window = sev.policy.respond_within
-        deadline = start + window
+        deadline = _rebased(start, window, sev, previous)
+        previous = (deadline, sev)
         end = epochs[i + 1][0] if i + 1 < len(epochs) else None
         limit = min((t for t in (settled, end) if t is not None), default=None)
         if limit is not None:
@@ -140,35 +156,42 @@ def _response(inc: Incident, now: datetime) -> tuple[Timer, list[Breach]]:
 
 def _updates(inc: Incident, now: datetime) -> tuple[Timer, list[Breach]]:
     breaches: list[Breach] = []
-    base: datetime | None = None
+    due: datetime | None = None  # the next update's deadline (None: no cadence)
     sev = Severity.P3
     working = True
 
+    def cadence_from(at: datetime, severity: Severity) -> datetime | None:
+        cadence = severity.policy.update_every
+        return at + cadence if cadence is not None else None
+
     def close_window(at: datetime) -> None:
-        cadence = sev.policy.update_every
-        if working and base is not None and cadence is not None and at > base + cadence:
-            breaches.append(Breach(TimerKind.UPDATE, sev, base + cadence, at))
+        if working and due is not None and at > due:
+            breaches.append(Breach(TimerKind.UPDATE, sev, due, at))
 
     for ev in inc.events:
         if ev.type is EventType.CREATED:
-            base, sev = inc.declared_at or ev.ts, Severity(ev.data["severity"])
+            sev = Severity(ev.data["severity"])
+            due = cadence_from(inc.declared_at or ev.ts, sev)
         elif ev.type is EventType.STAKEHOLDER_UPDATE and ev.data.get("delivered", True):
             close_window(ev.ts)
-            base = ev.ts
+            due = cadence_from(ev.ts, sev)
         elif ev.type is EventType.SEVERITY_CHANGED:
             close_window(ev.ts)
-            base, sev = ev.ts, Severity(ev.data["to"])  # re-based on the new cadence
+            new = Severity(ev.data["to"])
+            rebased = cadence_from(ev.ts, new)  # re-based on the new cadence
+            if rebased is not None and due is not None and working and new.rank < sev.rank and ev.ts <= due < rebased:
+                rebased = due  # a raise never pushes a pending update later
+            due, sev = rebased, new
         elif ev.type is EventType.STATUS_CHANGED:
             now_working = Status(ev.data["to"]).is_working
             if working and not now_working:
                 close_window(ev.ts)
             elif now_working and not working:
-                base = ev.ts  # reopened: a fresh window
+                due = cadence_from(ev.ts, sev)  # reopened: a fresh window
             working = now_working
     cadence = sev.policy.update_every
-    if not working or cadence is None or base is None:
+    if not working or cadence is None or due is None:
         return Timer(TimerKind.UPDATE, TimerState.OFF, None, cadence, None), breaches
-    due = base + cadence
     remaining = due - now
     if remaining < timedelta(0):
         breaches.append(Breach(TimerKind.UPDATE, sev, due, None))
