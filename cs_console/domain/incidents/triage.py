@@ -11,6 +11,7 @@ operator can change them) and the evidence is carried along to be attached.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,6 +127,26 @@ def component_of_metric(metric: str) -> str:
     return next((comp for prefix, comp in _METRIC_COMPONENT if metric.startswith(prefix)), "")
 
 
+# Words in an alert's title naming a component, for alerts without a metric
+# ("Database down" from the health check): first match wins.
+_TITLE_COMPONENT = tuple((re.compile(pattern, re.I), comp) for pattern, comp in (
+    (r"\b(database|postgres\w*|connection)", "Database"),
+    (r"\b(auth\w*|sign-?in|log-?in)", "Auth"),
+    (r"\b(edge functions?|functions?)\b", "Edge Functions"),
+    (r"\bstorage\b", "Storage"),
+    (r"\brealtime\b", "Realtime"),
+    (r"\b(rest|api)\b", "REST"),
+))
+
+
+def component_of_alert(metric: str, title: str) -> str:
+    """The component an alert is about: from its metric, else from its title."""
+    found = component_of_metric(metric)
+    if found:
+        return found
+    return next((comp for pattern, comp in _TITLE_COMPONENT if pattern.search(title)), "")
+
+
 def _alert_answers(alert_class: str, metric: str, text: str) -> dict[str, bool]:
     """The manual's alert classes mapped onto its incident classes.
 
@@ -167,7 +188,7 @@ def prefill_from_alert(alert: Any, snapshot: Mapping[str, Any] | None = None) ->
     alert_class = str(getattr(alert, "alert_class", "") or "info")
     metric = str(getattr(alert, "metric", "") or "")
     at = getattr(alert, "at", None)
-    component = component_of_metric(metric)
+    component = component_of_alert(metric, title)
     evidence: dict[str, Any] = {
         "alert": {
             "id": str(getattr(alert, "id", "")), "title": title, "detail": detail,
