@@ -81,6 +81,24 @@ async def test_markdown_timeline_is_pinned_events_in_utc(tmp_path: Path) -> None
     assert "Runbook" not in timeline and "Metric snapshot" not in timeline  # generated, not pinned
     assert "12:00:00" not in timeline  # no local time leaked
     assert "| Severity | P0 Critical |" in text and "| Detected | 2025-03-04 09:57:30 UTC |" in text
+    # Detection before the declaration is on the timeline, first.
+    assert timeline.index("| 2025-03-04 09:57:30 | — | Detected by alert connections |") < timeline.index("Declared P1")
+
+
+async def test_backdated_declaration_is_placed_when_it_was_declared(tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2025, 3, 4, 12, 0, 0, tzinfo=timezone.utc))
+    svc = IncidentService(LocalIncidentStore(tmp_path / "i"), clock=clock, actor="alice")
+    inc = await svc.open(title="Declared on the phone", severity=Severity.P1, declared_at=clock.now() - timedelta(hours=2),
+                         detected_at=clock.now() - timedelta(hours=2, minutes=10))
+    clock.advance(60)
+    await svc.acknowledge(inc.ref)
+    timeline = (await svc.export(inc.ref, "md")).split("## Timeline (UTC)")[1].split("## Root cause")[0]
+    rows = [line for line in timeline.splitlines() if line.startswith("| 2025")]
+    assert rows == [
+        "| 2025-03-04 09:50:00 | — | Detected |",
+        "| 2025-03-04 10:00:00 | alice | Declared P1: Declared on the phone (recorded 2025-03-04 12:00:00) |",
+        "| 2025-03-04 12:01:00 | alice | Acknowledged |",
+    ]
 
 
 async def test_unpinning_removes_from_the_timeline_and_pinning_adds(tmp_path: Path) -> None:

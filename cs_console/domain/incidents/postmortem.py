@@ -124,6 +124,27 @@ def _durations(inc: "Incident") -> list[tuple[str, str]]:
     ]
 
 
+def _timeline_rows(inc: "Incident") -> list[tuple[datetime, str, str]]:
+    """The post-mortem timeline: pinned events, at the time they happened.
+
+    A declaration entered later (--declared-at) is placed when it was declared,
+    saying when it was recorded; detection before the declaration gets its own row.
+    """
+    rows: list[tuple[datetime, str, str]] = []
+    if inc.detected_at is not None and inc.declared_at is not None and inc.detected_at < inc.declared_at:
+        how = {"alert": f" by alert {inc.source_ref}", "health_check": f" by the health check ({inc.source_ref})"}
+        rows.append((inc.detected_at, "—", "Detected" + how.get(inc.source.value, "")))
+    for ev in inc.events:
+        if not inc.is_pinned(ev):
+            continue
+        at, what = ev.ts, describe(ev)
+        if ev.type is EventType.CREATED and inc.declared_at is not None and inc.declared_at < ev.ts:
+            at, what = inc.declared_at, f"{what} (recorded {ev.ts:%Y-%m-%d %H:%M:%S})"
+        rows.append((at, ev.actor, what))
+    rows.sort(key=lambda row: row[0])  # stable: same-time events keep their order
+    return rows
+
+
 def export_markdown(inc: "Incident", now: datetime) -> str:
     from cs_console.domain.incidents.timers import sla
 
@@ -165,12 +186,12 @@ def export_markdown(inc: "Incident", now: datetime) -> str:
         out.append("")
     out.append("## Timeline (UTC)")
     out.append("")
-    pinned = [e for e in inc.events if inc.is_pinned(e)]
-    if pinned:
+    rows = _timeline_rows(inc)
+    if rows:
         out.append("| Time (UTC) | Who | What |")
         out.append("|---|---|---|")
-        for ev in pinned:
-            out.append(f"| {ev.ts:%Y-%m-%d %H:%M:%S} | {_cell(ev.actor)} | {_cell(describe(ev))} |")
+        for at, who, what in rows:
+            out.append(f"| {at:%Y-%m-%d %H:%M:%S} | {_cell(who)} | {_cell(what)} |")
     else:
         out.append("_No pinned events._")
     out.append("")
