@@ -90,6 +90,7 @@ def test_list_and_show_json(capsys) -> None:
         (["role", "{ref}", "boss", "x"], "unknown role 'boss'"),
         (["check", "{ref}", "coffee"], "unknown checklist item 'coffee'"),
         (["update", "{ref}", "--post"], "no stakeholder webhook"),
+        (["export", "{ref}", "--format", "pdf"], "unknown export format 'pdf' (expected md or json)"),
     ],
 )
 def test_refusals_are_one_line_with_exit_2(capsys, argv, message) -> None:
@@ -106,6 +107,9 @@ def test_backdated_open_is_overdue_at_once(capsys) -> None:
     assert row["response"]["state"] == "breached" and row["breached_now"] and 7190 <= row["age_s"] <= 7300
     code, out, err = run(capsys, "open", "--severity", "P1", "--title", "x", "--declared-at", "90m ago")
     assert code == 0, err
+    code, out, err = run(capsys, "open", "--severity", "P2", "--title", "y", "--declared-at", "3h55m ago", "--json")
+    assert code == 0, err
+    assert 14090 <= json.loads(out)["age_s"] <= 14200
     for bad, message in (("tomorrow", "expected ISO 8601"), ("2999-01-01T00:00:00Z", "is in the future")):
         code, _, err = run(capsys, "open", "--severity", "P1", "--title", "x", "--declared-at", bad)
         assert code == 2 and message in err and err.count("\n") == 1
@@ -138,6 +142,26 @@ def test_interactive_triage_proposes_and_records_an_override(capsys, monkeypatch
     assert data["triage_answers"] == {"complete_outage": False, "data_loss": False, "security_breach": False, "partial_outage": True}
 
 
+def test_interactive_typos_are_asked_again_not_taken_as_no(capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    # "yse" is asked again (not a silent no); "P9" is asked again (not the end of the triage).
+    replies = iter(["yse", "y", "P9", ""])
+    asked: list[str] = []
+
+    def fake_input(prompt: str) -> str:
+        asked.append(prompt)
+        return next(replies)
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    code, out, err = run(capsys, "open", "--title", "Everything down")
+    assert code == 0, err
+    assert asked[0] == asked[1] and "[P0] Is the whole service down" in asked[0]
+    assert "answer y or n" in out and "unknown severity 'P9'" in out
+    ref = out.strip().splitlines()[-1].split()[0]
+    data = json.loads(run(capsys, "show", ref, "--json")[1])
+    assert (data["severity"], data["triage_answers"]) == ("P0", {"complete_outage": True})
+
+
 def test_update_prints_template_and_record_resets_timer(capsys) -> None:
     ref = _open(capsys)
     code, out, _ = run(capsys, "update", ref)
@@ -165,3 +189,13 @@ def test_real_process_round_trip(tmp_path: Path) -> None:
     exported = cli("export", ref)
     assert exported.returncode == 0 and "| Status | investigating |" in exported.stdout
     assert list((tmp_path / "state").rglob(f"{ref}.jsonl"))
+    # A torn last line (a writer killed mid-write) is reported once per command, prefixed.
+    [log] = (tmp_path / "state").rglob(f"{ref}.jsonl")
+    with open(log, "ab") as fh:
+        fh.write(b'{"v":1,"seq":9')
+    listed = cli("list")
+    assert listed.returncode == 0 and ref in listed.stdout
+    assert listed.stderr.count("torn last line skipped") == 1 and listed.stderr.startswith("warning: ")
+    noted = cli("note", ref, "after the crash")
+    assert noted.returncode == 0 and "torn tail set aside" in noted.stderr
+    assert all(line.startswith("warning: ") for line in noted.stderr.splitlines())

@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
     p.add_argument("--summary", default="", help="what is known so far")
     p.add_argument("--component", action="append", default=[], metavar="NAME", help="affected component (repeatable)")
     p.add_argument("--reason", default="", help="why the severity differs from the triage proposal")
-    p.add_argument("--declared-at", metavar="WHEN", help="declared earlier elsewhere: ISO 8601 (UTC if no offset), \"2h ago\" or =-90m; timers start then")
+    p.add_argument("--declared-at", metavar="WHEN", help="declared earlier elsewhere: ISO 8601 (UTC if no offset), \"2h ago\", \"1h30m ago\" or =-90m; timers start then")
     p.add_argument("--detected-at", metavar="WHEN", help="when the problem was first seen (same forms)")
     p.add_argument("--json", action="store_true", help="print the new incident as JSON")
 
@@ -94,7 +94,8 @@ def register(sub: Any) -> None:
 
     p = action("export", "post-mortem document in Markdown or JSON (UTC)")
     p.add_argument("ref")
-    p.add_argument("--format", choices=("md", "json"), default="md")
+    # Checked by the service, so a bad value is the one-line error, not an argparse usage dump.
+    p.add_argument("--format", default="md", metavar="md|json")
     p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
 
     parser.set_defaults(_incident_parser=parser)
@@ -107,7 +108,12 @@ def run(args: argparse.Namespace) -> int:
     from cs_console.domain.incidents.errors import IncidentError, StoreUnavailable
     from cs_console.services.session import open_session_or_exit
 
+    import logging
+
     session = open_session_or_exit(args)
+    # The store's warnings (a torn last line, ...) are printed once, as "warning: ...",
+    # below; without a handler Python would also print each one bare on stderr.
+    logging.getLogger("cs_console").addHandler(logging.NullHandler())
     try:
         return asyncio.run(_dispatch(args, session))
     except StoreUnavailable as exc:
@@ -194,11 +200,19 @@ def _ask_triage(title: str | None) -> tuple[str, dict[str, bool], Any, str]:
             break
         q = questions[0]
         reply = ask(f"  [{q.severity.value}] {q.question} [y/N] ").strip().lower()
+        if reply not in ("", "y", "yes", "n", "no"):
+            print("  answer y or n (Enter = no)")
+            continue  # a typo must not silently count as "no"
         answers[q.id] = reply in ("y", "yes")
     proposal = propose(answers)
     print(f"Proposed severity: {proposal.explain()}")
-    chosen_text = ask(f"Severity [{proposal.severity.value}]: ").strip()
-    chosen = parse_severity(chosen_text) if chosen_text else proposal.severity
+    while True:
+        chosen_text = ask(f"Severity [{proposal.severity.value}]: ").strip()
+        try:
+            chosen = parse_severity(chosen_text) if chosen_text else proposal.severity
+            break
+        except ValidationError as exc:
+            print(f"  {exc}")  # ask again rather than throw the answers away
     reason = ""
     while chosen is not proposal.severity and not reason.strip():
         reason = ask(f"Reason for {chosen.value} instead of {proposal.severity.value}: ")
@@ -379,21 +393,22 @@ async def _do_export(args: argparse.Namespace, service: Any) -> int:
 
 
 def parse_when(text: str, now: Any, flag: str) -> Any:
-    """ISO 8601 (no offset = UTC) or a relative past time: -90m, -2h, -1d, '90m ago'."""
+    """ISO 8601 (no offset = UTC) or a relative past time: -90m, -2h, -1d, '90m ago', '1h30m ago'."""
     import re
     from datetime import datetime, timedelta, timezone
 
     from cs_console.domain.incidents.errors import ValidationError
 
     t = text.strip().lower()
-    m = re.fullmatch(r"-?\s*(\d+)\s*(s|m|min|h|d)(\s+ago)?", t)
-    if m and (t.startswith("-") or m.group(3)):
-        seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}[m.group(2)] * int(m.group(1))
-        return now - timedelta(seconds=seconds)
+    unit = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+    m = re.fullmatch(r"(-?)\s*((?:\d+\s*(?:min|s|m|h|d)\s*)+?)(\s*ago)?", t)
+    if m and (m.group(1) or m.group(3)):
+        parts = re.findall(r"(\d+)\s*(min|s|m|h|d)", m.group(2))
+        return now - timedelta(seconds=sum(int(n) * unit[u] for n, u in parts))
     try:
         at = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ValidationError(f"{flag} {text!r}: expected ISO 8601 (2025-03-04T09:58:00Z) or -90m / -2h / -1d") from None
+        raise ValidationError(f"{flag} {text!r}: expected ISO 8601 (2025-03-04T09:58:00Z) or a time ago: 90m ago, 1h30m ago, =-2h") from None
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
     if at > now:
         raise ValidationError(f"{flag} {text!r} is in the future")

@@ -224,7 +224,7 @@ class LocalIncidentStore:
         os.ftruncate(fd, parsed.good_end)
         os.fsync(fd)
         _fsync_dir(path.parent)
-        log.warning("%s: torn tail moved to %s before appending", path.stem, aside.name)
+        self._warn(path.stem, parsed.good_end, f"{path.stem}: torn tail set aside as {aside.name} before appending")
         parsed.tail = b""
 
     def _create_sync(self, year: int, first: IncidentEvent) -> tuple[str, IncidentEvent]:
