@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from math import ceil
 from datetime import datetime, timezone
+from math import ceil
 from typing import Any, NamedTuple, Protocol
 
 from rich.segment import Segment
@@ -319,12 +319,6 @@ class LogView(ScrollView, can_focus=True):
 
     def set_utc(self, utc: bool) -> None:
         self.utc = utc
-        self._strip_cache.clear()
-        self._wrap_rows = None
-        self._repaint()
-
-    def restyle(self) -> None:
-        """Highlights changed (new filter): rebuild the visible lines."""
         self._strip_cache.clear()
         self._wrap_rows = None
         self._repaint()
@@ -746,7 +740,6 @@ def _trimmed_render_segments(self: Any, console: Any) -> str:
     move_to = Control.move_to
     chops = self.chops
     chop_ends = self.chop_ends
-    last_y = self.spans[-1][0]
     for y, x1, x2 in self.spans:
         line = chops[y]
         ends = chop_ends[y]
@@ -763,8 +756,8 @@ def _trimmed_render_segments(self: Any, console: Any) -> str:
             strip = strip.crop(start, min(end, x2) - x)
             append(move_to(x + start, y).segment.text)
             append(strip.render(console))
-        if y != last_y:
-            append("\n")
+        # (Textual also sends a newline after each row here; every write above
+        # starts with an absolute cursor move, so it is left out.)
     return "".join(sequences)
 
 
