@@ -166,6 +166,7 @@ async def test_bad_filter_shown_inline_and_old_results_stay(log_file: Path, size
         assert bar.error is not None
         position, message = bar.error
         assert position == len("payment status>=")  # the caret points at the bad value
+        assert '/ payment status>=abc' in screen_text(app)  # what was typed is on screen
         error_line = app.query_one("#filter-error").render().plain  # type: ignore[union-attr]
         assert "^" in error_line and "column" in error_line
         if size[0] >= 100:  # wide enough: the caret sits under the culprit

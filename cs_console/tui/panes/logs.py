@@ -461,7 +461,7 @@ class LogsPane(Pane):
         from cs_console.config import state_dir
 
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        spec = self.source_spec.rsplit("/", 1)[-1] if self.source_spec else "logs"
+        spec = Path(self.source_spec.split(":", 1)[-1]).stem if self.source_spec else "logs"
         slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in spec)[:40].strip("-.")
         return state_dir() / "logs" / f"logs-{slug or 'logs'}-{stamp}.jsonl"
 

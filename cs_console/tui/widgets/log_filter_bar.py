@@ -53,7 +53,7 @@ class LogFilterBar(Widget):
     LogFilterBar { height: auto; }
     LogFilterBar > Horizontal { height: 1; }
     LogFilterBar #filter-prompt { width: 2; height: 1; }
-    LogFilterBar Input { border: none; height: 1; padding: 0; width: 1fr; }
+    LogFilterBar Input, LogFilterBar Input:focus { border: none; height: 1; padding: 0; width: 1fr; }
     LogFilterBar #filter-error { height: 1; }
     """
 
@@ -155,7 +155,7 @@ class LogFilterBar(Widget):
         column = len(_PROMPT) + position - offset
         width = max(10, self.size.width or 80)
         line = Text()
-        note = f"^ {safe_text(message, 200)} (column {position + 1})"
+        note = f"^ column {position + 1}: {safe_text(message, 200)}"  # the column first: long messages get cut
         if 0 <= column < width - 1:
             line.append(" " * column)
         line.append(note, style="")
