@@ -105,11 +105,21 @@ def format_timestamp(ts: datetime, *, utc: bool, with_date: bool) -> str:
     return clock
 
 
+# Sources whose name says nothing on every line (all records of a file are "file").
+_QUIET_SOURCES = frozenset({"file", "stdin", ""})
+
+
 def record_line_parts(record: LogRecord) -> tuple[str, str]:
-    """(function column, message) of a record, both made safe for a terminal."""
-    function = safe_text(record.function or "", _FUNCTION_COLUMN_MAX * 2)
+    """(function column, message) of a record, both made safe for a terminal.
+
+    The column holds the function, else the source (edge, auth, postgres: the
+    `all` view mixes them); a failing status the message does not already
+    mention goes in front of it.
+    """
+    column = record.function or ("" if record.source in _QUIET_SOURCES else record.source)
+    function = safe_text(column, _FUNCTION_COLUMN_MAX * 2)
     message = safe_text(record.message, DISPLAY_MAX_CHARS)
-    if record.status is not None and str(record.status) not in message:
+    if record.status is not None and record.status >= 400 and str(record.status) not in message:
         message = f"{record.status} {message}"
     return function, message
 
@@ -555,11 +565,11 @@ class LogView(ScrollView, can_focus=True):
             Segment(ts + " ", styles["log-view--timestamp"]),
             Segment(_LEVEL_LABELS.get(record.level, "INFO ") + " ", level_style),
         ]
-        if function:
-            if len(function) > self._function_width < _FUNCTION_COLUMN_MAX:
-                # The column widens to the longest name seen; older lines follow.
-                self._function_width = min(len(function), _FUNCTION_COLUMN_MAX)
-                self._strip_cache.clear()
+        if len(function) > self._function_width < _FUNCTION_COLUMN_MAX:
+            # The column widens to the longest name seen; older lines follow.
+            self._function_width = min(len(function), _FUNCTION_COLUMN_MAX)
+            self._strip_cache.clear()
+        if self._function_width:  # blank when this record has none: messages stay aligned
             shown = function[: self._function_width]
             segments.append(Segment(shown.ljust(self._function_width) + " ", styles["log-view--function"]))
         spans = self._highlighter(message) if self._highlighter and message else ()
