@@ -58,6 +58,8 @@ class ConfirmDestructiveScreen(ModalScreen[Confirmation | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="confirm_destructive.cancel"),
         Binding("f2", "focus_phrase", "Type the phrase", id="confirm_destructive.phrase"),
+        # A stray q must not quit the console in the middle of a confirmation (Esc cancels it).
+        Binding("q", "stay", "Stay", show=False, id="confirm_destructive.no_quit"),
     ]
 
     def __init__(self, request: ConfirmRequest) -> None:
@@ -153,6 +155,9 @@ class ConfirmDestructiveScreen(ModalScreen[Confirmation | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_stay(self) -> None:
+        self.notify("Esc cancels the confirmation; q does not quit from here", timeout=2)
 
     def action_focus_phrase(self) -> None:
         self.query_one("#cd-input", Input).focus()

@@ -704,11 +704,12 @@ class RunbookWizardScreen(Screen[None]):
             self.busy = False
             self.refresh_bindings()
         nxt = self.engine.next_step()
-        if nxt is not None and ran:
-            self.notice = f"ran {ran} step(s); next needs you: {nxt.title}"
-            self._paint_banner()
-        elif not ran and nxt is not None:
-            self.notify("the next step needs you (r runs it)", timeout=3)
+        if nxt is not None:
+            # Show the step that waits for the operator (the checks' results stay in the list).
+            self.notice = f"ran {ran} step(s); next needs you: {nxt.title}" if ran else "the next step needs you (r runs it)"
+            self.viewed_id = nxt.id
+            self._highlight(nxt.id)
+            self._after_change()
 
     def action_skip_step(self) -> None:
         cur = self.current_id
