@@ -438,3 +438,35 @@ def test_partial_updates_start_at_the_dirty_cell() -> None:
     wide = Strip([Segment("日本語 text")])
     update = ChopsUpdate([{0: wide}], [(0, 1, 5)], [[wide.cell_length]])
     assert update.render_segments(console).startswith("\x1b[1;1H日本")
+
+
+async def test_supabase_source_outage_shows_in_status_and_the_pane_recovers(fake_supabase) -> None:
+    """The `edge` source over the loopback fake of the logs endpoint: a 503 run, then recovery."""
+    from cs_console.backends.supabase.log_source import SupabaseLogHub
+    from tests.fake_supabase import LOGS_ALL, LOGS_CLICKHOUSE
+    from tests.test_log_supabase import LogStore
+
+    store = LogStore()
+    fake_supabase.route(LOGS_ALL, store.bigquery)
+    fake_supabase.route(LOGS_CLICKHOUSE, store.clickhouse)
+    now = datetime.now(timezone.utc)
+    store.add("edge_logs", now - timedelta(seconds=30), "GET | 200 | /rest/v1/conversations", status_code=200)
+    hub = SupabaseLogHub(fake_supabase.client(log_dialect="bigquery"), SystemClock(), interval_s=0.1)
+    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    session = session_from_args(args)
+    session.demo = None
+    env = Environment(session=session, clock=SystemClock())
+    env.log_factories["edge"] = lambda **_: hub.source("edge")
+    app = ConsoleApp(session, env, initial_pane="logs", pane_options={"source": "edge"}, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(pane(app).buffer) == 1, timeout=10)
+        fake_supabase.server_error(LOGS_ALL, 503, times=None)
+        await wait_for(pilot, lambda: "⚠" in status(app) and "503" in status(app), timeout=10)
+        assert app.is_running and len(pane(app).buffer) == 1  # what it had stays on screen
+        assert any("/rest/v1/conversations" in row for row in view_rows(app))
+        fake_supabase.clear_faults()
+        store.add("edge_logs", datetime.now(timezone.utc) - timedelta(seconds=1), "GET | 500 | /rest/v1/after-the-outage", status_code=500)
+        await wait_for(pilot, lambda: len(pane(app).buffer) == 2, timeout=15)
+        await wait_for(pilot, lambda: "⚠" not in status(app), timeout=10)
+        await pilot.pause(0.3)
+        assert any("after-the-outage" in row for row in view_rows(app))
