@@ -470,3 +470,36 @@ async def test_supabase_source_outage_shows_in_status_and_the_pane_recovers(fake
         await wait_for(pilot, lambda: "⚠" not in status(app), timeout=10)
         await pilot.pause(0.3)
         assert any("after-the-outage" in row for row in view_rows(app))
+
+
+async def test_a_burst_is_coalesced_into_capped_repaints(log_file: Path) -> None:
+    import time
+
+    from cs_console.tui.panes.logs import REPAINT_INTERVAL
+
+    app = logs_app(log_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        view = app.query_one(LogView)
+        repaints: list[float] = []
+        original = view.lines_changed
+
+        def counting() -> None:
+            repaints.append(time.monotonic())
+            original()
+
+        view.lines_changed = counting  # type: ignore[method-assign]
+        started = time.monotonic()
+        total = N
+        for burst in range(20):  # 10,000 lines in about a second
+            write_log(log_file, [record(i) for i in range(total, total + 500)], mode="a")
+            total += 500
+            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: len(pane(app).buffer) == total, timeout=20)
+        await pilot.pause(REPAINT_INTERVAL * 2)
+        elapsed = time.monotonic() - started
+        assert repaints, "the burst was shown"
+        assert len(repaints) <= elapsed / REPAINT_INTERVAL + 2, (len(repaints), elapsed)
+        gaps = [b - a for a, b in zip(repaints, repaints[1:])]
+        assert all(gap >= REPAINT_INTERVAL * 0.9 for gap in gaps), gaps
+        assert [r for r in view_rows(app) if r][-1].endswith(f"item-{total - 1:04d}")
