@@ -78,6 +78,15 @@ class RunbooksPane(Pane):
     def focus_default(self) -> None:
         self.query_one("#rb-list", OptionList).focus()
 
+    def _claim_focus(self) -> None:
+        """Focus the list when this pane is on screen and nothing has the focus (a pane shown
+        while it was still mounting gets no focus from the shell)."""
+        if self.is_visible_pane and self.screen is self.app.screen and self.app.focused is None:
+            self.focus_default()
+
+    def on_show(self) -> None:
+        self.call_after_refresh(self._claim_focus)
+
     def refresh_live(self) -> None:
         # Shown (again): the offer of interrupted runs comes with the pane.
         if self.catalog is not None and not self._offered:
@@ -114,6 +123,7 @@ class RunbooksPane(Pane):
         self.interrupted = interrupted
         self._fill(self.query_one("#rb-search", Input).value)
         self._paint_status()
+        self._claim_focus()
         if self.is_visible_pane and not self._offered:
             self._offer_resume()
 

@@ -567,7 +567,8 @@ class RunbookWizardScreen(Screen[None]):
             return
         step = self.engine.next_step()
         if step is None:
-            self.notify("the run is complete", timeout=3)
+            self.notice = "the run is complete"
+            self._paint_banner()
             return
         if self.viewed_id != step.id:
             # First show the step (what will run, preview); the next press runs it.
@@ -576,7 +577,9 @@ class RunbookWizardScreen(Screen[None]):
             self._show_viewed()
             if self.plan is None or self.plan.step.id != step.id:
                 self._prepare(step.id)
-            self.notify(f"next: {step.title} (r runs it)", timeout=3)
+            # The banner, not a toast: a toast would cover the confirmation's buttons at 80x24.
+            self.notice = f"next: {step.title} (r runs it)"
+            self._paint_banner()
             return
         if not self.run.dry_run and (step.kind is StepKind.MANUAL or (step.kind is StepKind.DECISION and step.ask)):
             if not (self.session.read_only and step.risk.mutating) and not step.risk.guarded:
