@@ -385,3 +385,19 @@ async def test_manual_backup_and_verified_restore_of_conversations(pg, tmp_path,
     assert pg.psql("select count(*) from public.conversations where title = 'stale'", db="rb_target").strip() == "0"
     safety = list((session.state_dir / "backups").glob("safety-rb_target-*.dump"))
     assert len(safety) == 1 and safety[0].stat().st_size > 0
+
+
+@pytest.mark.parametrize("runbook_id", ["db-connection-issues", "manual-backup", "security-incident-containment", "weekly-maintenance"])
+def test_cli_dry_run_on_the_demo(runbook_id: str, capsys) -> None:
+    """`cs-console runbook run ID --demo --dry-run` as the operator types it: done, exit 0."""
+    from cs_console.cli import main
+
+    argv = ["runbook", "run", runbook_id, "--demo", "--dry-run"]
+    for key, value in DEMO_INPUTS.get(runbook_id, {}).items():
+        argv += ["--input", f"{key}={value}"]
+    code = main(argv)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    # (Without the demo facade some checks have no simulation, so a decision reading their capture
+    # is "not evaluable" and takes its default: honest, not an authoring error.)
+    assert "succeeded" in out.out and not re.search(r"cannot render|cannot evaluate|bad arguments|Traceback", out.out + out.err)

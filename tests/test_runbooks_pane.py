@@ -477,3 +477,30 @@ async def test_wizard_links_the_open_incident_and_writes_its_timeline() -> None:
     assert any(d["runbook_id"] == "db-connection-issues" and d["step_id"] == "usage" for d in steps), steps
 
 
+
+
+async def test_maintenance_runbook_outside_its_window_needs_the_extra_phrase() -> None:
+    """The demo's clock (a Friday) is outside the weekly window: mutating steps wait for `w` and the runbook id."""
+    app = demo_app("calm", initial_pane="runbooks")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.query_one("#rb-list", OptionList).option_count > 0)
+        await pilot.press("slash", *"weekly maintenance", "enter", "r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunbookStartScreen))
+        assert "Outside the maintenance window" in screen_text(app)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunbookWizardScreen) and app.screen.run is not None)
+        wizard = app.screen
+        assert "outside the maintenance window" in shown(wizard, "#rbw-banner")
+        await pilot.press("g")  # the read-only check runs; the VACUUM waits
+        await wait_for(pilot, lambda: wizard.current_id == "vacuum_analyze" and not wizard.busy)
+        assert "REFUSED" in shown(wizard, "#rbw-blocked")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDestructiveScreen))
+        assert app.screen.request.gate.phrase == "weekly-maintenance"
+        await pilot.press("f2", *"weekly-maintenance", "enter", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunbookWizardScreen) and wizard.run.window_confirmed)
+        await wait_for(pilot, lambda: not wizard.busy)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: wizard.run.steps["vacuum_analyze"].state is StepState.SUCCEEDED)
+        assert [a.kind for a in app.env.demo.actions()][:1] == ["vacuum"]
+        assert any(r.get("step_id") == "@maintenance-window" and r.get("outcome") == "window-confirmed" for r in audit(app))
