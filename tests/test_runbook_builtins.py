@@ -12,10 +12,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 

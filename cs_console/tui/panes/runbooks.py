@@ -284,7 +284,7 @@ class RunbooksPane(Pane):
     @work(group="runbooks-start", exclusive=True, exit_on_error=False)
     async def _start(self, rb: Runbook, dry_run: bool) -> None:
         from cs_console.tui.screens.runbook_start import RunbookStartScreen
-        from cs_console.tui.screens.runbook_wizard import RunbookWizardScreen, WizardRequest
+        from cs_console.tui.screens.runbook_wizard import WizardRequest
 
         incidents, preselect = await self._open_incidents()
         ws = window_status(rb, self.console.session.profile.maintenance, self._now())

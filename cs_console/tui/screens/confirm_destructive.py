@@ -105,7 +105,10 @@ class ConfirmDestructiveScreen(ModalScreen[Confirmation | None]):
 
     def _confirm_label(self) -> str:
         verb = self.request.action_label or self.request.gate.risk.value.capitalize()
-        return safe_text(f"{verb}: {self.request.gate.phrase}", 40) if self.request.gate.phrase.strip() else verb
+        if not self.request.gate.phrase.strip():
+            return verb
+        label = safe_text(f"{verb}: {self.request.gate.phrase}", None)
+        return label if len(label) <= 36 else label[:35] + "…"
 
     # ------------------------------------------------------------ behaviour
 

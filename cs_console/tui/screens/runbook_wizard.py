@@ -30,7 +30,7 @@ from textual.widgets import Footer, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 from cs_console.domain.runbooks.guard import Gate
-from cs_console.domain.runbooks.run_state import RunStatus, StepState
+from cs_console.domain.runbooks.run_state import StepState
 from cs_console.domain.runbooks.schema import Risk, Runbook, Step, StepKind
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
