@@ -15,7 +15,7 @@ from typing import Any
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
@@ -23,6 +23,7 @@ from cs_console.services.session import Session
 from cs_console.tui.pane import Pane
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
+from cs_console.tui.widgets.console_footer import ConsoleFooter
 from cs_console.tui.widgets.console_header import ConsoleHeader, PaneTabs, SourceDots
 
 
@@ -40,7 +41,8 @@ _STYLES = Path(__file__).parent / "styles"
 class ConsoleApp(App[int]):
     # Every pane's stylesheet lives in styles/; app.tcss first so panes can refine it.
     CSS_PATH = [_STYLES / "app.tcss", *sorted(p for p in _STYLES.glob("*.tcss") if p.name != "app.tcss")]
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (170, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     TITLE = "cs-console"
     ENABLE_COMMAND_PALETTE = True
 
@@ -76,6 +78,7 @@ class ConsoleApp(App[int]):
         self._pane_options = pane_options or {}
         self._startup_notices: list[str] = list(session.notices)
         self._pane_faults: set[tuple[str, str, str]] = set()
+        self._mount_in_flight: Any = None
         super().__init__()
         loaded = load_themes()
         for theme in loaded.themes.values():
@@ -90,6 +93,10 @@ class ConsoleApp(App[int]):
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # Breakpoint classes before the first layout (Textual sets them on the first
+        # Resize, after the first paint): the first frame has the right layout and is
+        # not restyled and laid out again right after.
+        self._apply_breakpoints(self.screen)
         s = self.session
         yield ConsoleHeader(
             profile=("demo" if s.demo else s.profile.name),
@@ -102,7 +109,16 @@ class ConsoleApp(App[int]):
         # Only the first pane shown is built before the first paint; the rest follow it.
         with ContentSwitcher(id="panes", initial=self._initial_pane):
             yield self._make_pane(self._initial_pane)
-        yield Footer()
+        yield ConsoleFooter()
+
+    def _apply_breakpoints(self, screen: Screen) -> None:
+        width, height = self.size
+        classes = {name: False for _, name in (*self.HORIZONTAL_BREAKPOINTS, *self.VERTICAL_BREAKPOINTS)}
+        for dimension, points in ((width, self.HORIZONTAL_BREAKPOINTS), (height, self.VERTICAL_BREAKPOINTS)):
+            chosen = [name for threshold, name in sorted(points) if dimension >= threshold]
+            if chosen:
+                classes[chosen[-1]] = True
+        screen.update_classes(classes, update=False)
 
     def _pane_class(self, pane_id: str) -> type[Pane]:
         if pane_id not in self._loaded:
@@ -119,25 +135,71 @@ class ConsoleApp(App[int]):
         cls = self._pane_class(pane_id)
         return cls(id=pane_id, options=self._pane_options if pane_id == self._initial_pane else None)
 
-    def _ensure_pane(self, pane_id: str) -> None:
+    def _ensure_pane(self, pane_id: str) -> Any:
+        """Mount the pane if it is not mounted yet; returns the mount awaitable (or None)."""
         switcher = self.query_one("#panes", ContentSwitcher)
         if not switcher.query_children(f"#{pane_id}"):
             pane = self._make_pane(pane_id)
             pane.display = False
-            switcher.mount(pane)
+            return switcher.mount(pane)
+        return None
 
-    def _mount_remaining_panes(self) -> None:
-        if not self.is_running or self._exit or self._closing or self.screen._closing:
-            return
+    def _shutting_down(self) -> bool:
+        return not self.is_running or bool(self._exit) or self._closing or self.screen._closing
+
+    async def _mount_remaining_panes(self) -> None:
+        """After the first paint, the other panes one at a time, so keys typed meanwhile get through.
+
+        Each pane module is imported in a thread (the event loop keeps reading
+        input) and each pane is mounted on its own, with a pause between. Mounting
+        all four in one go held the loop for 0.5-4 s on a loaded machine: a `2`
+        pressed right after the first paint took seconds to show the Metrics pane.
+        """
+        import asyncio
+
         for spec in self._pane_specs:
-            self._ensure_pane(spec.pane_id)
+            if self._shutting_down():
+                return
+            if spec.pane_id not in self._loaded:
+                try:
+                    self._loaded[spec.pane_id] = await asyncio.to_thread(spec.load)
+                except Exception as exc:  # noqa: BLE001 - one broken pane must not stop the others
+                    self._report_pane_load_failure(spec, exc)
+                    continue
+            if self._shutting_down():
+                return
+            mounting = self._ensure_pane(spec.pane_id)
+            if mounting is not None:
+                self._mount_in_flight = asyncio.ensure_future(_awaited(mounting))
+                await self._mount_in_flight
+                await asyncio.sleep(0.05)
+
+    async def _shutdown(self) -> None:
+        # A pane whose children are torn down before its own Mount is handled can fail in
+        # on_mount (a `q` within the first second): let the pane being mounted finish first.
+        import asyncio
+
+        pending = self._mount_in_flight
+        if pending is not None and not pending.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(pending), 2.0)
+            except Exception:  # noqa: BLE001 - shutting down regardless
+                pass
+        await super()._shutdown()
+
+    def _report_pane_load_failure(self, spec: PaneSpec, exc: BaseException) -> None:
+        key = (spec.pane_id, type(exc).__name__, str(exc)[:80])
+        if key not in self._pane_faults:
+            self._pane_faults.add(key)
+            self.log.error(f"{spec.pane_id}: {exc!r}")
+            self.notify(f"{spec.title} pane could not be loaded: {type(exc).__name__}: {str(exc)[:120]}", severity="error", timeout=10)
 
     def on_mount(self) -> None:
         self.query_one(PaneTabs).set_active(self._initial_pane)
         for notice in self._startup_notices:
             self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8)
         self.call_after_refresh(self._focus_pane)
-        self.set_timer(0.05, self._mount_remaining_panes)
+        self.set_timer(0.05, lambda: self.run_worker(self._mount_remaining_panes(), group="mount-panes", exit_on_error=False))
         if self._poll:
             self.call_later(self._poll_metrics)
             self.call_later(self._poll_health)
@@ -157,7 +219,11 @@ class ConsoleApp(App[int]):
         switcher = self.query_one("#panes", ContentSwitcher)
         if switcher.current == pane_id:
             return
-        self._ensure_pane(pane_id)
+        try:
+            self._ensure_pane(pane_id)
+        except Exception as exc:  # noqa: BLE001 - a pane that cannot load is reported; the console stays
+            self._report_pane_load_failure(next(s for s in self._pane_specs if s.pane_id == pane_id), exc)
+            return
         switcher.current = pane_id
         self.query_one(PaneTabs).set_active(pane_id)
         # A pane mounted just now has not composed its children yet: wait for it.
@@ -242,7 +308,24 @@ class ConsoleApp(App[int]):
                 self.show_pane(pane.PANE_ID)
                 opener(alert)
                 return
+        # Not mounted yet (the panes after the first are mounted one by one after start).
+        for spec in self._pane_specs:
+            try:
+                cls = self._pane_class(spec.pane_id)
+            except Exception:  # noqa: BLE001 - reported when that pane is shown
+                continue
+            if hasattr(cls, "open_from_alert"):
+                self.show_pane(spec.pane_id)
+                self.call_after_refresh(self._open_alert_when_mounted, spec.pane_id, alert, 40)
+                return
         self.notify("the Incidents pane is not available in this build", severity="warning")
+
+    def _open_alert_when_mounted(self, pane_id: str, alert: Any, tries: int) -> None:
+        pane = next((p for p in self.panes if p.PANE_ID == pane_id), None)
+        if pane is not None and pane.is_mounted:
+            pane.open_from_alert(alert)  # type: ignore[attr-defined]
+        elif tries > 0:
+            self.set_timer(0.05, lambda: self._open_alert_when_mounted(pane_id, alert, tries - 1))
 
     # ------------------------------------------------------------ help, palette, keymap
 
@@ -297,6 +380,10 @@ class ConsoleApp(App[int]):
         if binding.id and binding.id in self._keymap:
             return self._keymap[binding.id]
         return binding.key
+
+
+async def _awaited(awaitable: Any) -> None:
+    await awaitable
 
 
 def _extra_binding_ids() -> set[str]:

@@ -25,6 +25,7 @@ from cs_console.domain.scaling import advise
 from cs_console.domain.sparkline import sparkline
 from cs_console.domain.thresholds import THRESHOLD_BY_METRIC, MetricState
 from cs_console.tui.pane import Pane
+from cs_console.tui.widgets.metrics_list import MetricLine, MetricsList
 
 SPARK_WIDTH = 20
 _STATE_STYLE = {
@@ -47,34 +48,24 @@ class Cell(Static):
             self.update(content)
 
 
-class MetricRow(Horizontal):
-    def __init__(self, metric: MetricDef) -> None:
-        super().__init__(classes="metric-row")
-        self.metric = metric
+def _short_ms(ms: float) -> str:
+    """At most 8 cells: 950 ms, 1,619 ms, 12.3 s."""
+    return format_value(ms, "ms") if ms < 10_000 else f"{ms / 1000:,.1f} s"
 
-    def compose(self) -> ComposeResult:
-        yield Static(Content(self.metric.label), classes="m-label")
-        yield Cell(Content(""), classes="m-value")
-        yield Cell(Content(""), classes="m-state")
-        yield Cell(Content(""), classes="m-spark")
-        yield Cell(Content(""), classes="m-since")
 
-    def show(self, value: float | None, note: str, state: MetricState | None, since: datetime | None, spark: str, now: datetime) -> None:
-        value_cell, state_cell, spark_cell, since_cell = self.query(Cell)
-        text = format_value(value, self.metric.unit)
-        if value is None and note:
-            note = safe_text(note, 40)
-            text = note if note.startswith("n/a") else f"n/a: {note}"
-        value_cell.set(Content(text))
-        if state is None:
-            state_cell.set(Content(""))
-            since_cell.set(Content(""))
-        else:
-            state_cell.set(Content.styled(state.value, _STATE_STYLE[state]))
-            # Minutes resolution once past a minute, so the cell does not tick every refresh.
-            age = (now - since).total_seconds() if since else 0
-            since_cell.set(Content.styled(f"for {format_duration_s(age if age < 60 else age // 60 * 60)}", "$text-muted"))
-        spark_cell.set(Content.styled(spark, _STATE_STYLE[state] if state in (MetricState.WARNING, MetricState.CRITICAL) else "$primary"))
+def metric_line(metric: MetricDef, value: float | None, note: str, state: MetricState | None, since: datetime | None, spark: str, now: datetime) -> MetricLine:
+    """What the Metrics tab shows for one metric: value, state, sparkline, time in state or why n/a."""
+    if value is None:
+        reason = safe_text(note, 160) if note else "not reported"
+        if reason.startswith("n/a"):
+            reason = reason[3:].lstrip(" :")
+        return MetricLine("n/a", state, note=reason or "not reported")
+    since_text = ""
+    if state is not None:
+        # Minutes resolution once past a minute, so the cell does not tick every refresh.
+        age = (now - since).total_seconds() if since else 0
+        since_text = f"for {format_duration_s(age if age < 60 else age // 60 * 60)}"
+    return MetricLine(format_value(value, metric.unit), state, spark, since_text)
 
 
 class MetricsPane(Pane):
@@ -88,10 +79,11 @@ class MetricsPane(Pane):
         "and the scaling advisor with the manual's triggers and actions."
     )
     BINDINGS = [
-        Binding("m", "tab('mt-metrics')", "Metrics", id="metrics.tab_metrics"),
-        Binding("f", "tab('mt-functions')", "Functions", id="metrics.tab_functions"),
-        Binding("d", "tab('mt-database')", "Database", id="metrics.tab_database"),
-        Binding("s", "tab('mt-scaling')", "Scaling", id="metrics.tab_scaling"),
+        # The tab titles show these keys, so the footer keeps room for F1 and q at 80 columns.
+        Binding("m", "tab('mt-metrics')", "Metrics", show=False, id="metrics.tab_metrics"),
+        Binding("f", "tab('mt-functions')", "Functions", show=False, id="metrics.tab_functions"),
+        Binding("d", "tab('mt-database')", "Database", show=False, id="metrics.tab_database"),
+        Binding("s", "tab('mt-scaling')", "Scaling", show=False, id="metrics.tab_scaling"),
         Binding("r", "rerun_view", "Re-run view", id="metrics.rerun_view"),
     ]
 
@@ -100,23 +92,20 @@ class MetricsPane(Pane):
         self._view_id: str | None = None
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(initial="mt-metrics", id="mt-tabs"):
-            with TabPane("Metrics", id="mt-metrics"):
-                with VerticalScroll(id="mt-groups"):
-                    for group in GROUPS:
-                        yield Static(Content(group), classes="m-group")
-                        for metric in METRICS:
-                            if metric.group == group:
-                                yield MetricRow(metric)
-            with TabPane("Functions", id="mt-functions"):
+        # No `initial`: the first tab is the default, and ContentTabs given an initial id
+        # raises if the app shuts down while it mounts (a `q` right after start).
+        with TabbedContent(id="mt-tabs"):
+            with TabPane("m Metrics", id="mt-metrics"):
+                yield MetricsList([(group, [m for m in METRICS if m.group == group]) for group in GROUPS], id="mt-list")
+            with TabPane("f Functions", id="mt-functions"):
                 yield DataTable(id="mt-fn-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Database", id="mt-database"):
+            with TabPane("d Database", id="mt-database"):
                 with Horizontal():
                     yield OptionList(id="mt-views")
                     with Vertical(id="mt-view-body"):
                         yield Static(Content("Choose a view (arrows, Enter)."), id="mt-view-note")
                         yield DataTable(id="mt-view-table", zebra_stripes=True)
-            with TabPane("Scaling", id="mt-scaling"):
+            with TabPane("s Scaling", id="mt-scaling"):
                 with VerticalScroll():
                     yield Cell(Content(""), id="mt-advisor")
 
@@ -126,7 +115,8 @@ class MetricsPane(Pane):
 
     def _setup(self) -> None:
         table = self.query_one("#mt-fn-table", DataTable)
-        for label, key, width in (("Function", "slug", 24), ("Status", "status", 9), ("Invocations", "inv", 11), ("Errors", "err", 7), ("Avg", "avg", 9), ("p95", "p95", 9), ("Ver", "ver", 4)):
+        # 78 cells with padding: every column fits at 80x24 without scrolling sideways.
+        for label, key, width in (("Function", "slug", 21), ("Status", "status", 9), ("Calls/min", "inv", 9), ("Errors", "err", 6), ("Avg", "avg", 8), ("p95", "p95", 8), ("Ver", "ver", 3)):
             table.add_column(label, key=key, width=width)
         inspector = self.console.env.inspector
         views = self.query_one("#mt-views", OptionList)
@@ -135,26 +125,36 @@ class MetricsPane(Pane):
         else:
             for view in inspector.views():
                 views.add_option(Option(Content(view.title), id=view.id))
+            views.highlighted = 0  # Enter runs the first view straight away
         self.refresh_live()
 
     def focus_default(self) -> None:
-        tabs = self.query("#mt-tabs Tabs")
-        if tabs:
-            tabs.first().focus()
+        # The list itself, so arrows and PgUp/PgDn scroll it; m/f/d/s switch tabs.
+        targets = {"mt-metrics": "#mt-list", "mt-functions": "#mt-fn-table", "mt-database": "#mt-views"}
+        tabs = self.query("#mt-tabs")
+        found = self.query(targets.get(tabs.first(TabbedContent).active, "#mt-tabs Tabs")) if tabs else None
+        if found:
+            found.first().focus()
         else:  # TabbedContent is still composing
             self.call_after_refresh(self.focus_default)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "Re-run view" only where it means something (keeps the 80-column footer short).
+        if action == "rerun_view":
+            tabs = self.query("#mt-tabs")
+            return bool(tabs) and tabs.first(TabbedContent).active == "mt-database" and self._view_id is not None
+        return True
 
     def action_tab(self, tab_id: str) -> None:
         self.query_one("#mt-tabs", TabbedContent).active = tab_id
         self.refresh_live()
-        if tab_id == "mt-database":
-            self.query_one("#mt-views", OptionList).focus()
-        elif tab_id == "mt-functions":
-            self.query_one("#mt-fn-table", DataTable).focus()
+        if tab_id == "mt-scaling":
+            self.query_one("#mt-tabs Tabs").focus()
         else:
             self.focus_default()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
         self.refresh_live()
 
     # ------------------------------------------------------------ live data
@@ -175,19 +175,17 @@ class MetricsPane(Pane):
         history = self.console.monitor.history
         now = self.console.env.clock.now()
         snap = live.snapshot
-        for row in self.query(MetricRow):
-            key = row.metric.key
-            sample = snap.samples.get(key) if snap else None
-            entry = live.states.get(THRESHOLD_BY_METRIC.get(key, ""))
-            spark = sparkline(history.points(key), now, 900.0, SPARK_WIDTH)
-            row.show(
-                sample.value if sample else None,
-                (sample.note if sample else "not reported by this source") if not sample or sample.value is None else "",
-                entry.state if entry else None,
-                entry.since if entry else None,
-                spark,
-                now,
-            )
+        if snap is None and not live.states:
+            return  # nothing yet: the list shows "…"
+        lines: dict[str, MetricLine] = {}
+        for metric in METRICS:
+            sample = snap.samples.get(metric.key) if snap else None
+            entry = live.states.get(THRESHOLD_BY_METRIC.get(metric.key, ""))
+            value = sample.value if sample else None
+            note = "" if value is not None else (sample.note if sample else "not reported by this source")
+            spark = sparkline(history.points(metric.key), now, 900.0, SPARK_WIDTH) if value is not None else ""
+            lines[metric.key] = metric_line(metric, value, note, entry.state if entry else None, entry.since if entry else None, spark, now)
+        self.query_one("#mt-list", MetricsList).set_lines(lines)
 
     def _show_functions(self) -> None:
         snap = self.console.live.snapshot
@@ -203,10 +201,10 @@ class MetricsPane(Pane):
             cells = (
                 Content(safe_text(fn.slug, 60)),
                 Content.styled(fn.status, "$success" if fn.status == "ACTIVE" else "bold $warning"),
-                Content(f"{fn.invocations_per_min:,.0f}/min"),
-                Content.styled(f"{fn.error_rate_pct:.2f}%", _STATE_STYLE[err_t.state(fn.error_rate_pct)]),
-                Content.styled(format_value(fn.avg_duration_ms, "ms"), _STATE_STYLE[dur_t.state(fn.avg_duration_ms)]),
-                Content(format_value(fn.p95_duration_ms, "ms") if fn.p95_duration_ms is not None else "n/a"),
+                Content(f"{fn.invocations_per_min:,.0f}"),
+                Content.styled(f"{fn.error_rate_pct:.1f}%" if fn.error_rate_pct >= 10 else f"{fn.error_rate_pct:.2f}%", _STATE_STYLE[err_t.state(fn.error_rate_pct)]),
+                Content.styled(_short_ms(fn.avg_duration_ms), _STATE_STYLE[dur_t.state(fn.avg_duration_ms)]),
+                Content(_short_ms(fn.p95_duration_ms) if fn.p95_duration_ms is not None else "n/a"),
                 Content(str(fn.version) if fn.version is not None else ""),
             )
             if fn.slug in table.rows:
@@ -239,6 +237,7 @@ class MetricsPane(Pane):
             return
         event.stop()
         self._view_id = event.option.id
+        self.refresh_bindings()
         self._run_view(event.option.id)
 
     def action_rerun_view(self) -> None:

@@ -1,0 +1,98 @@
+"""The shell right after start and on pane switches: panes mounted one by one, quick keys,
+quitting mid-mount, a pane that cannot load, and a footer that is not rebuilt needlessly."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from cs_console.domain.clock import SystemClock
+from cs_console.services.environment import Environment
+from cs_console.services.session import session_from_args
+from cs_console.tui.app import ConsoleApp
+from cs_console.tui.panes.registry import PANES, PaneSpec
+from cs_console.tui.widgets.console_footer import ConsoleFooter
+from tests.screen_text import screen_text
+
+
+def bare_app(**kwargs) -> ConsoleApp:
+    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    session = session_from_args(args)
+    session.demo = None
+    return ConsoleApp(session, Environment(session=session, clock=SystemClock()), **kwargs)
+
+
+@pytest.mark.parametrize("after", [0.0, 0.05, 0.15, 0.3])
+async def test_quitting_while_panes_mount_raises_nothing(after: float) -> None:
+    app = bare_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(after)
+    # run_test re-raises any exception the app hit while shutting down
+
+
+async def test_every_pane_gets_mounted_after_the_first_paint() -> None:
+    app = bare_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            if len(app.panes) == len(PANES):
+                break
+            await pilot.pause(0.05)
+        assert sorted(p.PANE_ID for p in app.panes) == sorted(s.pane_id for s in PANES)
+        assert app.current_pane is not None and app.current_pane.PANE_ID == "overview"
+
+
+async def test_a_digit_pressed_right_after_start_shows_its_pane() -> None:
+    app = bare_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        for _ in range(60):
+            text = screen_text(app)
+            if "Connection limit" in text and "q Quit" in text.splitlines()[-1]:
+                break
+            await pilot.pause(0.05)
+        assert app.current_pane.PANE_ID == "metrics" and "Connection limit" in screen_text(app)
+        assert "a Alerts" not in screen_text(app).splitlines()[-1]  # the footer follows the focus
+
+
+async def test_a_pane_that_cannot_be_imported_is_reported_and_the_rest_works() -> None:
+    app = bare_app()
+    broken = PaneSpec("9", "broken", "Broken", "cs_console.tui.panes.no_such_module:Nothing")
+    app._pane_specs = (*PANES[:2], broken)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("9")
+        await pilot.pause(0.2)
+        assert app.is_running and app.current_pane.PANE_ID == "overview"
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        assert app.current_pane.PANE_ID == "metrics"
+        faults = [n.message for n in app._notifications if "could not be loaded" in n.message]
+        assert len(faults) == 1 and "Broken" in faults[0]
+
+
+async def test_footer_is_rebuilt_once_per_pane_switch_and_not_when_nothing_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = ConsoleFooter.recompose
+
+    async def counting(self):  # type: ignore[no-untyped-def]
+        calls.append(self.app.current_pane.PANE_ID if self.app.current_pane else "")
+        return await original(self)
+
+    monkeypatch.setattr(ConsoleFooter, "recompose", counting)
+    app = bare_app(poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            if len(app.panes) == len(PANES):
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        calls.clear()
+        await pilot.press("2")
+        await pilot.pause(0.5)
+        assert 1 <= len(calls) <= 2, calls
+        assert "a Alerts" not in screen_text(app).splitlines()[-1] and "q Quit" in screen_text(app).splitlines()[-1]
+        calls.clear()
+        await app.action_refresh_now()  # new data, same bindings
+        await pilot.pause(0.3)
+        assert calls == []
