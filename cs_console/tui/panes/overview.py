@@ -53,6 +53,10 @@ _STATE_CLASS = {
     MetricState.CRITICAL: "state-critical",
     MetricState.UNKNOWN: "state-unknown",
 }
+_NO_SOURCE = "NO SOURCE"
+# Marks beside a headline value in WARNING/CRITICAL: the state must not depend on colour
+# alone (NO_COLOR, colour-blind readers, monochrome SSH clients).
+_STATE_MARK = {MetricState.WARNING: " ▲", MetricState.CRITICAL: " ✖"}
 _ALERT_STYLE = {AlertClass.CRITICAL: "bold $error", AlertClass.WARNING: "bold $warning", AlertClass.INFO: "$primary"}
 
 
@@ -92,18 +96,27 @@ class ComponentRow(Horizontal):
         yield Static(Content(""), classes="comp-latency")
         yield Static(Content(""), classes="comp-detail")
 
-    def show(self, comp: ComponentHealth | None) -> None:
+    def show(self, comp: ComponentHealth | None, *, checked: bool = False, problem: str = "") -> None:
+        """`checked`: a health check has run, so a missing component has no source (or its probe failed)."""
         if comp is None:
-            key = ("UNKNOWN", "", "not checked yet")
+            if not checked:
+                key = ("UNKNOWN", "", "not checked yet")
+            elif problem:
+                key = ("UNKNOWN", "", safe_text(f"not checked: {problem}", 200))
+            else:
+                key = (_NO_SOURCE, "", "no source for this component in this profile (set project_ref)")
         else:
             latency = f"{comp.latency_ms:,.0f} ms" if comp.latency_ms is not None else ""
             key = (comp.status.value, latency, safe_text(comp.detail, 200))
         if key == self._last:
             return
         self._last = key
-        status = HealthStatus(key[0])
         statics = list(self.query(Static))
-        statics[1].update(Content.assemble((f"{status.glyph} {status.value}", _HEALTH_STYLE[status])))
+        if key[0] == _NO_SOURCE:
+            statics[1].update(Content.styled("– no source", "$text-muted"))
+        else:
+            status = HealthStatus(key[0])
+            statics[1].update(Content.assemble((f"{status.glyph} {status.value}", _HEALTH_STYLE[status])))
         statics[2].update(Content(key[1]))
         statics[3].update(Content(key[2]))
 
@@ -169,14 +182,17 @@ class OverviewPane(Pane):
                 self.query_one("#ov-components").mount_all(extra)
                 self.call_after_refresh(self.refresh_live)
         for row in self.query(ComponentRow):
-            row.show(report.component(row.component_name) if report else None)
+            row.show(report.component(row.component_name) if report else None, checked=report is not None, problem=live.health_error)
         snap = live.snapshot
         for key, _ in HEADLINE:
             cell = self.query_one(f"#hl-{key.replace('.', '-')}", ValueCell)
             value = snap.value(key) if snap else None
-            text = self._headline_text(key, value, snap)
             entry = live.states.get(THRESHOLD_BY_METRIC.get(key, ""))
             state = entry.state if entry else (MetricState.UNKNOWN if value is None else MetricState.OK)
+            if snap is None:
+                text = "…"  # no metrics yet: waiting, not "not available"
+            else:
+                text = self._headline_text(key, value, snap) + (_STATE_MARK.get(state, "") if value is not None else "")
             cell.show(text, _STATE_CLASS[state])
         self._show_alerts(live.alerts_active, live.alerts_recent)
         self._show_status(live)
@@ -186,7 +202,10 @@ class OverviewPane(Pane):
         unit = METRIC_BY_KEY[key].unit
         if value is None:
             sample = snap.samples.get(key) if snap else None
-            return "n/a" + (f" ({safe_text(sample.note, 30)})" if sample and sample.note else "")
+            note = safe_text(sample.note, 60) if sample and sample.note else ""
+            if note.startswith("n/a"):
+                note = note[3:].lstrip(" :")
+            return f"n/a ({note})" if note else "n/a"
         if key == "db.connections.pct" and snap is not None:
             used, limit = snap.value("db.connections.used"), snap.value("db.connections.max")
             if used is not None and limit:
