@@ -21,7 +21,8 @@ from cs_console.backends.executors.demo import DemoExecutor
 from cs_console.domain.runbooks.guard import phrase_matches
 from cs_console.domain.runbooks.run_state import RunStatus, StepState
 from cs_console.domain.runbooks.schema import GROUPS, Risk, Runbook, StepKind
-from cs_console.services.demo_runbook_calls import DemoRunbookCalls, runbook_executors
+from cs_console.services.demo_runbook_calls import DemoRunbookCalls
+from cs_console.services.runbook_engine import build_executors
 from cs_console.services.runbook_catalog import BUILTIN_DIR, load_catalog
 from cs_console.services.runbook_engine import RunbookEngine
 from cs_console.services.session import session_from_args
@@ -233,7 +234,7 @@ async def test_each_runbook_runs_dry_on_the_demo(catalog, runbook_id: str) -> No
     session = _demo_session("security-breach" if "security" in runbook_id else "connection-exhaustion")
     env = build_environment(session, one_shot=True)
     rb = catalog.get(runbook_id)
-    engine = RunbookEngine(session, rb, environment=env, executors=runbook_executors(session, env))
+    engine = RunbookEngine(session, rb, environment=env, executors=build_executors(session, env))
     try:
         run = await engine.start(DEMO_INPUTS.get(runbook_id, {}), dry_run=True)
         seen = await _drive(engine)

@@ -406,13 +406,13 @@ async def test_read_only_session_shows_the_destructive_step_refused() -> None:
 
 
 async def test_interrupted_run_is_offered_when_the_pane_opens() -> None:
-    from cs_console.services.demo_runbook_calls import runbook_executors
+    from cs_console.services.runbook_engine import build_executors
     from cs_console.services.runbook_catalog import load_catalog
     from cs_console.services.runbook_engine import RunbookEngine
 
     first = demo_app("connection-exhaustion", initial_pane="overview")
     rb = load_catalog().get("db-connection-issues")
-    engine = RunbookEngine(first.session, rb, environment=first.env, executors=runbook_executors(first.session, first.env))
+    engine = RunbookEngine(first.session, rb, environment=first.env, executors=build_executors(first.session, first.env))
     run = await engine.start({})
     await engine.execute("usage")
     await engine.close()  # the console went away mid-run

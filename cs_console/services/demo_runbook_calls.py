@@ -169,13 +169,3 @@ class DemoRunbookCalls:
         major = version.split(".")[0] if version else "0"
         return {"version": f"PostgreSQL {version} (simulated)", "version_num": int(major) * 10000 if major.isdigit() else 0}
 
-
-def runbook_executors(session: Any, environment: Any) -> Any:
-    """The engine's executors for this session, with the demo seen through this facade."""
-    from cs_console.services.runbook_engine import Executors, build_executors
-
-    if environment is not None and getattr(environment, "demo", None) is not None:
-        from cs_console.backends.executors.demo import DemoExecutor
-
-        return Executors(demo=DemoExecutor(DemoRunbookCalls(environment.demo)))
-    return build_executors(session, environment)

@@ -156,8 +156,11 @@ def build_executors(session: "Session", environment: "Environment | None") -> Ex
     """The executors this session may use: the demo's simulation, or the real systems."""
     if environment is not None and environment.demo is not None:
         from cs_console.backends.executors.demo import DemoExecutor
+        from cs_console.services.demo_runbook_calls import DemoRunbookCalls
 
-        return Executors(demo=DemoExecutor(environment.demo))
+        # The facade answers the built-ins' filtered questions (idle-in-transaction
+        # backends, bloated indexes...) from the simulation, in the live SQL's row shape.
+        return Executors(demo=DemoExecutor(DemoRunbookCalls(environment.demo)))
     if session.demo is not None:
         return Executors()  # a demo session never touches real systems, even without its simulation
     from cs_console.backends.executors.http import HttpExecutor

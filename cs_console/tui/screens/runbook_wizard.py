@@ -201,12 +201,12 @@ class RunbookWizardScreen(Screen[None]):
     def _make_engine(self) -> Any:
         if self._engine_factory is not None:
             return self._engine_factory(self.runbook, on_output=self._on_output, on_change=self._on_change)
-        from cs_console.services.demo_runbook_calls import runbook_executors
+        from cs_console.services.runbook_engine import build_executors
         from cs_console.services.runbook_engine import RunbookEngine, build_audit_trail
 
         return RunbookEngine(
             self.session, self.runbook, environment=self.environment,
-            executors=runbook_executors(self.session, self.environment), audit=build_audit_trail(self.session),
+            executors=build_executors(self.session, self.environment), audit=build_audit_trail(self.session),
             on_output=self._on_output, on_change=self._on_change,
         )
 
