@@ -179,3 +179,42 @@ async def test_run_health_check_reads_the_alert_history(tmp_path: Path) -> None:
 async def test_nothing_configured_is_unknown(tmp_path: Path) -> None:
     result = await run_health_check(make_env(tmp_path, [], []), include_alerts=False)
     assert result.exit_code == 3 and any("nothing to check" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(("failures", "expected"), [(3.0, MetricState.OK), (25.0, MetricState.WARNING), (332.0, MetricState.CRITICAL)])
+def test_auth_failures_are_a_critical_class_line_even_while_auth_answers(failures: float, expected: MetricState) -> None:
+    samples = {"auth.failures_per_min": MetricSample("auth.failures_per_min", failures), **snap(40.0, 8, 20).samples}
+    result = combine_health(ALL_HEALTHY, MetricsSnapshot("api", NOW, samples), None, [], NOW)
+    names = [c.name for c in result.components]
+    assert names.index("Auth failures") == names.index("Auth") + 1
+    line = result.line("Auth failures")
+    assert line is not None and line.state is expected and f"{failures:,.0f} failed sign-ins/min" in line.detail
+    assert result.status is expected
+
+
+def test_no_auth_failures_line_when_no_source_reports_them() -> None:
+    result = combine_health(ALL_HEALTHY, snap(40.0, 8, 20), None, [], NOW)
+    assert result.line("Auth failures") is None
+
+
+async def test_console_monitor_asks_probes_at_once_and_survives_a_hanging_one(tmp_path: Path) -> None:
+    import time
+
+    from cs_console.services import monitor as monitor_mod
+
+    env = make_env(tmp_path, [
+        StaticProbe("db", [comp("Database", H)], delay=0.3),
+        StaticProbe("api", [comp("Auth", H)], delay=0.3),
+        StaticProbe("hung", [comp("REST", H)], delay=30.0),
+        StaticProbe("broken", [], error=RuntimeError("boom")),
+    ], [])
+    monitor_mod.SOURCE_TIMEOUT_S, saved = 0.6, monitor_mod.SOURCE_TIMEOUT_S
+    try:
+        started = time.monotonic()
+        live = await monitor_mod.Monitor(env, persist_alerts=False).refresh_health()
+        elapsed = time.monotonic() - started
+    finally:
+        monitor_mod.SOURCE_TIMEOUT_S = saved
+    assert elapsed < 1.2  # one timeout, not the sum of the probes' times
+    assert [c.name for c in live.health.components] == ["Database", "Auth"]
+    assert "hung: no answer within 0.6 s" in live.health_error and "broken: RuntimeError: boom" in live.health_error

@@ -126,6 +126,10 @@ def test_health_demo_scenarios_as_the_issue_checks_them() -> None:
     conn = next(c for c in data["components"] if c["name"] == "Database connections")
     assert data["status"] == "CRITICAL" and conn["status"] == "CRITICAL"
 
+    breach = health("--demo", "--scenario", "security-breach", "--json")
+    failures = next(c for c in as_json(breach)["components"] if c["name"] == "Auth failures")
+    assert breach.returncode == 2 and failures["status"] == "CRITICAL", breach.stdout  # the manual's Critical class
+
     text = health("--scenario", "function-failures")  # --scenario alone means the demo
     assert text.returncode == 1 and "⚠️ DEGRADED  Edge Functions" in text.stdout and "Status: WARNING (exit 1)" in text.stdout
 

@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     parser = add_command(
         sub, "health", "Run the morning health check once (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).", _run,
         epilog="Components: Database (round trip < 100 ms), Database connections (against connections_pct), "
-        "Auth, REST, Storage, Edge Functions, Realtime, and critical alerts in the last 24 h. "
+        "Auth, Auth failures (against auth_failures_per_min), REST, Storage, Edge Functions, Realtime, "
+        "and critical alerts in the last 24 h. "
         "With --dsn only the database is checked; prefer PGPASSWORD over a password in the DSN.",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")

@@ -27,6 +27,7 @@ from cs_console.domain.thresholds import DEFAULT_THRESHOLDS, MetricState, Thresh
 
 PROBE_TIMEOUT_S = 10.0
 CONNECTIONS_LINE = "Database connections"
+AUTH_FAILURES_LINE = "Auth failures"
 ALERTS_LINE = "Critical alerts (24 h)"
 
 EXIT_CODES: dict[MetricState, int] = {
@@ -52,7 +53,7 @@ _STATE_SYMBOL: dict[MetricState, str] = {
 
 # Display order: the project first, then the manual's components, the
 # connections line right under Database; unknown names after; alerts last.
-_ORDER: tuple[str, ...] = ("Project", "Database", CONNECTIONS_LINE, *COMPONENTS[1:])
+_ORDER: tuple[str, ...] = ("Project", "Database", CONNECTIONS_LINE, "Auth", AUTH_FAILURES_LINE, *COMPONENTS[2:])
 
 
 class _AlertLike(Protocol):
@@ -141,6 +142,18 @@ def connections_line(snapshot: MetricsSnapshot | None, threshold: Threshold) -> 
     return CheckLine(CONNECTIONS_LINE, state.value, state, _clean(detail))
 
 
+def auth_failures_line(snapshot: MetricsSnapshot | None, threshold: Threshold) -> CheckLine | None:
+    """Failed sign-ins against auth_failures_per_min: the manual puts authentication failures
+    in the Critical alert class, so a brute-force wave is CRITICAL even while Auth answers.
+    None when no source reports them (a database-only check)."""
+    value = snapshot.value("auth.failures_per_min") if snapshot is not None else None
+    if value is None:
+        return None
+    state = threshold.state(value)
+    detail = f"{value:,.0f} failed sign-ins/min (warning {threshold.warning:g}, critical {threshold.critical:g}; Critical alert class)"
+    return CheckLine(AUTH_FAILURES_LINE, state.value, state, _clean(detail))
+
+
 def alerts_line(alerts: Sequence[_AlertLike] | None) -> CheckLine | None:
     """The manual wants none in the last 24 h; past alerts are a WARNING (the live lines carry the present)."""
     if alerts is None:
@@ -171,9 +184,9 @@ def combine_health(
         if previous is None or comp.status.rank > previous.status.rank:
             best[comp.name] = comp
     lines = [component_line(c) for c in best.values()]
-    conn = connections_line(snapshot, thr["connections_pct"])
-    if conn is not None:
-        lines.append(conn)
+    for extra in (connections_line(snapshot, thr["connections_pct"]), auth_failures_line(snapshot, thr["auth_failures_per_min"])):
+        if extra is not None:
+            lines.append(extra)
     rank = {name: i for i, name in enumerate(_ORDER)}
     lines.sort(key=lambda line: rank.get(line.name, len(_ORDER)))
     alert = alerts_line(critical_alerts)
