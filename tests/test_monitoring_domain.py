@@ -79,6 +79,10 @@ def test_alert_classes_follow_the_manual() -> None:
     assert by_rule["elevated-error-rates"] == AlertClass.WARNING
     assert by_rule["resource-usage-trends"] == AlertClass.INFO
     assert by_rule["connection-pool-exhaustion"] == AlertClass.CRITICAL
+    details = {f[1]: f[4] for f in found}
+    # values read as on the Metrics pane: "90.0/min", not "90.0 /min"
+    assert details["authentication-failures"].startswith("Auth failures 90.0/min (CRITICAL")
+    assert details["connection-pool-exhaustion"].startswith("Connections used 93.0% (CRITICAL")
 
 
 def test_unusual_traffic_is_info() -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from cs_console.domain.health import HealthReport, HealthStatus
+from cs_console.domain.metric_format import format_value
 from cs_console.domain.metric_history import MetricHistory, StateEntry, is_spike
 from cs_console.domain.metrics import METRIC_BY_KEY, MetricsSnapshot
 from cs_console.domain.thresholds import MetricState
@@ -51,11 +52,11 @@ TRAFFIC_METRICS = ("api.requests_per_min", "fn.invocations_per_min")
 
 
 def _fmt(value: float | None, metric: str) -> str:
+    """The value as the Metrics pane shows it: "366/min", "13.6%", "174 ms" (not "366.2 /min")."""
     if value is None:
         return "n/a"
     unit = METRIC_BY_KEY[metric].unit if metric in METRIC_BY_KEY else ""
-    text = f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return f"{text}{'' if unit in ('count',) else ' ' + unit if unit not in ('%',) else '%'}"
+    return format_value(value, unit)
 
 
 def _label(metric: str) -> str:

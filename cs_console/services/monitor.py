@@ -55,6 +55,14 @@ class Monitor:
             self.live.metrics_error = f"{source.name}: {type(exc).__name__}: {exc}"[:200]
             return None
 
+    async def _check_one(self, probe) -> tuple[list[ComponentHealth], str]:
+        try:
+            return list(await asyncio.wait_for(probe.check(), SOURCE_TIMEOUT_S)), ""
+        except asyncio.TimeoutError:
+            return [], f"{probe.name}: no answer within {SOURCE_TIMEOUT_S:g} s"
+        except Exception as exc:  # a backend bug must not stop the others
+            return [], f"{probe.name}: {type(exc).__name__}: {exc}"[:200]
+
     async def refresh_metrics(self) -> LiveState:
         sources = self.env.metrics_sources
         results = await asyncio.gather(*(self._collect_one(s) for s in sources)) if sources else []
@@ -78,11 +86,11 @@ class Monitor:
         now = self.env.clock.now()
         components: dict[str, ComponentHealth] = {}
         errors: list[str] = []
-        for probe in self.env.health_probes:
-            try:
-                found = await asyncio.wait_for(probe.check(), SOURCE_TIMEOUT_S)
-            except Exception as exc:
-                errors.append(f"{probe.name}: {type(exc).__name__}: {exc}"[:200])
+        # All probes at once: a Supabase API timing out must not delay the database's verdict.
+        results = await asyncio.gather(*(self._check_one(probe) for probe in self.env.health_probes))
+        for probe, (found, error) in zip(self.env.health_probes, results):
+            if error:
+                errors.append(error)
                 continue
             for comp in found:
                 previous = components.get(comp.name)
