@@ -495,6 +495,8 @@ class RunbookEngine:
 
     def _missing_secrets(self, texts: list[str], ctx: Mapping[str, Any]) -> list[str]:
         """Secret placeholders whose env var is unset: name the variable, never a value."""
+        if self.is_demo:
+            return []  # the demo acts on its simulation: rehearsals need no production secrets
         missing = []
         for text in texts:
             for p in templates.placeholders(text):
