@@ -306,6 +306,10 @@ def _is_connection_level(exc: asyncpg.PostgresError) -> bool:
     )
 
 
+# A `select 1` slower than this is measured again (see DbHandle.ping).
+REPING_MS = 20.0
+
+
 class DbHandle:
     """A connection lent by the connector, with the few operations the console needs."""
 
@@ -320,7 +324,21 @@ class DbHandle:
         return caps
 
     async def ping(self) -> float:
-        """Round trip of `select 1`, in milliseconds."""
+        """Round trip of `select 1`, in milliseconds.
+
+        The first `select 1` on a connection also prepares it (one more round trip),
+        and a busy event loop adds its own delay to any reading: a reading over
+        REPING_MS is taken once more and the faster one counts. A slow server is
+        slow twice; a cold statement or a UI hiccup no longer raises a "High
+        response time" alert at every start (measured: 62-173 ms first readings,
+        0.5 ms after, on this machine).
+        """
+        elapsed = await self._ping_once()
+        if elapsed >= REPING_MS:
+            elapsed = min(elapsed, await self._ping_once())
+        return elapsed
+
+    async def _ping_once(self) -> float:
         t0 = time.perf_counter()
         await self.conn.fetchval("select 1")
         elapsed = (time.perf_counter() - t0) * 1000
