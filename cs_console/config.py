@@ -219,6 +219,16 @@ def _line_of(text: str, dotted: str) -> int | None:
     return best
 
 
+def _unknown_key(key: str, known: list[str] | tuple[str, ...], what: str) -> str:
+    """What was expected instead of an unknown key: the likely intended one first (a typo at 3 a.m.)."""
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.7)
+    if close:
+        return f"{what} (unknown key; did you mean {close[0]!r}?)"
+    return f"{what} (unknown key; known: " + ", ".join(known) + ")"
+
+
 def _check_value(spec: FieldSpec, value: Any) -> str | None:
     if isinstance(spec.kind, tuple):
         if not isinstance(value, str) or value not in spec.kind:
@@ -251,7 +261,7 @@ def _validate_profile(cfg_path: Path, text: str, pname: str, raw: Any) -> None:
             for rk, rv in value.items():
                 spec = REFRESH_FIELDS.get(rk)
                 if spec is None:
-                    raise ConfigError(cfg_path, _line_of(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", "one of " + ", ".join(REFRESH_FIELDS))
+                    raise ConfigError(cfg_path, _line_of(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", _unknown_key(rk, tuple(REFRESH_FIELDS), "a refresh interval"))
                 problem = _check_value(spec, rv)
                 if problem:
                     raise ConfigError(cfg_path, _line_of(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", problem)
@@ -261,7 +271,7 @@ def _validate_profile(cfg_path: Path, text: str, pname: str, raw: Any) -> None:
             for tk, tv in value.items():
                 tdot = f"{dotted}.{tk}"
                 if tk not in DEFAULT_THRESHOLDS:
-                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, "a known threshold (" + ", ".join(DEFAULT_THRESHOLDS) + ")")
+                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, _unknown_key(tk, tuple(DEFAULT_THRESHOLDS), "a known threshold"))
                 if not isinstance(tv, dict) or not tv or set(tv) - {"warning", "critical"}:
                     raise ConfigError(cfg_path, _line_of(text, tdot), tdot, "a table with warning and/or critical numbers")
                 for lk, lv in tv.items():
@@ -282,7 +292,7 @@ def _validate_profile(cfg_path: Path, text: str, pname: str, raw: Any) -> None:
         else:
             spec = PROFILE_FIELDS.get(key)
             if spec is None:
-                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a known key (unknown key; known: " + ", ".join([*PROFILE_FIELDS, "refresh", "thresholds", "maintenance"]) + ")")
+                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, _unknown_key(key, (*PROFILE_FIELDS, "refresh", "thresholds", "maintenance"), "a known key"))
             problem = _check_value(spec, value)
             if problem:
                 raise ConfigError(cfg_path, _line_of(text, dotted), dotted, problem)
@@ -319,7 +329,7 @@ def load_config(path_flag: str | None = None) -> Config:
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(path, _line_of(text, key), key, "a known top-level key (" + ", ".join(sorted(TOP_LEVEL_KEYS)) + ")")
+            raise ConfigError(path, _line_of(text, key), key, _unknown_key(key, tuple(sorted(TOP_LEVEL_KEYS)), "a known top-level key"))
     default_profile = data.get("default_profile")
     if default_profile is not None and not isinstance(default_profile, str):
         raise ConfigError(path, _line_of(text, "default_profile"), "default_profile", "a string")

@@ -151,11 +151,25 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, '[profiles.p]\nprojet_ref = "x"\n')
     out = run_cli("--config", str(path), "config", "show")
     assert out.returncode == 2
-    assert out.stderr.strip() == f"config error: {path}:2: profiles.p.projet_ref: a known key (unknown key; known: " + out.stderr.split("known: ", 1)[1].strip()
+    assert out.stderr.strip() == f"config error: {path}:2: profiles.p.projet_ref: a known key (unknown key; did you mean 'project_ref'?)"
     assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
     syntax = write(tmp_path, "[profiles.p\n", "syntax.toml")
     out = run_cli("config", "show", env={"CS_CONSOLE_CONFIG": str(syntax)})
     assert out.returncode == 2 and out.stderr.startswith(f"config error: {syntax}:1: toml:")
+
+
+def test_unknown_keys_suggest_the_likely_one_or_list_the_known(tmp_path: Path) -> None:
+    cases = {
+        '[profiles.p]\nread_onyl = true\n': "did you mean 'read_only'?",
+        '[profiles.p.refresh]\nmetric = 2\n': "did you mean 'metrics'?",
+        '[profiles.p.thresholds.cpu_pc]\nwarning = 1\n': "did you mean 'cpu_pct'?",
+        'defualt_profile = "p"\n': "did you mean 'default_profile'?",
+        '[profiles.p]\nzzz = 1\n': "known: environment, project_ref",
+    }
+    for text, expected in cases.items():
+        with pytest.raises(ConfigError) as err:
+            load_config(str(write(tmp_path, text)))
+        assert expected in str(err.value), str(err.value)
 
 
 def test_init_then_config_show(tmp_path: Path, isolated_dirs: Path) -> None:
