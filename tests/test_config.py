@@ -195,6 +195,38 @@ def test_init_refuses_a_secret_or_a_password_dsn(isolated_dirs: Path) -> None:
     assert not (isolated_dirs / "xdg-config" / "cs-console" / "config.toml").exists()
 
 
+def test_init_keeps_an_existing_profile_unless_forced(isolated_dirs: Path) -> None:
+    cfg_path = isolated_dirs / "xdg-config" / "cs-console" / "config.toml"
+    cfg_path.parent.mkdir(parents=True)
+    cfg_path.write_text('# team settings\n[profiles.production]\nproject_ref = "csgnlprodabcdefghijk"\n[profiles.production.thresholds.cpu_pct]\nwarning = 70\n')
+    cfg_path.chmod(0o600)
+    again = run_cli("init", "--profile", "production", "--project-ref", "abcdefghijklmnopqrst", "--no-input")
+    assert again.returncode == 2 and "already exists" in again.stderr and "--force" in again.stderr
+    assert "warning = 70" in cfg_path.read_text()  # untouched
+    forced = run_cli("init", "--profile", "production", "--project-ref", "abcdefghijklmnopqrst", "--no-input", "--force")
+    assert forced.returncode == 0 and "comments" in forced.stdout
+    assert 'project_ref = "abcdefghijklmnopqrst"' in cfg_path.read_text()
+    other = run_cli("init", "--profile", "staging", "--no-input")  # another profile is simply added
+    assert other.returncode == 0 and "[profiles.production]" in cfg_path.read_text()
+
+
+def test_init_prompts_again_after_a_bad_answer_and_cancels_cleanly(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from cs_console.commands import init as init_cmd
+
+    answers = iter(["ABC", "abcdefghijklmnopqrst"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert init_cmd._ask("ref", "", lambda a: init_cmd._problem("project_ref", "--project-ref", a)) == "abcdefghijklmnopqrst"
+    assert "20 lowercase letters); try again" in capsys.readouterr().err
+
+    def eof(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", eof)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    assert main(["init", "--profile", "p"]) == 130
+    assert "cancelled (nothing was written)" in capsys.readouterr().err
+
+
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     from cs_console.cli import COMMAND_MODULES, build_parser
 
