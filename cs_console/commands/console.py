@@ -24,6 +24,6 @@ def run_console(
     from cs_console.tui.app import ConsoleApp
 
     env = build_environment(session)
-    app = ConsoleApp(session, env, initial_pane=initial_pane, pane_options=pane_options)
+    app = ConsoleApp(session, env, initial_pane=initial_pane, pane_options=pane_options, freeze_gc=True)
     result = app.run()
     return int(result or 0)
