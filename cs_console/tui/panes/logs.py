@@ -41,7 +41,11 @@ from cs_console.tui.screens.log_detail import CLIPBOARD_MAX_CHARS
 from cs_console.tui.widgets.log_view import LogView, record_plain_line
 
 # At most this often the view repaints while records stream in (seconds).
-REPAINT_INTERVAL = 0.15
+REPAINT_INTERVAL = 0.125
+# A followed file is checked for new lines this often (the source's default is
+# 50 ms, right for `cs-console logs --follow`; on screen, half of it is half
+# the wait for a new line, and one stat + one read per check cost nothing).
+FILE_POLL_SECONDS = 0.025
 STATUS_INTERVAL = 1.0
 GC_FREEZE_EVERY = 10_000  # records ingested between two gc.freeze()
 DEFAULT_SOURCE = "all"
@@ -243,7 +247,10 @@ class LogsPane(Pane):
 
     def _open_source(self) -> Any:
         self.source_spec = self.source_spec or DEFAULT_SOURCE
-        return self.console.env.log_source(self.source_spec)
+        source = self.console.env.log_source(self.source_spec)
+        if getattr(source, "poll_interval", 0) > FILE_POLL_SECONDS:
+            source.poll_interval = FILE_POLL_SECONDS
+        return source
 
     def _initial_since(self) -> datetime | None:
         text = self.options.get("since")
