@@ -23,6 +23,18 @@ def timer_text(timer: Timer) -> str:
     return f"{verb} {format_remaining(timer.remaining)}"
 
 
+def timer_phrase(timer: Timer) -> str:
+    """Spelled out, for lines with room: 'respond in 12:04', 'update LATE 3:10', 'acknowledged'."""
+    verb = "respond" if timer.kind is TimerKind.RESPONSE else "update"
+    if timer.state is TimerState.OFF:
+        return "no response timer" if timer.kind is TimerKind.RESPONSE else "no update due"
+    if timer.state is TimerState.MET:
+        return "acknowledged"
+    if timer.state is TimerState.BREACHED:
+        return f"{verb} LATE {format_remaining(timer.remaining).lstrip('-')}"
+    return f"{verb} in {format_remaining(timer.remaining)}"
+
+
 def summary_json(inc: Incident, now: datetime, report: SlaReport | None = None) -> dict[str, Any]:
     report = report or sla(inc, now)
 

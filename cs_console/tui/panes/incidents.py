@@ -27,7 +27,7 @@ from cs_console.domain.incidents.phases import phase_views
 from cs_console.domain.incidents.postmortem import describe
 from cs_console.domain.incidents.timers import SlaReport, TimerState, format_duration, sla
 from cs_console.domain.incidents.triage import Prefill, prefill_from_alert, prefill_from_health
-from cs_console.domain.incidents.views import age_text, timer_text
+from cs_console.domain.incidents.views import age_text, timer_phrase, timer_text
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.pane import Pane
 from cs_console.tui.screens.incident_actions import IncidentActions
@@ -54,6 +54,13 @@ class Cell(Static):
             self.add_class(css_class)
         self._shown = key
         self.update(Content(text))
+
+
+# The same colours as the timer column (the .sla-* classes), for the preview's Content.
+PREVIEW_TIMER_STYLE = {
+    TimerState.OK: "$success", TimerState.CLOSE: "bold $warning", TimerState.BREACHED: "bold reverse $error",
+    TimerState.MET: "", TimerState.OFF: "",
+}
 
 
 def sla_cell(report: SlaReport) -> tuple[str, str]:
@@ -150,8 +157,10 @@ class IncidentsPane(Pane):
             for label, css in (("SEV", "inc-sev"), ("REF", "inc-ref"), ("STATUS", "inc-status"), ("SLA", "inc-sla"),
                                ("COMMANDER", "inc-cmdr"), ("AGE", "inc-age"), ("TITLE", "inc-title")):
                 yield Static(Content(label), classes=css)
-        yield ListView(id="inc-list")
+        # The empty-list hint sits under the column heads; the list stays focusable
+        # (hidden, it would take the pane's keys with it: o must work with no incident).
         yield Static(id="inc-empty")
+        yield ListView(id="inc-list")
         yield Static(id="inc-preview")
 
     def on_mount(self) -> None:
@@ -189,14 +198,40 @@ class IncidentsPane(Pane):
             self._unsubscribe = await self.service.subscribe(self._store_changed)
         except IncidentError as exc:
             self.service_error = f"live updates off: {exc}"
-        await self._reload()
+        self._request_reload()
 
     def _store_changed(self, ref: str | None) -> None:
         self.post_message(self.Changed(ref))
 
     def on_incidents_pane_changed(self, message: "IncidentsPane.Changed") -> None:
         message.stop()
-        self.run_worker(self._reload, group="incidents-load", exclusive=True, exit_on_error=False)
+        self._request_reload()
+
+    _reloading = False
+    _reload_again = False
+
+    def _request_reload(self) -> None:
+        """Reload, one at a time: a change during a reload reloads once more after it.
+
+        Not an exclusive worker: cancelling a reload in the middle of mounting the
+        rows (our own write and the store's notice of it arrive together) left
+        half-mounted rows behind and could take the app down.
+        """
+        if self._reloading:
+            self._reload_again = True
+            return
+        self._reloading = True
+        self.run_worker(self._reload_until_settled, group="incidents-load", exit_on_error=False)
+
+    async def _reload_until_settled(self) -> None:
+        try:
+            while True:
+                self._reload_again = False
+                await self._reload()
+                if not self._reload_again:
+                    break
+        finally:
+            self._reloading = False
 
     async def _reload(self) -> None:
         if self.service is None:
@@ -248,6 +283,7 @@ class IncidentsPane(Pane):
         for row in self.query(IncidentRow):
             row.tick(now)
         self._status_line()
+        self._preview()  # its timers and elapsed times move too (repaints only on change)
 
     def refresh_live(self) -> None:
         if self.service is None and self.service_error:
@@ -297,25 +333,40 @@ class IncidentsPane(Pane):
     def _preview(self) -> None:
         box = self.query_one("#inc-preview", Static)
         inc = self.selected
-        if inc is None:
-            box.update("")
-            return
-        now = self.clock_now
-        current = next((v for v in phase_views(inc, now) if v.state == "current"), None)
-        phase = ""
-        if current is not None:
-            done = sum(1 for i in current.items if i.done)
-            phase = f"{current.phase.title} ({current.phase.window}) {format_duration(current.elapsed)}, {done}/{len(current.items)} done"
-            if current.overdue:
-                phase += " — past its time box"
+        text = Content("") if inc is None else self._preview_content(inc, self.clock_now)
+        key = (text.plain, tuple(text.spans))  # Content == compares the text only
+        if key != self._preview_shown:
+            self._preview_shown = key
+            box.update(text)
+
+    _preview_shown: tuple[str, tuple[Any, ...]] | None = None
+
+    @staticmethod
+    def _preview_content(inc: Incident, now: datetime) -> Content:
+        """Three lines under the list: what it is, its clocks, the latest word.
+
+        Most important first on each line, so 80 columns cut only the tail: the full
+        title (the list truncates it), then the timers in their colours, then the phase.
+        """
         report = sla(inc, now)
+        what = f"{inc.ref} {inc.severity.value}: {safe_text(inc.title, 200)}"
+        if inc.summary:
+            what += " — " + safe_text(inc.summary, 300)
+        phase = ""
+        current = next((v for v in phase_views(inc, now) if v.state == "current"), None)
+        if current is not None and inc.status.is_working:
+            done = sum(1 for i in current.items if i.done)
+            phase = f" · {current.phase.title} {format_duration(current.elapsed)}, {done}/{len(current.items)} done"
+            if current.overdue:
+                phase += " (past its time box)"
+        clocks = Content.assemble(
+            (timer_phrase(report.response), PREVIEW_TIMER_STYLE[report.response.state]), " · ",
+            (timer_phrase(report.update), PREVIEW_TIMER_STYLE[report.update.state]),
+            f" · {age_text(inc, now)} old{phase}",
+        )
         last = next((e for e in reversed(inc.events) if not e.generated), inc.events[-1])
-        lines = [
-            f"{inc.ref} {age_text(inc, now)} old: " + safe_text(inc.summary or "(no summary)", 300),
-            f"{phase}   respond: {timer_text(report.response)}   next update: {timer_text(report.update)}",
-            f"last: {last.ts:%H:%M:%S} UTC {safe_text(last.actor, 20)}: {safe_text(describe(last), 200)}",
-        ]
-        box.update(Content("\n".join(lines)))
+        latest = f"last: {last.ts:%H:%M:%S} UTC {safe_text(last.actor, 20)}: {safe_text(describe(last), 200)}"
+        return Content("\n").join([Content(what), clocks, Content(latest)])
 
     # ------------------------------------------------------------ keys
 
@@ -361,7 +412,7 @@ class IncidentsPane(Pane):
 
     def action_toggle_closed(self) -> None:
         self.show_closed = not self.show_closed
-        self.run_worker(self._reload, group="incidents-load", exclusive=True, exit_on_error=False)
+        self._request_reload()
 
     def action_detail(self) -> None:
         if (inc := self._need_selected()) is None or self.service is None:
