@@ -1,7 +1,8 @@
 """One incident: header with timers, the timeline, and the manual's phase checklist.
 
 The timeline lists every event (generated ones can be hidden with g; pinned
-ones, marked *, make the post-mortem timeline; p pins or unpins). The
+ones, marked *, make the post-mortem timeline; p pins or unpins; Enter shows
+the whole event with its data). The
 checklist shows each phase with its elapsed time; Enter ticks a manual item.
 Timers repaint every second; the view follows other consoles live.
 """
@@ -24,7 +25,7 @@ from cs_console.domain.incidents.model import Incident
 from cs_console.domain.incidents.phases import phase_views
 from cs_console.domain.incidents.postmortem import describe
 from cs_console.domain.incidents.timers import TimerState, format_duration, sla
-from cs_console.domain.incidents.views import timer_text
+from cs_console.domain.incidents.views import timer_phrase
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.screens.incident_actions import IncidentActions
 
@@ -74,7 +75,10 @@ class IncidentDetailScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self._render_all()
-        self.query_one("#incd-timeline", OptionList).focus()
+        timeline = self.query_one("#incd-timeline", OptionList)
+        timeline.focus()
+        # The newest event is highlighted; show it once the list has its size.
+        self.call_after_refresh(timeline.scroll_to_highlight)
         self.set_interval(1.0, self._tick)
         try:
             self._unsubscribe = await self.service.subscribe(self._changed)
@@ -109,6 +113,7 @@ class IncidentDetailScreen(Screen[None]):
 
     def _tick(self) -> None:
         self._render_head()
+        self._render_phases()  # elapsed times move; only changed lines are repainted
 
     def _render_head(self) -> None:
         inc = self.inc
@@ -120,17 +125,29 @@ class IncidentDetailScreen(Screen[None]):
             (inc.status.value, "bold"), "  ", safe_text(inc.title, 200),
         )
         line2 = Content.assemble(
-            "respond ", (timer_text(report.response), _TIMER_STYLE[report.response.state]),
-            "   next update ", (timer_text(report.update), _TIMER_STYLE[report.update.state]),
-            f"   declared {inc.declared_at:%H:%M:%S} UTC" if inc.declared_at else "",
-            f"   {len(report.breaches)} breach(es) on record" if report.breaches else "",
+            (timer_phrase(report.response), _TIMER_STYLE[report.response.state]), " · ",
+            (timer_phrase(report.update), _TIMER_STYLE[report.update.state]),
+            (f"  {len(report.breaches)} missed", "bold $error") if report.breaches else "",
+            f"  declared {inc.declared_at:%Y-%m-%d %H:%M:%S} UTC" if inc.declared_at else "",
         )
-        head = self.query_one("#incd-head", Static)
-        head.update(Content("\n").join([line1, line2, Content(roles)]))
+        source = inc.source.value.replace("_", " ") + (f" {safe_text(inc.source_ref, 40)}" if inc.source_ref else "")
+        components = ", ".join(safe_text(c, 40) for c in inc.components) or "—"
+        line3 = Content(f"{roles}  components: {components}  source: {source}")
+        line4 = Content(safe_text(inc.summary, 500) if inc.summary else "(no summary)")
+        text = Content("\n").join([line1, line2, line3, line4])
+        key = (text.plain, tuple(text.spans))  # Content == compares the text only
+        if key != self._head_shown:
+            self._head_shown = key
+            self.query_one("#incd-head", Static).update(text)
+
+    _head_shown: tuple[str, tuple[Any, ...]] | None = None
 
     def _render_timeline(self) -> None:
         timeline = self.query_one("#incd-timeline", OptionList)
         keep = timeline.highlighted_option.id if timeline.highlighted_option is not None else None
+        count = timeline.option_count
+        if count and timeline.highlighted == count - 1:
+            keep = None  # on the newest event: follow what arrives next
         timeline.clear_options()
         options = []
         for ev in self.inc.events:
@@ -150,17 +167,17 @@ class IncidentDetailScreen(Screen[None]):
         box = self.query_one("#incd-timeline-box")
         box.border_title = "Timeline (UTC)" + ("" if self.show_generated else " — generated hidden")
 
-    def _render_phases(self) -> None:
-        phases = self.query_one("#incd-phases", OptionList)
-        keep = phases.highlighted
-        phases.clear_options()
+    def _phase_options(self) -> list[Option]:
         now = self.service.clock.now()
         options: list[Option] = []
         for view in phase_views(self.inc, now):
             mark = {"done": "✓", "current": "▶", "upcoming": "·"}[view.state]
             elapsed = f" {format_duration(view.elapsed)}" if view.elapsed is not None else ""
             style = "bold $error" if view.overdue else ("bold" if view.state == "current" else "$text-muted")
-            label = Content.assemble((f"{mark} {view.phase.title}", style), (f" {view.phase.window}{elapsed}", "$text-muted"))
+            label = Content.assemble(
+                (f"{mark} {view.phase.title}", style), (f" {view.phase.window}{elapsed}", "$text-muted"),
+                (" past its time box", "bold $error") if view.overdue else "",
+            )
             options.append(Option(label, id=f"phase:{view.phase.id}", disabled=True))
             if view.state == "upcoming":
                 continue
@@ -168,8 +185,22 @@ class IncidentDetailScreen(Screen[None]):
                 box = "[x]" if item.done else "[ ]"
                 how = " (auto)" if item.auto else ""
                 options.append(Option(Content(f"  {box} {item.item.label}{how}"), id=f"item:{item.item.id}"))
+        return options
+
+    def _render_phases(self) -> None:
+        phases = self.query_one("#incd-phases", OptionList)
+        options = self._phase_options()
+        current = [phases.get_option_at_index(i) for i in range(phases.option_count)]
+        if [o.id for o in options] == [o.id for o in current]:
+            # Same lines (a tick, a timer): swap only the labels that changed.
+            for index, (new, old) in enumerate(zip(options, current)):
+                if new.prompt != old.prompt:
+                    phases.replace_option_prompt_at_index(index, new.prompt)
+            return
+        keep = phases.highlighted
+        phases.clear_options()
         phases.add_options(options)
-        if keep is not None and keep < len(options):
+        if keep is not None and keep < len(options) and not options[keep].disabled:
             phases.highlighted = keep
         else:  # the first thing one can tick
             phases.highlighted = next((n for n, o in enumerate(options) if not o.disabled), None)
@@ -189,7 +220,13 @@ class IncidentDetailScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#incd-timeline")
     def _timeline_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter: the whole event (a long note, an update's body, the evidence attached)."""
         event.stop()
+        ev = self.inc.event(int(event.option_id or 0))
+        if ev is not None:
+            from cs_console.tui.screens.incident_event import IncidentEventScreen
+
+            self.app.push_screen(IncidentEventScreen(self.inc.ref, ev, pinned=self.inc.is_pinned(ev)))
 
     def action_back(self) -> None:
         self.app.pop_screen()
