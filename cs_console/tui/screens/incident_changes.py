@@ -164,10 +164,20 @@ class IncidentSeverityScreen(_Dialog):
             self.dismiss((self._chosen, reason))
 
 
+class PinBox(Checkbox, inherit_bindings=False):
+    """A checkbox that Space toggles and Enter leaves to the dialog (Enter adds the note:
+    with the stock Checkbox, Enter after ticking "pin" unticked it again)."""
+
+    BINDINGS = [Binding("space", "toggle_button", "Toggle", show=False, id="incident_note.pin_toggle")]
+
+
 class IncidentNoteScreen(_Dialog):
     """Add a note to the timeline (any responder)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="incident_note.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="incident_note.cancel"),
+        Binding("enter", "add", "Add", show=False, id="incident_note.add"),
+    ]
 
     def __init__(self, ref: str) -> None:
         super().__init__()
@@ -177,8 +187,8 @@ class IncidentNoteScreen(_Dialog):
         with Vertical(classes="inc-dialog") as box:
             box.border_title = f"{self._ref}: note"
             yield Input(placeholder="What happened, what you saw, what you decided", id="inc-note-text", max_length=20_000)
-            yield Checkbox("Pin to the post-mortem timeline", id="inc-note-pin")
-            yield Static(Content("Enter adds the note. Esc cancels."), classes="inc-hint")
+            yield PinBox("Pin to the post-mortem timeline", id="inc-note-pin")
+            yield Static(Content("Enter adds the note. Tab, Space pins it. Esc cancels."), classes="inc-hint")
             yield Static(classes="inc-error")
 
     def on_mount(self) -> None:
@@ -187,10 +197,15 @@ class IncidentNoteScreen(_Dialog):
     @on(Input.Submitted, "#inc-note-text")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if not event.value.strip():
+        self.action_add()
+
+    def action_add(self) -> None:
+        text = self.query_one("#inc-note-text", Input).value.strip()
+        if not text:
             self._error("the note is empty")
+            self.query_one("#inc-note-text", Input).focus()
             return
-        self.dismiss((event.value.strip(), self.query_one("#inc-note-pin", Checkbox).value))
+        self.dismiss((text, self.query_one("#inc-note-pin", PinBox).value))
 
 
 class IncidentRoleScreen(_Dialog):

@@ -51,6 +51,9 @@ class IncidentOpenScreen(ModalScreen[OpenDraft | None]):
         Binding("n", "answer(False)", "No", id="incident_open.no"),
         Binding("b", "back", "Back", id="incident_open.back"),
         Binding("f2", "declare", "Declare", id="incident_open.declare"),
+        # Priority: moves the focus before the keys typed after Enter are delivered, so
+        # "title<Enter>summary<Enter>" arriving in one SSH packet lands in the right fields.
+        Binding("enter", "next_field", "Next", show=False, priority=True, id="incident_open.next_field"),
     ]
 
     def __init__(self, sources: list[tuple[str, Prefill]] | None = None, prefill: Prefill | None = None) -> None:
@@ -105,19 +108,20 @@ class IncidentOpenScreen(ModalScreen[OpenDraft | None]):
             "decide": "Pick the severity (↑↓ Enter); overriding the proposal needs a reason. F2 declares.",
         }[step]
         self.query_one("#inc-open-hint", Static).update(Content(hint))
+        # set_focus, not focus(): at once, so keys already on their way go to the new step.
         if step == "src":
-            self.query_one("#inc-open-src", OptionList).focus()
+            self.set_focus(self.query_one("#inc-open-src", OptionList))
         elif step == "details":
-            self.query_one("#inc-open-title", Input).focus()
+            self.set_focus(self.query_one("#inc-open-title", Input))
         elif step == "questions":
             if not remaining_questions(self._answers):
                 self._show("decide")
                 return
             self._render_question()
-            self.query_one(QuestionBox).focus()
+            self.set_focus(self.query_one(QuestionBox))
         elif step == "decide":
             self._render_decide()
-            self.query_one("#inc-open-severity", OptionList).focus()
+            self.set_focus(self.query_one("#inc-open-severity", OptionList))
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -125,7 +129,34 @@ class IncidentOpenScreen(ModalScreen[OpenDraft | None]):
             return self._step == "questions" or (action == "back" and self._step == "decide")
         if action == "declare":
             return self._step == "decide"
+        if action == "next_field":
+            return self._step == "details" and self.focused in self._detail_fields()
         return True
+
+    def _detail_fields(self) -> list[Input]:
+        return [self.query_one(f"#inc-open-{name}", Input) for name in ("title", "summary", "components")]
+
+    def action_next_field(self) -> None:
+        """Enter in the details: next field, then the questions."""
+        fields = self._detail_fields()
+        left = self.focused
+        if not isinstance(left, Input) or left not in fields:
+            return
+        index = fields.index(left)
+        if index + 1 < len(fields):
+            self.set_focus(fields[index + 1])
+        else:
+            self._show("questions")
+        # Checked after the keys already sent to that field are in it (its own queue runs first).
+        left.call_later(self._require_title)
+
+    def _require_title(self) -> None:
+        title = self.query_one("#inc-open-title", Input)
+        if not title.value.strip() and self._step in ("details", "questions", "decide"):
+            if self._step != "details":
+                self._show("details")
+            self.set_focus(title)
+            self._error("a title is required")
 
     def _apply_prefill(self, prefill: Prefill) -> None:
         self._prefill = prefill

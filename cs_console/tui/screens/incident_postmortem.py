@@ -52,6 +52,7 @@ class IncidentPostmortemScreen(ModalScreen[dict[str, Any] | None]):
     def __init__(self, inc: Incident) -> None:
         super().__init__()
         self._inc = inc
+        self._shown: dict[str, str] = {}  # what each field showed when opened
 
     def compose(self) -> ComposeResult:
         pm = self._inc.postmortem
@@ -60,7 +61,11 @@ class IncidentPostmortemScreen(ModalScreen[dict[str, Any] | None]):
             yield Static(Content("Systems and decisions, not people. F2 saves, Esc cancels."), classes="inc-hint")
             for name in TEXT_FIELDS:
                 yield Label(Content(_LABELS[name]))
-                yield TextArea(str(pm.get(name, "")), id=f"pm-{name}", classes="pm-field", soft_wrap=True)
+                text = str(pm.get(name, ""))
+                if name == "summary" and not text.strip():
+                    text = self._inc.summary  # the incident's own summary is the starting point
+                self._shown[name] = text.strip()
+                yield TextArea(text, id=f"pm-{name}", classes="pm-field", soft_wrap=True)
             yield Label(Content("Action items, one per line: what @ owner @ due"))
             yield TextArea(format_action_items(list(pm.get("action_items") or [])), id="pm-actions", classes="pm-field", soft_wrap=True)
             yield Label(Content("Or waive the post-mortem (reason, recorded):"))
@@ -75,7 +80,7 @@ class IncidentPostmortemScreen(ModalScreen[dict[str, Any] | None]):
         pm = self._inc.postmortem
         for name in TEXT_FIELDS:
             value = self.query_one(f"#pm-{name}", TextArea).text.strip()
-            if value != str(pm.get(name, "")).strip():
+            if value != self._shown.get(name, str(pm.get(name, "")).strip()):
                 fields[name] = value
         items = parse_action_items(self.query_one("#pm-actions", TextArea).text)
         if items != list(pm.get("action_items") or []):
