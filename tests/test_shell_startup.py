@@ -96,3 +96,11 @@ async def test_footer_is_rebuilt_once_per_pane_switch_and_not_when_nothing_chang
         await app.action_refresh_now()  # new data, same bindings
         await pilot.pause(0.3)
         assert calls == []
+
+
+@pytest.mark.parametrize("after", [0.0, 0.05, 0.2])
+async def test_quitting_right_after_asking_for_a_pane_raises_nothing(after: float) -> None:
+    app = bare_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")  # the Logs pane, mounted on demand
+        await pilot.pause(after)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -36,6 +37,11 @@ def _pane_bindings() -> list[Binding]:
 
 
 _STYLES = Path(__file__).parent / "styles"
+# The other panes are mounted after the first frames and the first refreshes, each once
+# no key has come for _QUIET_S (see ConsoleApp._mount_remaining_panes).
+_MOUNT_DELAY_S = 0.5
+_QUIET_S = 0.4
+_SHOWN_GRACE_S = 1.5  # after a pane asked for by a key is mounted
 
 
 class ConsoleApp(App[int]):
@@ -81,6 +87,8 @@ class ConsoleApp(App[int]):
         self._pane_faults: set[tuple[str, str, str]] = set()
         self._mount_in_flight: Any = None
         self._freeze_gc = freeze_gc
+        self._last_key_at = 0.0
+        self._user_mount: Any = None
         super().__init__()
         loaded = load_themes()
         for theme in loaded.themes.values():
@@ -150,31 +158,41 @@ class ConsoleApp(App[int]):
         return not self.is_running or bool(self._exit) or self._closing or self.screen._closing
 
     async def _mount_remaining_panes(self) -> None:
-        """After the first paint, the other panes one at a time, so keys typed meanwhile get through.
+        """After the first paint, the other panes one at a time, when the keyboard is quiet.
 
-        Each pane module is imported in a thread (the event loop keeps reading
-        input) and each pane is mounted on its own, with a pause between. Mounting
-        all four in one go held the loop for 0.5-4 s on a loaded machine: a `2`
-        pressed right after the first paint took seconds to show the Metrics pane.
+        Mounting the four other panes in one go held the event loop for 0.5-4 s on
+        a loaded machine, so a `2` or F1 pressed right after the first paint took
+        seconds to act. Now each pane waits until no key has come for a moment (a
+        pane asked for by a key is mounted at once, on demand, by show_pane), and
+        the loop gets a breath between panes.
         """
         import asyncio
+        import time
 
+        await asyncio.sleep(_MOUNT_DELAY_S)
         for spec in self._pane_specs:
+            while not self._shutting_down():
+                user_mount = self._user_mount
+                if user_mount is not None and not user_mount.done():
+                    await asyncio.wait([user_mount])
+                    # Mounted is not painted: its tabs, lists and first refresh follow.
+                    self._last_key_at = time.monotonic() + _SHOWN_GRACE_S
+                elif time.monotonic() - self._last_key_at < _QUIET_S:
+                    await asyncio.sleep(0.1)
+                else:
+                    break
             if self._shutting_down():
                 return
-            if spec.pane_id not in self._loaded:
-                try:
-                    self._loaded[spec.pane_id] = await asyncio.to_thread(spec.load)
-                except Exception as exc:  # noqa: BLE001 - one broken pane must not stop the others
-                    self._report_pane_load_failure(spec, exc)
-                    continue
-            if self._shutting_down():
-                return
+            try:
+                self._pane_class(spec.pane_id)
+            except Exception as exc:  # noqa: BLE001 - one broken pane must not stop the others
+                self._report_pane_load_failure(spec, exc)
+                continue
             mounting = self._ensure_pane(spec.pane_id)
             if mounting is not None:
                 self._mount_in_flight = asyncio.ensure_future(_awaited(mounting))
                 await self._mount_in_flight
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.1)
         if self._freeze_gc:
             # Everything built so far (modules, stylesheets, panes) lives as long as the app:
             # out of the collector's way, a full collection no longer stalls the UI for
@@ -184,15 +202,22 @@ class ConsoleApp(App[int]):
 
             gc.freeze()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            import time
+
+            self._last_key_at = time.monotonic()
+        await super().on_event(event)
+
     async def _shutdown(self) -> None:
         # A pane whose children are torn down before its own Mount is handled can fail in
         # on_mount (a `q` within the first second): let the pane being mounted finish first.
         import asyncio
 
-        pending = self._mount_in_flight
-        if pending is not None and not pending.done():
+        pending = [m for m in (self._mount_in_flight, self._user_mount) if m is not None and not m.done()]
+        if pending:
             try:
-                await asyncio.wait_for(asyncio.shield(pending), 2.0)
+                await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 2.0)
             except Exception:  # noqa: BLE001 - shutting down regardless
                 pass
         await super()._shutdown()
@@ -209,7 +234,7 @@ class ConsoleApp(App[int]):
         for notice in self._startup_notices:
             self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8)
         self.call_after_refresh(self._focus_pane)
-        self.set_timer(0.05, lambda: self.run_worker(self._mount_remaining_panes(), group="mount-panes", exit_on_error=False))
+        self.run_worker(self._mount_remaining_panes(), group="mount-panes", exit_on_error=False)
         if self._poll:
             self.call_later(self._poll_metrics)
             self.call_later(self._poll_health)
@@ -230,10 +255,15 @@ class ConsoleApp(App[int]):
         if switcher.current == pane_id:
             return
         try:
-            self._ensure_pane(pane_id)
+            mounting = self._ensure_pane(pane_id)
         except Exception as exc:  # noqa: BLE001 - a pane that cannot load is reported; the console stays
             self._report_pane_load_failure(next(s for s in self._pane_specs if s.pane_id == pane_id), exc)
             return
+        if mounting is not None:
+            # Asked for by a key: the background mounting waits until this one is up.
+            import asyncio
+
+            self._user_mount = asyncio.ensure_future(_awaited(mounting))
         switcher.current = pane_id
         self.query_one(PaneTabs).set_active(pane_id)
         # A pane mounted just now has not composed its children yet: wait for it.
