@@ -147,8 +147,10 @@ async def test_filter_typed_applies_live(log_file: Path, size: tuple[int, int]) 
         highlighted = "".join(seg.text for seg in strip if seg.style is not None and seg.style.bgcolor == match_style.bgcolor)
         assert highlighted.lower() == "payment"
         await pilot.press("enter")
+        await pilot.pause(0.1)
         assert not app.query_one(LogFilterBar).has_class("-open")
         assert app.focused is view
+        assert "Enter keep" not in screen_text(app) and "/ payment" not in screen_text(app)  # the bar is gone
 
 
 @pytest.mark.parametrize("size", SIZES)

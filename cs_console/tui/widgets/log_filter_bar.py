@@ -101,7 +101,7 @@ class LogFilterBar(Widget):
     def open(self) -> None:
         """Show the bar with the filter in force, cursor at its end."""
         self._text_at_open = self.applied_text
-        self.display = True
+        # (Shown by the pane's "-open" class: an inline display would outlive it.)
         # Focus now, not after the next refresh (Widget.focus defers it): keys
         # typed right after "/" (one SSH packet) must land in the input, not
         # trigger the log view's bindings.
