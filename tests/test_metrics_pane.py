@@ -107,7 +107,9 @@ async def test_functions_table_fits_80_columns() -> None:
     app = demo_app("function-failures")
     async with app.run_test(size=(80, 24)) as pilot:
         await play(app, 120, 30)
-        await pilot.press("2", "f")
+        await pilot.press("2")
+        await pilot.pause(0.3)  # mounted on demand: its keys work once it is up
+        await pilot.press("f")
         await pilot.pause(0.3)
         text = screen_text(app)
         header = next(line for line in text.splitlines() if "Function" in line and "Status" in line)
@@ -151,3 +153,25 @@ async def test_an_unchanged_refresh_repaints_nothing_and_a_new_value_only_its_ce
 
 def test_every_metric_has_a_label_that_fits_the_narrow_column() -> None:
     assert max(len(m.label) for m in METRIC_BY_KEY.values()) <= 21
+
+
+async def test_source_tooltips_and_fault_notices_are_literal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.content import Content
+
+    from cs_console.tui.panes.overview import OverviewPane
+    from cs_console.tui.widgets.console_header import SourceDots
+
+    app = db_only_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        dots = app.query_one(SourceDots)
+        dots.show([SourceStatus("db", SourceState.DOWN, HOSTILE)])
+        assert isinstance(dots.tooltip, Content) and "[bold red]x[/]" in dots.tooltip.plain and "\x1b" not in dots.tooltip.plain
+
+        def boom(self) -> None:
+            raise KeyError("[bold red]x[/] [/unbalanced]")
+
+        monkeypatch.setattr(OverviewPane, "refresh_live", boom)
+        await app.action_refresh_now()
+        await pilot.pause(0.1)
+        [fault] = [n for n in app._notifications if "pane fault" in n.message]
+        assert fault.markup is False and "[/unbalanced]" in fault.message and app.is_running

@@ -227,12 +227,13 @@ class ConsoleApp(App[int]):
         if key not in self._pane_faults:
             self._pane_faults.add(key)
             self.log.error(f"{spec.pane_id}: {exc!r}")
-            self.notify(f"{spec.title} pane could not be loaded: {type(exc).__name__}: {str(exc)[:120]}", severity="error", timeout=10)
+            # markup=False: exception text and paths are data, never Rich markup.
+            self.notify(f"{spec.title} pane could not be loaded: {type(exc).__name__}: {str(exc)[:120]}", severity="error", timeout=10, markup=False)
 
     def on_mount(self) -> None:
         self.query_one(PaneTabs).set_active(self._initial_pane)
         for notice in self._startup_notices:
-            self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8)
+            self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8, markup=False)
         self.call_after_refresh(self._focus_pane)
         self.run_worker(self._mount_remaining_panes(), group="mount-panes", exit_on_error=False)
         if self._poll:
@@ -289,7 +290,7 @@ class ConsoleApp(App[int]):
             if key not in self._pane_faults:
                 self._pane_faults.add(key)
                 self.log.error(f"{pane.PANE_ID}: {exc!r}")
-                self.notify(f"{pane.TITLE} pane fault: {type(exc).__name__}: {str(exc)[:120]}", severity="error", timeout=10)
+                self.notify(f"{pane.TITLE} pane fault: {type(exc).__name__}: {str(exc)[:120]}", severity="error", timeout=10, markup=False)
 
     def action_show_pane_number(self, number: int) -> None:
         for spec in self._pane_specs:

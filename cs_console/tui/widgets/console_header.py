@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from cs_console.domain.safe_text import safe_text
 from cs_console.domain.sources import SourceState, SourceStatus
 
 _DOT_STYLE = {
@@ -63,7 +64,9 @@ class SourceDots(Static):
         if not statuses:
             parts.append(("no sources", "$text-muted"))
         self.update(Content.assemble(*parts))
-        self.tooltip = "\n".join(f"{s.name}: {s.state.value} {s.detail}".rstrip() for s in statuses) or None
+        # Content, not str: a str tooltip is parsed as markup, and details are data (error texts).
+        text = "\n".join(safe_text(f"{s.name}: {s.state.value} {s.detail}".rstrip(), 300) for s in statuses)
+        self.tooltip = Content(text) if text else None
 
 
 class ConsoleHeader(Horizontal):
