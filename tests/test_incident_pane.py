@@ -127,6 +127,8 @@ async def test_list_colours_live_timers_literal_text_and_other_consoles(tmp_path
     await svc.open(title="Docs typo", severity=Severity.P3)  # ten minutes old: green
     async with app.run_test(size=(80, 24)) as pilot:
         p = await show_pane(pilot)
+        # Key 4 pressed at once, before the pane existed: its list still takes the keys.
+        await until(pilot, lambda: app.focused is p.query_one("#inc-list"))
         text = screen_text(app)
         lines = text.splitlines()
         row1 = next(line for line in lines if "Sign-ups failing" in line)

@@ -84,7 +84,9 @@ def describe(ev: IncidentEvent) -> str:
     if t is EventType.STAKEHOLDER_UPDATE:
         ok = "sent" if d.get("delivered", True) else f"FAILED ({d.get('error', '')})"
         first = str(d.get("body", "")).strip().splitlines()[:1]
-        return f"Stakeholder update {ok} via {d.get('channel')}: {first[0] if first else ''}"
+        # The templates' colour emoji are for Slack; terminals disagree on their width.
+        line = first[0].lstrip("🔴🟠🟡\ufe0f ") if first else ""
+        return f"Stakeholder update {ok} via {d.get('channel')}: {line}"
     if t is EventType.CHECKLIST_ITEM:
         return f"Checklist {d.get('item')}: {'done' if d.get('done', True) else 'not done'}"
     if t is EventType.DETAILS_EDITED:

@@ -167,6 +167,13 @@ class IncidentsPane(Pane):
         self.query_one("#inc-status-line", Static).update(Content("incidents: opening the store…"))
         self.run_worker(self._open_service, group="incidents-open", exclusive=True, exit_on_error=False)
         self.set_interval(1.0, self._tick)
+        # Shown the moment it was mounted (key 4 before the pane existed): the app's
+        # focus call came before our list did, so take the keys here.
+        self.call_after_refresh(self._focus_if_shown)
+
+    def _focus_if_shown(self) -> None:
+        if self.display and self.is_mounted and self.app.focused is None:
+            self.focus_default()
 
     async def on_unmount(self) -> None:
         service, self.service = self.service, None
