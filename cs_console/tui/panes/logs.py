@@ -201,6 +201,9 @@ class LogsPane(Pane):
         if self.display:
             self._shown = True
             self._start_ingest()
+            # Focus before the first frame: keys typed as soon as the lines show
+            # (`/` then a filter) must find the log view, not an unfocused screen.
+            self.screen.set_focus(self.view)
         self._update_status()
 
     def on_show(self) -> None:
