@@ -248,3 +248,15 @@ def test_version() -> None:
 def test_console_refuses_without_terminal() -> None:
     out = run_cli("demo")
     assert out.returncode == 2 and "needs a terminal" in out.stderr
+
+
+def test_local_only_session_needs_no_profile_and_is_not_the_demo() -> None:
+    import argparse
+
+    from cs_console.services.session import session_from_args
+
+    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    local = session_from_args(args, local_only=True)
+    assert local.demo is None and local.environment_label == "LOCAL" and not local.notices
+    default = session_from_args(args)
+    assert default.demo is not None and default.environment_label == "DEMO" and default.notices

@@ -15,8 +15,9 @@ def run_console(
     force_demo: bool = False,
     initial_pane: str | None = None,
     pane_options: dict[str, Any] | None = None,
+    local_only: bool = False,
 ) -> int:
-    session = open_session_or_exit(args, force_demo=force_demo)
+    session = open_session_or_exit(args, force_demo=force_demo, local_only=local_only)
     if not sys.stdout.isatty() and not getattr(args, "_allow_no_tty", False):
         print("cs-console: the console needs a terminal (use a subcommand such as `health` or `logs` in scripts)", file=sys.stderr)
         return 2

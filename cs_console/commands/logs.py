@@ -105,25 +105,12 @@ def _run_tui(args: argparse.Namespace, spec: str, local: bool) -> int:
             return _fail(str(exc))
         if spec == "-" and not detach_stdin_for_tui():
             return _fail("--source - with --tui needs data piped into stdin and a terminal to type on")
-        if _no_profile(args):
-            # A local file needs no profile: open the built-in environment quietly
-            # (no "no profile configured" toast over the newest lines).
-            args.demo = True
     options = {"source": spec, "filter": args.filter or ""}
     if args.since:
         options["since"] = args.since
-    return run_console(args, initial_pane="logs", pane_options=options)
-
-
-def _no_profile(args: argparse.Namespace) -> bool:
-    from cs_console.config import ConfigError, load_config
-
-    if getattr(args, "profile", None) or getattr(args, "demo", False):
-        return False
-    try:
-        return not load_config(getattr(args, "config", None)).profile_names
-    except ConfigError:
-        return False  # let the console report the bad config
+    # A local file needs no profile (like `lnav FILE`): without one the console opens
+    # on the file alone, labelled LOCAL, with no demo and no "no profile" notice.
+    return run_console(args, initial_pane="logs", pane_options=options, local_only=local)
 
 
 async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any) -> int:

@@ -28,6 +28,7 @@ class Session:
     demo: DemoOptions | None
     state_dir: Path
     notices: list[str] = field(default_factory=list)
+    label: str = ""  # overrides the environment label (LOCAL for a file opened without a profile)
 
     @property
     def read_only(self) -> bool:
@@ -35,18 +36,23 @@ class Session:
 
     @property
     def environment_label(self) -> str:
-        return "DEMO" if self.demo else self.profile.environment_name.upper()
+        return self.label or ("DEMO" if self.demo else self.profile.environment_name.upper())
 
 
-def session_from_args(args: argparse.Namespace, *, force_demo: bool = False) -> Session:
-    """Build the session; raises ConfigError for a bad config."""
+def session_from_args(args: argparse.Namespace, *, force_demo: bool = False, local_only: bool = False) -> Session:
+    """Build the session; raises ConfigError for a bad config.
+
+    local_only: the caller reads only local data (a log file, stdin), so having no
+    profile is fine and the demo is not substituted.
+    """
     config = load_config(getattr(args, "config", None))
     flags = {"read_only": getattr(args, "read_only", False), "theme": getattr(args, "theme", None)}
     wants_demo = force_demo or getattr(args, "demo", False) or any(
         getattr(args, k, None) is not None for k in ("scenario", "seed", "speed")
     )
     notices: list[str] = list(config.warnings)
-    if not wants_demo and not config.profile_names and not getattr(args, "profile", None):
+    local = local_only and not wants_demo and not config.profile_names and not getattr(args, "profile", None)
+    if not wants_demo and not local and not config.profile_names and not getattr(args, "profile", None):
         # Nothing configured: the demo is the embedded default.
         wants_demo = True
         notices.append("no profile configured: showing the built-in demo (run `cs-console init` to add one)")
@@ -62,13 +68,13 @@ def session_from_args(args: argparse.Namespace, *, force_demo: bool = False) -> 
             seed=getattr(args, "seed", None) if getattr(args, "seed", None) is not None else d.seed,
             speed=getattr(args, "speed", None) or d.speed,
         )
-    return Session(config, profile, demo, state_dir(), notices)
+    return Session(config, profile, demo, state_dir(), notices, label="LOCAL" if local else "")
 
 
-def open_session_or_exit(args: argparse.Namespace, *, force_demo: bool = False) -> Session:
+def open_session_or_exit(args: argparse.Namespace, *, force_demo: bool = False, local_only: bool = False) -> Session:
     """For commands: a bad config is one line on stderr and exit code 2."""
     try:
-        session = session_from_args(args, force_demo=force_demo)
+        session = session_from_args(args, force_demo=force_demo, local_only=local_only)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         raise SystemExit(2) from None
