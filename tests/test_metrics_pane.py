@@ -67,6 +67,14 @@ def db_only_app(note: str = "no transactions in the interval", detail: str = "ro
     return ConsoleApp(session, env, poll=False)
 
 
+async def until(pilot, check, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time:\n" + screen_text(pilot.app))
+
+
 async def refreshed(app: ConsoleApp, pilot) -> None:
     await app.monitor.refresh_metrics()
     await app.monitor.refresh_health()
@@ -92,7 +100,7 @@ async def test_metrics_tab_at_80x24_shows_na_reasons_in_full_and_keeps_columns_a
     async with app.run_test(size=(80, 24)) as pilot:
         await refreshed(app, pilot)
         await pilot.press("2")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Connection limit" in screen_text(app) and "q Quit" in screen_text(app).splitlines()[-1])
         lines = screen_text(app).splitlines()
         error_line = next(line for line in lines if "DB error rate" in line)
         assert error_line.split() == ["DB", "error", "rate", "n/a", "UNKNOWN", "no", "transactions", "in", "the", "interval"]
@@ -108,9 +116,9 @@ async def test_functions_table_fits_80_columns() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await play(app, 120, 30)
         await pilot.press("2")
-        await pilot.pause(0.3)  # mounted on demand: its keys work once it is up
+        await until(pilot, lambda: "Connection limit" in screen_text(app))  # mounted on demand: its keys work once it is up
         await pilot.press("f")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Calls/min" in screen_text(app))
         text = screen_text(app)
         header = next(line for line in text.splitlines() if "Function" in line and "Status" in line)
         assert header.split() == ["Function", "Status", "Calls/min", "Errors", "Avg", "p95", "Ver"]
@@ -123,7 +131,7 @@ async def test_hostile_notes_and_details_are_shown_literally() -> None:
         await refreshed(app, pilot)
         overview = screen_text(app)
         await pilot.press("2")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "no transactions" not in screen_text(app) and "Connection limit" in screen_text(app))
         metrics = screen_text(app)
         for text in (overview, metrics):
             assert "[bold red]x[/]" in text and "␛[31mred␛[0m" in text and "\x1b" not in text
@@ -136,7 +144,7 @@ async def test_an_unchanged_refresh_repaints_nothing_and_a_new_value_only_its_ce
     async with app.run_test(size=(120, 40)) as pilot:
         await refreshed(app, pilot)
         await pilot.press("2")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Connection limit" in screen_text(app))
         listing = app.query_one(MetricsList)
         regions: list[Region] = []
         monkeypatch.setattr(listing, "refresh", lambda *r, **k: regions.extend(r))

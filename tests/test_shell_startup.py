@@ -53,6 +53,14 @@ async def test_a_digit_pressed_right_after_start_shows_its_pane() -> None:
             await pilot.pause(0.05)
         assert app.current_pane.PANE_ID == "metrics" and "Connection limit" in screen_text(app)
         assert "a Alerts" not in screen_text(app).splitlines()[-1]  # the footer follows the focus
+        # the pane mounted on demand has the focus, so its own keys work at once
+        assert app.focused is not None and app.current_pane in app.focused.ancestors_with_self
+        await pilot.press("f")
+        for _ in range(60):
+            if "Calls/min" in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        assert "Calls/min" in screen_text(app)
 
 
 async def test_a_pane_that_cannot_be_imported_is_reported_and_the_rest_works() -> None:

@@ -265,12 +265,16 @@ class ConsoleApp(App[int]):
             import asyncio
 
             self._user_mount = asyncio.ensure_future(_awaited(mounting))
+            # Focus and data once it is composed: until then keys would go nowhere.
+            self._user_mount.add_done_callback(lambda _f: self.call_after_refresh(self._after_show))
         switcher.current = pane_id
         self.query_one(PaneTabs).set_active(pane_id)
         # A pane mounted just now has not composed its children yet: wait for it.
         self.call_after_refresh(self._after_show)
 
     def _after_show(self) -> None:
+        if self._shutting_down():
+            return
         pane = self.current_pane
         if pane is not None and pane.is_mounted:
             self._guarded(pane, pane.refresh_live)
