@@ -232,7 +232,8 @@ def test_sigkill_mid_step_then_resume(tmp_path: Path, pg) -> None:
     while time.monotonic() < deadline:
         for f in runs.glob("*.json") if runs.exists() else []:
             data = json.loads(f.read_text())
-            if any(s["step_id"] == "long" and s["state"] == "running" for s in data["steps"]) and marker.exists():
+            # The shell creates the file before it writes "started": wait for the line itself.
+            if any(s["step_id"] == "long" and s["state"] == "running" for s in data["steps"]) and marker.exists() and marker.read_text().strip():
                 run_id = data["run_id"]
         if run_id:
             break
