@@ -112,3 +112,21 @@ async def test_quitting_right_after_asking_for_a_pane_raises_nothing(after: floa
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("3")  # the Logs pane, mounted on demand
         await pilot.pause(after)
+
+
+@pytest.mark.parametrize("theme", ["light", "high-contrast"])
+async def test_the_chosen_theme_applies_without_reparsing_every_stylesheet(theme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.css.stylesheet import Stylesheet
+    from textual.color import Color
+
+    reparses: list[int] = []
+    original = Stylesheet.reparse
+    monkeypatch.setattr(Stylesheet, "reparse", lambda self: (reparses.append(1), original(self))[1])
+    app = bare_app()
+    app.session.profile.values["theme"] = theme
+    app = ConsoleApp(app.session, app.env)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert app.theme == theme and app.has_class(f"-theme-{theme}")
+        assert app.screen.styles.background == Color.parse(app.current_theme.background)
+        assert reparses == []
