@@ -130,3 +130,52 @@ async def test_the_chosen_theme_applies_without_reparsing_every_stylesheet(theme
         assert app.theme == theme and app.has_class(f"-theme-{theme}")
         assert app.screen.styles.background == Color.parse(app.current_theme.background)
         assert reparses == []
+
+
+async def test_sources_are_wired_after_the_first_frame_without_a_false_warning() -> None:
+    from tests.test_metrics_pane import DbOnlyProbe, DbOnlySource
+
+    built: list[Environment] = []
+
+    def factory() -> Environment:
+        base = bare_app()
+        env = Environment(session=base.session, clock=SystemClock(), metrics_sources=[DbOnlySource()], health_probes=[DbOnlyProbe()])
+        built.append(env)
+        return env
+
+    template = bare_app()
+    app = ConsoleApp(template.session, env_factory=factory)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "no sources configured" not in screen_text(app)
+        for _ in range(100):
+            if "HEALTHY" in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        assert built and app.env is built[0] and not app.environment_pending
+        assert "Database       ✓ HEALTHY" in screen_text(app) and "no sources configured" not in screen_text(app)
+
+
+async def test_a_wiring_error_after_the_first_frame_exits_2_with_one_line() -> None:
+    def factory() -> Environment:
+        raise ValueError("CS_CONSOLE_DEMO_ANCHOR: expected an ISO 8601 time")
+
+    template = bare_app()
+    app = ConsoleApp(template.session, env_factory=factory)
+    messages: list[str] = []
+    original_exit = app.exit
+    app.exit = lambda *a, **k: (messages.append(str(k.get("message"))), original_exit(*a, **k))[1]  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+    assert app.return_code == 2
+    assert messages == ["cs-console: CS_CONSOLE_DEMO_ANCHOR: expected an ISO 8601 time"]
+
+
+def test_health_with_a_bad_demo_anchor_is_one_line() -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "cs_console", "health", "--demo"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "CS_CONSOLE_DEMO_ANCHOR": "garbage"})
+    assert out.returncode == 3 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+    assert "CS_CONSOLE_DEMO_ANCHOR" in out.stderr

@@ -24,7 +24,16 @@ def run_console(
     from cs_console.services.environment import build_environment
     from cs_console.tui.app import ConsoleApp
 
-    env = build_environment(session)
-    app = ConsoleApp(session, env, initial_pane=initial_pane, pane_options=pane_options, freeze_gc=True)
+    if initial_pane in (None, "overview"):
+        # The sources are wired right after the first frame: their imports (0.1-0.15 s) need
+        # not delay it. Other first panes (logs --tui) open their sources as they mount.
+        app = ConsoleApp(session, env_factory=lambda: build_environment(session), pane_options=pane_options, freeze_gc=True)
+    else:
+        try:
+            env = build_environment(session)
+        except ValueError as exc:  # e.g. a malformed CS_CONSOLE_DEMO_ANCHOR: one line, no traceback
+            print(f"cs-console: {exc}", file=sys.stderr)
+            return 2
+        app = ConsoleApp(session, env, initial_pane=initial_pane, pane_options=pane_options, freeze_gc=True)
     result = app.run()
-    return int(result or 0)
+    return app.return_code or int(result or 0)

@@ -105,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except InvalidDsn as exc:
         return _fail(f"invalid --dsn: {exc}")
+    except ValueError as exc:  # wiring refused a setting (e.g. CS_CONSOLE_DEMO_ANCHOR): one line, exit 3
+        return _fail(str(exc))
 
     async def check() -> Any:
         try:

@@ -7,7 +7,7 @@ pane repaints on new data; a hidden pane catches up when it is shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -65,15 +65,25 @@ class ConsoleApp(App[int]):
     def __init__(
         self,
         session: Session,
-        env: Environment,
+        env: Environment | None = None,
         *,
+        env_factory: Callable[[], Environment] | None = None,
         initial_pane: str | None = None,
         pane_options: dict[str, Any] | None = None,
         poll: bool = True,
         freeze_gc: bool = False,
     ) -> None:
+        """`env`, or `env_factory` to build it right after the first frame (its imports and
+        wiring cost 0.1-0.15 s, which the first paint need not wait for)."""
+        if env is None:
+            if env_factory is None:
+                raise TypeError("ConsoleApp needs env or env_factory")
+            from cs_console.domain.clock import SystemClock
+
+            env = Environment(session=session, clock=SystemClock())  # no sources until the real one is built
         self.session = session
         self.env = env
+        self._env_factory = env_factory
         self.monitor = Monitor(env)
         self.live = self.monitor.live
         self._poll = poll
@@ -255,9 +265,38 @@ class ConsoleApp(App[int]):
             self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8, markup=False)
         self.call_after_refresh(self._focus_pane)
         self.run_worker(self._mount_remaining_panes(), group="mount-panes", exit_on_error=False)
+        if self._env_factory is not None:
+            self.call_after_refresh(self._connect_environment)
+        elif self._poll:
+            self._start_polling()
+
+    @property
+    def environment_pending(self) -> bool:
+        """True until the environment built after the first frame is in place."""
+        return self._env_factory is not None
+
+    def _connect_environment(self) -> None:
+        """Build the real environment (after the first frame), swap it in, start polling."""
+        factory = self._env_factory
+        if factory is None or self._shutting_down():
+            return
+        try:
+            env = factory()
+        except Exception as exc:  # noqa: BLE001 - a wiring problem is a one-line error, never a traceback
+            self._env_factory = None
+            self.exit(return_code=2, message=f"cs-console: {type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else f"cs-console: {exc}")
+            return
+        self._env_factory = None
+        self.env = env
+        self.monitor = Monitor(env)
+        self.live = self.monitor.live
+        self._live_changed()
         if self._poll:
-            self.call_later(self._poll_metrics)
-            self.call_later(self._poll_health)
+            self._start_polling()
+
+    def _start_polling(self) -> None:
+        self.call_later(self._poll_metrics)
+        self.call_later(self._poll_health)
 
     # ------------------------------------------------------------ panes
 
@@ -274,6 +313,7 @@ class ConsoleApp(App[int]):
         switcher = self.query_one("#panes", ContentSwitcher)
         if switcher.current == pane_id:
             return
+        self._connect_environment()  # a pane shown before the first frame's callback: give it the real sources
         try:
             mounting = self._ensure_pane(pane_id)
         except Exception as exc:  # noqa: BLE001 - a pane that cannot load is reported; the console stays

@@ -256,7 +256,7 @@ class OverviewPane(Pane):
             if at is not None and (now - at).total_seconds() > max(3 * interval, 15):
                 problems.append(f"{what} stale since {at:%H:%M:%S} UTC")
         problems += [f"{s.name} {s.state.value}: {s.detail}" for s in live.sources if s.state.value in ("DOWN", "DEGRADED") and s.detail]
-        if not self.console.env.metrics_sources and not self.console.env.health_probes:
+        if not self.console.env.metrics_sources and not self.console.env.health_probes and not self.console.environment_pending:
             problems.append("no sources configured in this profile: nothing can be seen (set db_dsn / project_ref, or use --demo)")
         for p in problems:
             parts.append(("  ⚠ " + safe_text(p, 160), "$warning"))
