@@ -45,7 +45,19 @@ def add_global_flags(parser: argparse.ArgumentParser, *, in_subcommand: bool) ->
     g.add_argument("--demo", action="store_true", default=d(False), help="use the built-in simulated environment")
     g.add_argument("--scenario", metavar="S", choices=SCENARIOS, default=d(None), help="demo scenario: " + ", ".join(SCENARIOS))
     g.add_argument("--seed", metavar="N", type=int, default=d(None), help="demo random seed (deterministic runs)")
-    g.add_argument("--speed", metavar="X", type=float, default=d(None), help="demo time compression (simulated seconds per second)")
+    g.add_argument("--speed", metavar="X", type=_speed, default=d(None), help="demo time compression (simulated seconds per second, up to 3600)")
+
+
+def _speed(text: str) -> float:
+    """0 < X <= 3600: 0 or less stops or reverses time, and far above an hour per second every
+    refresh spans days of simulation and the sources time out."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of simulated seconds per second (got {text!r})") from None
+    if not 0 < value <= 3600:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0 and at most 3600 (got {text})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

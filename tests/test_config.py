@@ -260,3 +260,10 @@ def test_local_only_session_needs_no_profile_and_is_not_the_demo() -> None:
     assert local.demo is None and local.environment_label == "LOCAL" and not local.notices
     default = session_from_args(args)
     assert default.demo is not None and default.environment_label == "DEMO" and default.notices
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "nan", "inf", "1e9", "fast"])
+def test_demo_speed_outside_0_to_3600_is_a_usage_error(speed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--speed", speed])
+    assert exit_info.value.code == 2 and "--speed" in capsys.readouterr().err
