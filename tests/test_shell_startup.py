@@ -179,3 +179,25 @@ def test_health_with_a_bad_demo_anchor_is_one_line() -> None:
                          env={**os.environ, "CS_CONSOLE_DEMO_ANCHOR": "garbage"})
     assert out.returncode == 3 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1
     assert "CS_CONSOLE_DEMO_ANCHOR" in out.stderr
+
+
+async def test_no_color_uses_the_terminals_own_colours_not_black_on_black(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.filter import Monochrome, NoColor
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = bare_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert app.theme == "ansi" and app.native_ansi_color
+        # Monochrome made the ansi theme's "terminal default" colours black on black
+        assert any(isinstance(f, NoColor) for f in app._filters) and not any(isinstance(f, Monochrome) for f in app._filters)
+        styles = [seg.style for line in app.screen._compositor.render_strips() for seg in line if seg.style]
+        for line in app.screen._compositor.render_strips():  # what the driver writes: filters applied
+            for f in app._filters:
+                line = line.apply_filter(f, app.screen.styles.background)
+            for seg in line:
+                if seg.style and seg.style.color is not None:
+                    assert seg.style.color.is_default, seg
+                if seg.style and seg.style.bgcolor is not None:
+                    assert seg.style.bgcolor.is_default, seg
+        assert styles

@@ -7,6 +7,7 @@ pane repaints on new data; a hidden pane catches up when it is shown.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -99,7 +100,11 @@ class ConsoleApp(App[int]):
         self._freeze_gc = freeze_gc
         self._last_key_at = 0.0
         self._user_mount: Any = None
-        super().__init__()
+        # Under NO_COLOR Textual filters every colour; it picks the filter here, from the default
+        # theme, and chose Monochrome, which turned the ansi theme's "terminal default" colours
+        # into black on black. Native ANSI colours make it pick NoColor: the terminal's own
+        # foreground and background, bold and reverse for emphasis.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         loaded = load_themes()
         for theme in loaded.themes.values():
             self.register_theme(theme)
