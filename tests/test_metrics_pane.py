@@ -183,3 +183,21 @@ async def test_source_tooltips_and_fault_notices_are_literal(monkeypatch: pytest
         await pilot.pause(0.1)
         [fault] = [n for n in app._notifications if "pane fault" in n.message]
         assert fault.markup is False and "[/unbalanced]" in fault.message and app.is_running
+
+
+@pytest.mark.parametrize("theme", ["dark", "light", "high-contrast"])
+async def test_metric_lines_are_legible_in_every_theme(theme: str) -> None:
+    from textual.color import Color
+
+    app = db_only_app()
+    app.theme = theme
+    async with app.run_test(size=(120, 40)) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("2")
+        await until(pilot, lambda: bool(app.query(MetricsList)) and "Connection limit" in screen_text(app))
+        listing = app.query_one(MetricsList)
+        for component in ("metrics-list--label", "metrics-list--value", "metrics-list--muted", "metrics-list--group"):
+            style = listing._style(component)
+            fg, bg = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
+            # $text-muted taken with partial=True came out white: white on white in the light theme
+            assert abs(fg.brightness - bg.brightness) > 0.25, (theme, component, style)

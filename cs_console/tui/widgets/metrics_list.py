@@ -184,7 +184,9 @@ class MetricsList(ScrollView, can_focus=True):
             base = self.rich_style
             self._styles = {"base": base}
             for component in self.COMPONENT_CLASSES:
-                self._styles[component] = base + self.get_component_rich_style(component, partial=True)
+                # Not partial=True: that skips blending, and a translucent colour such as
+                # $text-muted came out white (white on white in the light theme).
+                self._styles[component] = base + self.get_component_rich_style(component)
         return self._styles[name]
 
     def _row_strip(self, row: int, width: int) -> Strip:
