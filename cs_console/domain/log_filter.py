@@ -660,7 +660,8 @@ class Matcher:
                     start = low.find(needle)
                     while start >= 0 and len(found) < limit:
                         found.append((start, start + len(needle)))
-                        start = low.find(needle, start + len(needle))
+                        # Step by one: overlapping occurrences ("aa" in "aaa") are all highlighted.
+                        start = low.find(needle, start + 1)
             else:  # lower() changed lengths (rare scripts): let re map the offsets
                 for needle in self._needles:
                     for m in re.finditer(re.escape(needle), text, re.IGNORECASE):
