@@ -26,7 +26,7 @@ from cs_console.tui.pane import Pane
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
 from cs_console.tui.widgets.console_footer import ConsoleFooter
-from cs_console.tui.widgets.console_header import ConsoleHeader, PaneTabs, SourceDots
+from cs_console.tui.widgets.console_header import ConsoleHeader, PaneTabs, SourceDots, UtcClock
 
 
 def _pane_bindings() -> list[Binding]:
@@ -266,6 +266,7 @@ class ConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         self.query_one(PaneTabs).set_active(self._initial_pane)
+        self._show_clock()
         for notice in self._startup_notices:
             self.notify(notice, severity="warning" if notice.startswith(("warning", "theme", "keymap")) else "information", timeout=8, markup=False)
         self.call_after_refresh(self._focus_pane)
@@ -302,6 +303,12 @@ class ConsoleApp(App[int]):
     def _start_polling(self) -> None:
         self.call_later(self._poll_metrics)
         self.call_later(self._poll_health)
+        # Live, the header clock follows the environment's clock between refreshes too.
+        self.set_interval(1.0, self._show_clock)
+
+    def _show_clock(self) -> None:
+        if self.is_running:
+            self.query_one(UtcClock).show(self.env.clock.now())
 
     # ------------------------------------------------------------ panes
 
@@ -398,6 +405,7 @@ class ConsoleApp(App[int]):
     def _live_changed(self) -> None:
         if not self.is_running:
             return
+        self._show_clock()
         self.query_one(SourceDots).show(self.live.sources)
         pane = self.current_pane
         if pane is not None and pane.is_mounted:

@@ -25,18 +25,16 @@ _DOT_STYLE = {
 
 
 class UtcClock(Static):
-    """Minute resolution: a seconds clock alone costs ~80 B/s of terminal traffic over SSH."""
+    """Minute resolution: a seconds clock alone costs ~80 B/s of terminal traffic over SSH.
+
+    It shows what it is told (`show`): the app feeds it the environment's clock on every
+    live change and, when polling, once a second. It has no timer of its own, so a screen
+    is a pure function of the environment's clock and state (tests and replays pin it).
+    """
 
     _shown = ""
 
-    def on_mount(self) -> None:
-        self._tick()
-        self.set_interval(1.0, self._tick)
-
-    def _tick(self) -> None:
-        # The environment's clock: real time live, simulated time in the demo, pinned in tests.
-        env = getattr(self.app, "env", None)
-        now = env.clock.now() if env is not None else datetime.now(timezone.utc)
+    def show(self, now: datetime) -> None:
         text = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         if text != self._shown:
             self._shown = text
