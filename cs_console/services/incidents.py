@@ -379,14 +379,13 @@ async def open_incident_service(session: "Session", *, clock: Clock | None = Non
     """The service for this session's profile (raises StoreUnavailable for a bad team store)."""
     profile = session.profile
     store: IncidentStore
-    if profile.values.get("store") == "postgres" and session.demo is None:
+    target = session.team_store
+    if target is not None:
         from cs_console.stores.incident_store_pg import PgIncidentStore
 
-        dsn = profile.values.get("team_dsn") or ""
-        if not dsn:
+        if not target.dsn:
             raise StoreUnavailable("store = \"postgres\" needs team_dsn in the profile")
-        password_env = profile.values.get("team_password_env", "")
-        store = await PgIncidentStore.connect(dsn, password=profile.secret("team_password_env") if password_env else None)
+        store = await PgIncidentStore.connect(target.dsn, password=target.password)
     else:
         from cs_console.stores.incident_store_local import LocalIncidentStore
 

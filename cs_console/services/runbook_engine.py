@@ -1409,21 +1409,17 @@ def build_audit_trail(session: "Session") -> Any:
     from cs_console.stores.audit_log import AuditTrail, LocalAuditLog, PgAuditLog
 
     local = LocalAuditLog.in_state_dir(session.state_dir)
-    team = None
-    values = session.profile.values
-    if values.get("store") == "postgres" and session.demo is None and values.get("team_dsn"):
-        password = session.profile.secret("team_password_env") if values.get("team_password_env") else None
-        team = PgAuditLog(values["team_dsn"], password)
+    target = session.team_store
+    team = PgAuditLog(target.dsn, target.password) if target is not None and target.dsn else None
     return AuditTrail(local, team)
 
 
 def build_run_lock(session: "Session", runbook_id: str) -> Any:
     from cs_console.stores.run_lock import LocalRunLock, PgRunLock
 
-    values = session.profile.values
-    if values.get("store") == "postgres" and session.demo is None and values.get("team_dsn"):
-        password = session.profile.secret("team_password_env") if values.get("team_password_env") else None
-        return PgRunLock(values["team_dsn"], runbook_id, session.profile.name, password)
+    target = session.team_store
+    if target is not None and target.dsn:
+        return PgRunLock(target.dsn, runbook_id, session.profile.name, target.password)
     return LocalRunLock(session.state_dir / "locks", runbook_id, session.profile.name)
 
 

@@ -38,6 +38,26 @@ class Session:
     def environment_label(self) -> str:
         return self.label or ("DEMO" if self.demo else self.profile.environment_name.upper())
 
+    @property
+    def team_store(self) -> "TeamStore | None":
+        """The team PostgreSQL store, when the profile asks for team mode (never on the demo).
+
+        The one place that decides it: incidents, the audit and the run lock all ask here.
+        `dsn` may be empty (a profile that says store = "postgres" and no team_dsn):
+        each caller says how it copes.
+        """
+        values = self.profile.values
+        if values.get("store") != "postgres" or self.demo is not None:
+            return None
+        password = self.profile.secret("team_password_env") if values.get("team_password_env") else None
+        return TeamStore(dsn=values.get("team_dsn") or "", password=password)
+
+
+@dataclass(frozen=True)
+class TeamStore:
+    dsn: str
+    password: str | None = field(default=None, repr=False)  # a secret: never in a repr or a log
+
 
 def session_from_args(args: argparse.Namespace, *, force_demo: bool = False, local_only: bool = False) -> Session:
     """Build the session; raises ConfigError for a bad config.
