@@ -13,14 +13,12 @@ import json
 import sys
 from typing import Any
 
-from cs_console.commands.registration import add_command
+from cs_console.commands.registration import add_command, add_global_flags
 
 ACTIONS = ("list", "open", "show", "note", "status", "ack", "severity", "role", "update", "postmortem", "check", "export")
 
 
 def register(sub: Any) -> None:
-    from cs_console.cli import add_global_flags
-
     parser = add_command(sub, "incident", "declare, update and export incidents (severity P0-P3, SLA timers, timeline)", run)
     actions = parser.add_subparsers(dest="incident_action", metavar="ACTION")
 
