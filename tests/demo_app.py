@@ -9,9 +9,9 @@ import argparse
 from datetime import datetime, timezone
 from typing import Any
 
-from cs_console.backends.demo.wiring import build_demo_environment
 from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
+from cs_console.wiring.demo import build_demo_environment
 
 ANCHOR = datetime(2026, 11, 27, 2, 58, 0, tzinfo=timezone.utc)
 

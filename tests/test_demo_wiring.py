@@ -10,15 +10,16 @@ import pytest
 from cs_console.backends.demo.inspector import DemoInspector
 from cs_console.backends.demo.log_source import DemoLogSource
 from cs_console.backends.demo.simulation import DemoProject
-from cs_console.backends.demo.wiring import ANCHOR_ENV, build_demo_environment
 from cs_console.backends.executors.demo import DemoExecutor
 from cs_console.domain.db_inspect import INSPECT_VIEWS, InspectTable
 from cs_console.domain.health import COMPONENTS, HealthStatus
 from cs_console.domain.metrics import METRICS
 from cs_console.domain.runbooks.calls import DemoCall
 from cs_console.domain.sources import HealthProbe, LogSource, MetricsSource, SourceState
-from cs_console.services.environment import UnknownLogSource, build_environment
+from cs_console.services.environment import UnknownLogSource
 from cs_console.services.session import session_from_args
+from cs_console.wiring.demo import ANCHOR_ENV, build_demo_environment
+from cs_console.wiring.environment import build_environment
 
 ANCHOR = datetime(2026, 6, 10, 14, 30, tzinfo=timezone.utc)
 

@@ -23,6 +23,7 @@ from cs_console.tui.screens.log_detail import LogDetailScreen
 from cs_console.tui.screens.log_save import LogSaveScreen
 from cs_console.tui.widgets.log_filter_bar import LogFilterBar
 from cs_console.tui.widgets.log_view import LogView
+from cs_console.wiring.local_logs import open_local_log
 from tests.screen_text import screen_text
 
 SIZES = [(80, 24), (120, 40)]
@@ -60,7 +61,7 @@ def logs_app(path: Path, filter_text: str = "", **options) -> ConsoleApp:
     args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
     session = session_from_args(args)
     session.demo = None  # a local file needs no profile and no demo
-    env = Environment(session=session, clock=SystemClock())
+    env = Environment(session=session, clock=SystemClock(), local_log_opener=open_local_log)
     return ConsoleApp(session, env, initial_pane="logs", pane_options={"source": f"file:{path}", "filter": filter_text, **options}, poll=False)
 
 

@@ -229,7 +229,7 @@ async def _drive(engine: RunbookEngine, answers: dict[str, str] | None = None) -
 
 @pytest.mark.parametrize("runbook_id", sorted(p.stem for p in BUILTIN_DIR.glob("*.toml")))
 async def test_each_runbook_runs_dry_on_the_demo(catalog, runbook_id: str) -> None:
-    from cs_console.services.environment import build_environment
+    from cs_console.wiring.environment import build_environment
 
     session = _demo_session("security-breach" if "security" in runbook_id else "connection-exhaustion")
     env = build_environment(session, one_shot=True)
@@ -342,7 +342,7 @@ async def test_manual_backup_and_verified_restore_of_conversations(pg, tmp_path,
     session = make_session(write_config(tmp_path, pg.dsn_for("rb_source"), environment="staging"))
     catalog = load_catalog(user_dir=Path("/nonexistent"))
 
-    from cs_console.services.environment import build_environment
+    from cs_console.wiring.environment import build_environment
 
     env = build_environment(session, one_shot=True)
     backup = RunbookEngine(session, catalog.get("manual-backup"), environment=env)

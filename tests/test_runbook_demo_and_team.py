@@ -8,7 +8,7 @@ import pytest
 
 from cs_console.domain.runbooks.loader import parse_runbook
 from cs_console.domain.runbooks.run_state import StepState
-from cs_console.services.environment import build_environment
+from cs_console.wiring.environment import build_environment
 from cs_console.services.runbook_engine import RunbookEngine
 from cs_console.stores.audit_log import AuditTrail, LocalAuditLog, PgAuditLog, audit_record
 from cs_console.stores.run_lock import Holder, LocalRunLock, LockHeld, PgRunLock

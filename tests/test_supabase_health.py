@@ -122,7 +122,7 @@ def _args(config: Path) -> argparse.Namespace:
 
 
 async def test_profile_wires_sources_and_probe(fake_supabase: FakeSupabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cs_console.services.environment import build_environment
+    from cs_console.wiring.environment import build_environment
     from cs_console.services.session import session_from_args
 
     monkeypatch.setenv("CS_TEST_SB_TOKEN", fake_supabase.token)
@@ -142,7 +142,7 @@ async def test_profile_wires_sources_and_probe(fake_supabase: FakeSupabase, tmp_
 
 
 async def test_profile_without_secrets_says_so(fake_supabase: FakeSupabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cs_console.services.environment import build_environment
+    from cs_console.wiring.environment import build_environment
     from cs_console.services.session import session_from_args
 
     monkeypatch.delenv("CS_TEST_SB_TOKEN", raising=False)

@@ -21,7 +21,7 @@ def run_console(
     if not sys.stdout.isatty() and not getattr(args, "_allow_no_tty", False):
         print("cs-console: the console needs a terminal (use a subcommand such as `health` or `logs` in scripts)", file=sys.stderr)
         return 2
-    from cs_console.services.environment import build_environment
+    from cs_console.wiring.environment import build_environment
     from cs_console.tui.app import ConsoleApp
 
     if initial_pane in (None, "overview"):

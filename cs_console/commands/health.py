@@ -44,11 +44,9 @@ def _dsn_environment(args: argparse.Namespace) -> tuple[Any, str]:
     config's profile when one is readable, else the manual's defaults."""
     from pathlib import Path
 
-    from cs_console.backends.postgres import PgConnector, PostgresHealthProbe, PostgresMetricsSource
     from cs_console.config import Config, ConfigError, load_config, state_dir
-    from cs_console.domain.clock import SystemClock
-    from cs_console.services.environment import Environment
     from cs_console.services.session import Session
+    from cs_console.wiring.live import build_dsn_environment
 
     explicit_config = bool(getattr(args, "config", None) or getattr(args, "profile", None))
     try:
@@ -60,19 +58,7 @@ def _dsn_environment(args: argparse.Namespace) -> tuple[Any, str]:
         config = Config(Path("(no config)"), "none", False, None, "", {}, [], {})
         profile = config.profile("default")
     session = Session(config, profile, None, state_dir())
-    import os
-
-    from cs_console.backends.postgres.target import parse_target
-
-    if parse_target(args.dsn).password:
-        hint = "the DSN"
-    else:
-        hint = "$PGPASSWORD" + ("" if os.environ.get("PGPASSWORD") else ", which is not set")
-    connector = PgConnector(args.dsn, connect_timeout=min(5.0, max(1.0, args.timeout / 2)), password_source=hint)
-    env = Environment(session=session, clock=SystemClock())
-    env.health_probes.append(PostgresHealthProbe(connector, thresholds=profile.thresholds, clock=env.clock))
-    env.metrics_sources.append(PostgresMetricsSource(connector, clock=env.clock, state_dir=session.state_dir))
-    return env, connector.label
+    return build_dsn_environment(session, args.dsn, connect_timeout=min(5.0, max(1.0, args.timeout / 2)))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -92,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
             env, label = _dsn_environment(args)
             include_alerts = False
         else:
-            from cs_console.services.environment import build_environment
+            from cs_console.wiring.environment import build_environment
             from cs_console.services.session import session_from_args
 
             session = session_from_args(args)

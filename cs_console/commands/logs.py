@@ -175,8 +175,9 @@ async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any
 
 
 def _environment_source(args: argparse.Namespace, spec: str) -> tuple[Any, Any]:
-    from cs_console.services.environment import LOG_SOURCE_NAMES, UnknownLogSource, build_environment
+    from cs_console.services.environment import LOG_SOURCE_NAMES, UnknownLogSource
     from cs_console.services.session import open_session_or_exit
+    from cs_console.wiring.environment import build_environment
 
     session = open_session_or_exit(args)
     for notice in session.notices:

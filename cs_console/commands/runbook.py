@@ -180,7 +180,7 @@ def _run(args: argparse.Namespace) -> int:
 async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: dict[str, str], answers: dict[str, str],
                      marks: dict[str, str]) -> int:
     from cs_console.domain.safe_text import safe_text
-    from cs_console.services.environment import build_environment
+    from cs_console.wiring.environment import build_environment
     from cs_console.services.runbook_engine import EngineError, RunbookEngine
     from cs_console.stores.run_store import RunStore
 

@@ -1,21 +1,20 @@
-"""The environment a session talks to: its sources, wired from the profile or the demo.
+"""The environment a session talks to: its sources, as the domain protocols see them.
 
-This is the one place that picks concrete backends. The TUI and the commands
-only see the domain protocols through an Environment.
+The TUI and the commands only see the domain protocols through an Environment.
+It is built in one place, the composition root (cs_console/wiring/): that is
+where concrete backends are picked, so this module imports none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cs_console.domain.clock import Clock, SystemClock
+from cs_console.domain.clock import Clock
 from cs_console.domain.sources import HealthProbe, LogSource, MetricsSource, SourceState, SourceStatus
 from cs_console.services.session import Session
-
-if TYPE_CHECKING:
-    from cs_console.backends.demo.simulation import DemoProject
 
 LOG_SOURCE_NAMES: tuple[str, ...] = ("function", "edge", "auth", "postgres", "all")
 
@@ -30,11 +29,15 @@ class Environment:
     clock: Clock
     metrics_sources: list[MetricsSource] = field(default_factory=list)
     health_probes: list[HealthProbe] = field(default_factory=list)
-    demo: "DemoProject | None" = None
+    # The simulated project (backends/demo/model) on the demo, else None. Typed loosely:
+    # services import no backend; the demo's own adapters and executor know its type.
+    demo: Any = None
     # name -> factory() for the Supabase/demo log sources
     log_factories: dict[str, Any] = field(default_factory=dict)
     # The database detail views (domain.db_inspect.DatabaseInspector), when a database is wired.
     inspector: Any = None
+    # Opens `file:PATH` or `-` (stdin); set by the wiring (backends.log_files on every environment).
+    local_log_opener: Callable[[str], LogSource] | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -48,9 +51,9 @@ class Environment:
     def log_source(self, spec: str) -> LogSource:
         """`function`, `edge`, `auth`, `postgres`, `all`, `file:PATH` or `-` (stdin)."""
         if spec.startswith("file:") or spec == "-":
-            from cs_console.backends.log_files import open_local_log_source
-
-            return open_local_log_source(spec)
+            if self.local_log_opener is None:
+                raise UnknownLogSource(f"log source {spec!r}: local log files are not wired in this environment")
+            return self.local_log_opener(spec)
         factory = self.log_factories.get(spec)
         if factory is None:
             choices = ", ".join([*self.log_factories, "file:PATH", "-"]) or "file:PATH, -"
@@ -72,20 +75,3 @@ class Environment:
                 await source.close()
             except Exception:
                 pass
-
-
-def build_environment(session: Session, *, one_shot: bool = False) -> Environment:
-    """Wire the sources for this session.
-
-    one_shot: commands such as `health` or `logs` see a demo scenario fully
-    developed instead of watching it unfold.
-    """
-    if session.demo is not None:
-        from cs_console.backends.demo.wiring import build_demo_environment
-
-        return build_demo_environment(session, one_shot=one_shot)
-    env = Environment(session=session, clock=SystemClock())
-    from cs_console.services.live_wiring import wire_live_sources
-
-    wire_live_sources(env)
-    return env

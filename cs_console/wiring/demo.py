@@ -1,7 +1,7 @@
-"""Wires the demo into an Environment: the simulated project, its clock and its sources.
+"""The demo environment: the simulated project, its clock and its sources.
 
 `cs-console demo` and every `--demo` command come through here (via
-services.environment.build_environment). The anchor (the simulated time at
+wiring.environment.build_environment). The anchor (the simulated time at
 start) is the wall clock, or CS_CONSOLE_DEMO_ANCHOR (ISO 8601) for
 reproducible screenshots.
 """
@@ -16,10 +16,12 @@ from typing import Any
 from cs_console.backends.demo.clock import parse_anchor
 from cs_console.backends.demo.health_probe import DemoHealthProbe
 from cs_console.backends.demo.inspector import DemoInspector
+from cs_console.backends.demo.log_source import DemoLogSource
 from cs_console.backends.demo.metrics_source import DemoMetricsSource
 from cs_console.backends.demo.simulation import DemoProject
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
 from cs_console.services.session import Session
+from cs_console.wiring.local_logs import open_local_log
 
 ANCHOR_ENV = "CS_CONSOLE_DEMO_ANCHOR"
 
@@ -50,8 +52,6 @@ def build_demo_project(session: Session, *, one_shot: bool, anchor: datetime | N
 
 def _log_factory(project: DemoProject, name: str) -> Callable[..., Any]:
     def make(**options: Any) -> Any:
-        from cs_console.backends.demo.log_source import DemoLogSource
-
         return DemoLogSource(project, name, **options)
 
     return make
@@ -65,7 +65,7 @@ def build_demo_environment(session: Session, one_shot: bool, *, anchor: datetime
     screenshots (a fixed start, a frozen clock).
     """
     project = build_demo_project(session, one_shot=one_shot, anchor=anchor, real_time=real_time)
-    env = Environment(session=session, clock=project.clock)
+    env = Environment(session=session, clock=project.clock, local_log_opener=open_local_log)
     env.demo = project
     env.metrics_sources.append(DemoMetricsSource(project))
     env.health_probes.append(DemoHealthProbe(project))
