@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from cs_console.backends.postgres import PgConnector, PostgresHealthProbe, PostgresMetricsSource
+from cs_console.backends.postgres.connector import PgConnector
+from cs_console.backends.postgres.health_probe import PostgresHealthProbe
+from cs_console.backends.postgres.metrics_source import PostgresMetricsSource
 from cs_console.backends.postgres.connector import NOTE_NEEDS_STATS
 from cs_console.domain.health import HealthStatus
 from cs_console.domain.sources import SourceState

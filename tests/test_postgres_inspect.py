@@ -10,7 +10,8 @@ from datetime import datetime
 import asyncpg
 import pytest
 
-from cs_console.backends.postgres import PgConnector, PostgresInspector
+from cs_console.backends.postgres.connector import PgConnector
+from cs_console.backends.postgres.inspector import PostgresInspector
 from cs_console.domain.db_inspect import INSPECT_VIEWS, ColumnKind, DatabaseInspector, InspectTable, UnknownInspectView
 from tests.pg_server import PgServer
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from cs_console.backends.postgres import PgConnector, PostgresHealthProbe, PostgresMetricsSource
+from cs_console.backends.postgres.connector import PgConnector
+from cs_console.backends.postgres.health_probe import PostgresHealthProbe
+from cs_console.backends.postgres.metrics_source import PostgresMetricsSource
 from cs_console.domain.health import HealthStatus
 from cs_console.domain.sources import SourceState
 from tests.pg_server import PgServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cs_console.backends.postgres import PgConnector
+from cs_console.backends.postgres.connector import PgConnector
 from cs_console.backends.postgres import connector as connector_mod
 from cs_console.backends.postgres.health_probe import PostgresHealthProbe
 from cs_console.domain.health import HealthStatus

@@ -26,7 +26,8 @@ from typing import Any
 
 import asyncpg
 
-from cs_console.backends.postgres import PgConnector, PostgresMetricsSource
+from cs_console.backends.postgres.connector import PgConnector
+from cs_console.backends.postgres.metrics_source import PostgresMetricsSource
 from cs_console.backends.postgres.metrics_compute import StatementsSchedule
 from tests.pg_server import PgServer
 

@@ -1,11 +1,6 @@
 """PostgreSQL backend (asyncpg): metrics source, health probe and detail-view inspector.
 
-All three share one PgConnector (a pool of at most two connections).
+All three share one PgConnector (connector.py, a pool of at most two connections);
+wiring/live.py builds them. Nothing is imported here: the modules import their
+siblings directly, so the package and its parts never import each other.
 """
-
-from cs_console.backends.postgres.connector import DatabaseUnavailable, PgConnector
-from cs_console.backends.postgres.health_probe import PostgresHealthProbe
-from cs_console.backends.postgres.inspector import PostgresInspector
-from cs_console.backends.postgres.metrics_source import PostgresMetricsSource
-
-__all__ = ["DatabaseUnavailable", "PgConnector", "PostgresHealthProbe", "PostgresInspector", "PostgresMetricsSource"]

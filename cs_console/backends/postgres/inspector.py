@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from cs_console.backends.postgres import inspect_sql
+import cs_console.backends.postgres.inspect_sql as inspect_sql
 from cs_console.backends.postgres.connector import NOTE_NEEDS_STATS, Capabilities, DatabaseUnavailable, PgConnector
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.db_inspect import INSPECT_VIEWS, NEEDS_STATS, Cell, InspectTable, InspectView, view_by_id
