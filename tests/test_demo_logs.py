@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cs_console.backends.demo.log_source import DemoLogSource
-from cs_console.backends.demo.simulation import DemoProject
+from cs_console.backends.demo.model.project import DemoProject
 from cs_console.domain.log_record import Level, LogRecord
 
 ANCHOR = datetime(2026, 6, 10, 14, 30, tzinfo=timezone.utc)

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cs_console.backends.demo.rows import DemoActionError
-from cs_console.backends.demo.simulation import DemoProject, parse_go_duration
+from cs_console.backends.demo.model.auth import parse_go_duration
+from cs_console.backends.demo.model.project import DemoProject
+from cs_console.backends.demo.model.results import DemoActionError
 from cs_console.domain.health import COMPONENTS, HealthStatus
 from cs_console.domain.metrics import METRICS
 from cs_console.domain.thresholds import DEFAULT_THRESHOLDS, MetricState

@@ -9,7 +9,7 @@ import pytest
 
 from cs_console.backends.demo.inspector import DemoInspector
 from cs_console.backends.demo.log_source import DemoLogSource
-from cs_console.backends.demo.simulation import DemoProject
+from cs_console.backends.demo.model.project import DemoProject
 from cs_console.backends.executors.demo import DemoExecutor
 from cs_console.domain.db_inspect import INSPECT_VIEWS, InspectTable
 from cs_console.domain.health import COMPONENTS, HealthStatus

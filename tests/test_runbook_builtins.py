@@ -207,7 +207,7 @@ def _demo_session(scenario: str = "calm"):
 
 
 def test_every_demo_mapping_names_a_call_the_demo_has(catalog) -> None:
-    from cs_console.backends.demo.simulation import DemoProject
+    from cs_console.backends.demo.model.project import DemoProject
 
     executor = DemoExecutor(DemoRunbookCalls(DemoProject("calm", 7, one_shot=True, real_time=False)))
     for rb in catalog.runbooks.values():

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from cs_console.backends.demo.clock import parse_anchor
 from cs_console.backends.demo.health_probe import DemoHealthProbe
 from cs_console.backends.demo.inspector import DemoInspector
 from cs_console.backends.demo.log_source import DemoLogSource
 from cs_console.backends.demo.metrics_source import DemoMetricsSource
-from cs_console.backends.demo.simulation import DemoProject
+from cs_console.backends.demo.model.clock import parse_anchor
+from cs_console.backends.demo.model.project import DemoProject
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
 from cs_console.services.session import Session
 from cs_console.wiring.local_logs import open_local_log

@@ -22,8 +22,8 @@ import timeit
 from datetime import datetime, timedelta, timezone
 
 from cs_console.backends.demo.log_source import DemoLogSource
-from cs_console.backends.demo.scenarios import SCENARIO_NAMES
-from cs_console.backends.demo.simulation import DemoProject
+from cs_console.backends.demo.model.project import DemoProject
+from cs_console.backends.demo.model.scenarios import SCENARIO_NAMES
 
 ANCHOR = datetime(2026, 6, 10, 14, 30, tzinfo=timezone.utc)
 REFERENCE_IDLE_MS = 15.0  # sum(range(10**6)) on this machine when idle

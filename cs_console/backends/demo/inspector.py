@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from cs_console.backends.demo.model.project import DemoProject
 from cs_console.domain.db_inspect import INSPECT_VIEWS, Cell, InspectTable, InspectView, view_by_id
-
-if TYPE_CHECKING:
-    from cs_console.backends.demo.simulation import DemoProject
 
 LONG_RUNNING_MIN_S = 5.0
 STATIC_NOTES: dict[str, str] = {
@@ -33,7 +30,7 @@ class DemoInspector:
 
     name = "demo"
 
-    def __init__(self, project: "DemoProject") -> None:
+    def __init__(self, project: DemoProject) -> None:
         self.project = project
         self._builders: dict[str, Callable[[], list[Row]]] = {
             "long_running": self._long_running,

@@ -15,13 +15,10 @@ import math
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
-from cs_console.backends.demo.log_generators import SOURCES, records_for_second
+from cs_console.backends.demo.logs.generator import SOURCES, records_for_second
+from cs_console.backends.demo.model.project import DemoProject
 from cs_console.domain.log_record import LogRecord
-
-if TYPE_CHECKING:
-    from cs_console.backends.demo.simulation import DemoProject
 
 DEFAULT_HISTORY_S = 15 * 60  # since=None: the last quarter of an hour
 BATCH_BUDGET_S = 0.02
@@ -31,7 +28,7 @@ MAX_HISTORY_S = 24 * 3600
 class DemoLogSource:
     """LogSource over a DemoProject. name: function | edge | auth | postgres | all."""
 
-    def __init__(self, project: "DemoProject", name: str, *, poll_s: float = 0.25, batch_s: int = 60) -> None:
+    def __init__(self, project: DemoProject, name: str, *, poll_s: float = 0.25, batch_s: int = 60) -> None:
         if name != "all" and name not in SOURCES:
             raise ValueError(f"unknown demo log source {name!r} (expected one of: {', '.join((*SOURCES, 'all'))})")
         self.project = project

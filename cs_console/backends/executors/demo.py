@@ -1,5 +1,5 @@
 """Runbook steps on the demo: each step's ``demo = { call = ..., args = ... }`` mapping
-calls that method of the simulated project (``backends/demo/simulation.py``
+calls that method of the simulated project (``backends/demo/model/project.py``
 ``DemoProject``: terminate_backend, redeploy_function, ban_user,
 vacuum_analyze, ...), so the simulation reacts to what the runbook does.
 

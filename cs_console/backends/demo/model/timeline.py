@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from cs_console.backends.demo.catalog import COMPUTE_TIERS, RESIZE_SECONDS, START_TIER, ComputeTier
-from cs_console.backends.demo.rows import Intervention
+from cs_console.backends.demo.model.catalog import COMPUTE_TIERS, RESIZE_SECONDS, START_TIER, ComputeTier
+from cs_console.backends.demo.model.results import Intervention
 
 
 class Timeline:

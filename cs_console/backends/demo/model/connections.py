@@ -15,14 +15,31 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cs_console.backends.demo import scenarios as sc
-from cs_console.backends.demo.catalog import LEAKY_APPLICATION, POOLS, RESERVED_CONNECTIONS
-from cs_console.backends.demo.noise import unit
-from cs_console.backends.demo.signals import Context, DbSecond, Load
+from cs_console.backends.demo.model import scenarios as sc
+from cs_console.backends.demo.model.catalog import LEAKY_APPLICATION, POOLS, RESERVED_CONNECTIONS
+from cs_console.backends.demo.model.context import Context
+from cs_console.backends.demo.model.demand import Load
+from cs_console.backends.demo.model.noise import unit
 
 _HISTORY_LIMIT = 2 * 86400  # seconds of per-second state kept; older seconds read as calm
 _RETRY_S = 10  # a refused worker connection is retried for this long
 POOL_MAX: dict[str, int] = {p.key: p.max_size for p in POOLS}
+
+
+@dataclass(slots=True)
+class DbSecond:
+    """The connection engine's state for one second."""
+
+    usable: int  # max_connections - reserved
+    max_connections: int
+    used: int
+    leaked: int
+    at_capacity: bool
+    refused: int  # connection attempts refused in this second
+    su_extra: int  # superuser sessions in the reserved slots
+    blocked: int
+    oldest_leak_born: float | None
+    restarting: bool
 
 
 @dataclass(slots=True)

@@ -116,3 +116,8 @@ def unit_ints(seed: int, a: int, b: int) -> float:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
+
+
+def jiggle(seed: int, key: str, s: float) -> float:
+    """Cheaper noise (one layer, half-minute swings) for secondary figures."""
+    return smooth(seed, key, s, 30.0)

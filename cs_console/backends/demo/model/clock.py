@@ -75,3 +75,11 @@ def parse_anchor(text: str) -> datetime:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
 
+
+
+DAY = 86400.0  # seconds
+
+
+def as_datetime(epoch: float) -> datetime:
+    """Simulated Unix seconds as an aware UTC datetime (how every row the model returns shows time)."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)

@@ -1,9 +1,9 @@
 """The demo's scenarios: what each incident does over simulated minutes after its onset.
 
 Each shape is a pure function of tau (simulated seconds since onset), so the
-simulation can evaluate any second without replaying the ones before it.
+model can evaluate any second without replaying the ones before it.
 The operator's actions (recorded as interventions) bend these shapes in
-simulation.py.
+the model (demand.py, performance.py, connections.py).
 """
 
 from __future__ import annotations
