@@ -5,20 +5,19 @@ Used by the pilot tests, the SVG snapshot tests and `python -m tests.make_screen
 
 from __future__ import annotations
 
-import argparse
 from datetime import datetime, timezone
 from typing import Any
 
 from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
 from cs_console.wiring.demo import build_demo_environment
+from tests.sessions import session_args
 
 ANCHOR = datetime(2026, 11, 27, 2, 58, 0, tzinfo=timezone.utc)
 
 
 def demo_app(scenario: str = "connection-exhaustion", *, seed: int = 7, read_only: bool = False, initial_pane: str | None = None, pane_options: dict[str, Any] | None = None) -> ConsoleApp:
-    args = argparse.Namespace(config=None, profile=None, read_only=read_only, theme=None, demo=True, scenario=scenario, seed=seed, speed=None)
-    session = session_from_args(args)
+    session = session_from_args(session_args(read_only=read_only, demo=True, scenario=scenario, seed=seed))
     env = build_demo_environment(session, one_shot=False, anchor=ANCHOR, real_time=False)
     return ConsoleApp(session, env, initial_pane=initial_pane, pane_options=pane_options, poll=False)
 

@@ -51,7 +51,7 @@ class PgServer:
         with open(self.data / "postgresql.conf", "a") as fh:
             fh.write(
                 "\nlisten_addresses = '127.0.0.1'\n"
-                f"port = {self.port}\n"
+                "include_if_exists = 'port.conf'\n"
                 f"unix_socket_directories = '{self.root}'\n"
                 f"max_connections = {max_connections}\n"
                 "superuser_reserved_connections = 3\n"
@@ -60,7 +60,24 @@ class PgServer:
                 "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                 "log_min_messages = warning\n"
             )
-        self.start()
+        # Several test processes (pytest-xdist workers) pick free ports at once: a port
+        # another server took between free_port() and the bind is retried with a new one.
+        for attempt in range(5):
+            self._write_port()
+            try:
+                self.start()
+                return
+            except subprocess.CalledProcessError:
+                log = self.data / "server.log"
+                if attempt == 4 or "could not bind" not in (log.read_text(errors="replace") if log.exists() else ""):
+                    raise
+                self.port = free_port()
+
+    def _write_port(self) -> None:
+        port_conf = self.data / "port.conf"
+        port_conf.write_text(f"port = {self.port}\n")
+        if self.as_root:
+            shutil.chown(port_conf, "postgres", "postgres")
 
     def _run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         if self.as_root:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import textwrap
 from pathlib import Path
 
 from cs_console.config import config_dir
 from cs_console.services.session import Session, session_from_args
+from tests.sessions import session_args
 
 
 def write_config(tmp_path: Path, dsn: str, *, environment: str = "production", extra: str = "") -> Path:
@@ -32,9 +32,7 @@ def write_runbook(text: str, name: str) -> Path:
 
 
 def make_session(config: Path, *, read_only: bool = False, demo: bool = False) -> Session:
-    args = argparse.Namespace(config=str(config), profile=None, read_only=read_only, theme=None, demo=demo,
-                              scenario=None, seed=None, speed=None)
-    return session_from_args(args)
+    return session_from_args(session_args(config=config, read_only=read_only, demo=demo))
 
 
 TERMINATE_RUNBOOK = """\

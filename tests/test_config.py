@@ -251,15 +251,29 @@ def test_console_refuses_without_terminal() -> None:
 
 
 def test_local_only_session_needs_no_profile_and_is_not_the_demo() -> None:
-    import argparse
-
     from cs_console.services.session import session_from_args
+    from tests.sessions import session_args
 
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    args = session_args()
     local = session_from_args(args, local_only=True)
     assert local.demo is None and local.environment_label == "LOCAL" and not local.notices
     default = session_from_args(args)
     assert default.demo is not None and default.environment_label == "DEMO" and default.notices
+
+
+def test_the_tests_session_args_are_the_cli_global_options() -> None:
+    """tests/sessions.py builds what the parser builds with no flag given: a new option cannot be missed."""
+    import argparse
+
+    from cs_console.cli import add_global_flags
+    from tests.sessions import session_args
+
+    parser = argparse.ArgumentParser()
+    add_global_flags(parser, in_subcommand=False)
+    assert vars(session_args()) == vars(parser.parse_args([]))
+    assert vars(session_args(demo=True, seed=3)) == vars(parser.parse_args(["--demo", "--seed", "3"]))
+    with pytest.raises(TypeError, match="not a global option"):
+        session_args(sead=3)
 
 
 @pytest.mark.parametrize("speed", ["0", "-1", "nan", "inf", "1e9", "fast"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,14 +19,13 @@ from cs_console.services.environment import UnknownLogSource
 from cs_console.services.session import session_from_args
 from cs_console.wiring.demo import ANCHOR_ENV, build_demo_environment
 from cs_console.wiring.environment import build_environment
+from tests.sessions import session_args
 
 ANCHOR = datetime(2026, 6, 10, 14, 30, tzinfo=timezone.utc)
 
 
 def session(scenario: str = "calm", seed: int = 7, speed: float | None = None):
-    args = argparse.Namespace(demo=True, scenario=scenario, seed=seed, speed=speed, config=None, profile=None,
-                              read_only=False, theme=None)
-    return session_from_args(args)
+    return session_from_args(session_args(demo=True, scenario=scenario, seed=seed, speed=speed))
 
 
 async def test_environment_for_a_one_shot_command(monkeypatch: pytest.MonkeyPatch) -> None:

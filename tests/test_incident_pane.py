@@ -9,7 +9,6 @@ wizard must survive.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import uuid
 from collections.abc import Callable
@@ -30,10 +29,11 @@ from cs_console.stores.incident_store_local import LocalIncidentStore
 from cs_console.tui.app import ConsoleApp
 from cs_console.tui.panes.incidents import IncidentRow, IncidentsPane
 from tests.screen_text import screen_segments, screen_text
+from tests.sessions import session_args
 
 
 def make_app(tmp_path: Path, config_text: str = "", initial_pane: str | None = "incidents") -> ConsoleApp:
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    args = session_args()
     if config_text:
         path = tmp_path / "config.toml"
         path.write_text(config_text)

@@ -6,7 +6,6 @@ renders (its rows), the status line and the buffer behind them.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -25,6 +24,7 @@ from cs_console.tui.widgets.log_filter_bar import LogFilterBar
 from cs_console.tui.widgets.log_view import LogView
 from cs_console.wiring.local_logs import open_local_log
 from tests.screen_text import screen_text
+from tests.sessions import session_args
 
 SIZES = [(80, 24), (120, 40)]
 START = datetime(2026, 11, 27, 3, 0, 0, tzinfo=timezone.utc)
@@ -58,7 +58,7 @@ def write_log(path: Path, records: list[dict], mode: str = "w") -> None:
 
 
 def logs_app(path: Path, filter_text: str = "", **options) -> ConsoleApp:
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    args = session_args()
     session = session_from_args(args)
     session.demo = None  # a local file needs no profile and no demo
     env = Environment(session=session, clock=SystemClock(), local_log_opener=open_local_log)
@@ -357,7 +357,7 @@ async def test_vanished_file_shows_in_status_and_pane_keeps_running(log_file: Pa
 
 
 async def test_unknown_source_is_reported_not_fatal(tmp_path: Path) -> None:
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    args = session_args()
     session = session_from_args(args)
     session.demo = None
     app = ConsoleApp(session, Environment(session=session, clock=SystemClock()), initial_pane="logs", pane_options={"source": "nope"}, poll=False)
@@ -455,7 +455,7 @@ async def test_supabase_source_outage_shows_in_status_and_the_pane_recovers(fake
     now = datetime.now(timezone.utc)
     store.add("edge_logs", now - timedelta(seconds=30), "GET | 200 | /rest/v1/conversations", status_code=200)
     hub = SupabaseLogHub(fake_supabase.client(log_dialect="bigquery"), SystemClock(), interval_s=0.1)
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    args = session_args()
     session = session_from_args(args)
     session.demo = None
     env = Environment(session=session, clock=SystemClock())

@@ -3,7 +3,6 @@ report n/a with a reason, or send hostile text: readable at 80x24, literal, chea
 
 from __future__ import annotations
 
-import argparse
 from datetime import datetime, timezone
 
 import pytest
@@ -19,6 +18,7 @@ from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
 from cs_console.tui.widgets.metrics_list import MetricLine, MetricsList
 from tests.screen_text import screen_segments, screen_text
+from tests.sessions import session_args
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 HOSTILE = "\x1b[31mred\x1b[0m [bold red]x[/] \x07"
@@ -60,7 +60,7 @@ class DbOnlyProbe:
 
 
 def db_only_app(note: str = "no transactions in the interval", detail: str = "round trip 1.0 ms") -> ConsoleApp:
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    args = session_args()
     session = session_from_args(args)
     session.demo = None
     env = Environment(session=session, clock=FixedClock(NOW), metrics_sources=[DbOnlySource(note)], health_probes=[DbOnlyProbe(detail)])

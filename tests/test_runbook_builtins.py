@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from cs_console.services.runbook_catalog import BUILTIN_DIR, load_catalog
 from cs_console.services.runbook_engine import RunbookEngine
 from cs_console.services.session import session_from_args
 from tests.runbook_helpers import make_session, write_config
+from tests.sessions import session_args
 
 # The manual's procedures, the runbook that implements each, and a phrase of the runbook's own
 # text (manual_ref, summary, step titles, why, instructions) that shows it.
@@ -201,9 +201,7 @@ def test_scaling_review_uses_the_manuals_triggers(catalog) -> None:
 
 
 def _demo_session(scenario: str = "calm"):
-    args = argparse.Namespace(demo=True, scenario=scenario, seed=7, speed=None, config=None, profile=None,
-                              read_only=False, theme=None)
-    return session_from_args(args, force_demo=True)
+    return session_from_args(session_args(demo=True, scenario=scenario, seed=7), force_demo=True)
 
 
 def test_every_demo_mapping_names_a_call_the_demo_has(catalog) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import subprocess
@@ -19,12 +18,11 @@ from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
 from cs_console.tui.themes import choose_theme, load_themes
 from tests.screen_text import screen_text
+from tests.sessions import session_args
 
 
 def bare_app(tmp_path: Path, config_text: str = "", **flags) -> ConsoleApp:
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
-    for k, v in flags.items():
-        setattr(args, k, v)
+    args = session_args(**flags)
     if config_text:
         path = tmp_path / "config.toml"
         path.write_text(config_text)

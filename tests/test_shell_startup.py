@@ -3,7 +3,6 @@ quitting mid-mount, a pane that cannot load, and a footer that is not rebuilt ne
 
 from __future__ import annotations
 
-import argparse
 
 import pytest
 
@@ -14,10 +13,11 @@ from cs_console.tui.app import ConsoleApp
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.widgets.console_footer import ConsoleFooter
 from tests.screen_text import screen_text
+from tests.sessions import session_args
 
 
 def bare_app(**kwargs) -> ConsoleApp:
-    args = argparse.Namespace(config=None, profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+    args = session_args()
     session = session_from_args(args)
     session.demo = None
     return ConsoleApp(session, Environment(session=session, clock=SystemClock()), **kwargs)

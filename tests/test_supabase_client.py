@@ -109,7 +109,8 @@ def test_redact_known_shapes() -> None:
 
 
 async def test_429_blocks_the_class_then_recovers(fake_supabase: FakeSupabase) -> None:
-    client = fake_supabase.client()
+    mono = [100.0]  # the budget's clock: the block runs out when the test says so
+    client = fake_supabase.client(budget=RateBudget(clock=lambda: mono[0]))
     fake_supabase.rate_limit(API_COUNTS, reset_s=1)
     with pytest.raises(RateLimited) as info:
         await client.api_counts()
@@ -124,7 +125,11 @@ async def test_429_blocks_the_class_then_recovers(fake_supabase: FakeSupabase) -
     with pytest.raises(RateLimited):
         await client.query_logs("select id from edge_logs", now - timedelta(minutes=5), now)
     await client.functions()
-    await asyncio.sleep(1.05)
+    mono[0] += 0.9  # not over yet
+    with pytest.raises(RateLimited):
+        await client.api_counts()
+    assert len(fake_supabase.requests_to(API_COUNTS)) == 1
+    mono[0] += 0.15
     rows = await client.api_counts()
     await client.aclose()
     assert rows[0]["total_rest_requests"] == 18833

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +14,7 @@ from cs_console.domain.clock import FixedClock
 from cs_console.domain.health import HealthStatus
 from cs_console.domain.sources import SourceState
 from tests.fake_supabase import COMBINED_STATS, FUNCTIONS, HEALTH, PROJECT, FakeSupabase, RecordedRequest, Reply, fixture
+from tests.sessions import session_args
 
 NOW = datetime(2026, 6, 10, 9, 5, tzinfo=timezone.utc)
 
@@ -117,8 +117,8 @@ def _write_config(tmp_path: Path, url: str, *, with_dsn: bool = False) -> Path:
     return path
 
 
-def _args(config: Path) -> argparse.Namespace:
-    return argparse.Namespace(config=str(config), profile=None, read_only=False, theme=None, demo=False, scenario=None, seed=None, speed=None)
+def _args(config: Path):
+    return session_args(config=config)
 
 
 async def test_profile_wires_sources_and_probe(fake_supabase: FakeSupabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
