@@ -115,3 +115,21 @@ class PgServer:
     def destroy(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def until_true(dsn: str, sql: str, *args: object, timeout: float = 15.0, what: str = "") -> None:
+    """Poll a boolean query (on its own connection) until it is true: wait for the server's
+    state (a backend blocked, gone, or old enough by the server's clock), never for a fixed time."""
+    import asyncio
+
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + timeout
+        while not await conn.fetchval(sql, *args):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not reached within {timeout:g} s: {what or sql}")
+            await asyncio.sleep(0.02)
+    finally:
+        await conn.close()

@@ -316,7 +316,8 @@ async def test_follow_dedupes_over_overlapping_windows(fake_supabase: FakeSupaba
         # arrives late: stamped before the newest record, inside the overlap
         store.add("edge_logs", clock.at - timedelta(seconds=12), "late arrival", status_code=503)
         got += await take(it, 1)
-        await asyncio.sleep(0.4)  # several more polls over the same rows
+        polls = len(log_requests(fake_supabase))
+        await eventually(lambda: len(log_requests(fake_supabase)) >= polls + 5)  # several more polls over the same rows
         assert [r.message for r in got] == [f"live {i}" for i in range(5)] + ["late arrival"]
         assert got[-1].level is Level.ERROR
         assert len(log_requests(fake_supabase)) > 4
@@ -336,8 +337,9 @@ async def test_two_followers_share_one_request_per_poll(fake_supabase: FakeSupab
     try:
         first_a = asyncio.create_task(take(a, 1, timeout=20))
         first_b = asyncio.create_task(take(b, 1, timeout=20))
-        await eventually(polled(fake_supabase))
-        await asyncio.sleep(0.1)
+        # Both followers are in: a poll that reads both tables (then every poll does).
+        await eventually(lambda: any("'function_logs'" in (r.param("sql") or "") and "'auth_logs'" in (r.param("sql") or "")
+                                     for r in log_requests(fake_supabase) if r.status == 200))
         fake_supabase.clear_requests()
         clock.at += timedelta(seconds=5)
         store.add("function_logs", clock.at - timedelta(seconds=1), "fn says hi", level="log", function_id=INGEST)
@@ -382,8 +384,11 @@ async def test_follow_respects_the_shared_budget(fake_supabase: FakeSupabase, st
     task = asyncio.create_task(take(it, 1, timeout=60))
     try:
         await eventually(lambda: "budget used up" in hub.tracker.status().detail)
-        await asyncio.sleep(1.0)
-        assert len(fake_supabase.requests_to(LOGS_ALL)) <= 3, "4 per minute, one of them spent elsewhere"
+        assert len(fake_supabase.requests_to(LOGS_ALL)) == 3, "4 per minute, one of them spent elsewhere"
+        assert budget.state(EndpointClass.LOGS).used == 4
+        # The poller now sleeps until the window frees a request, not for its 0.02 s interval.
+        next_poll = re.search(r"next poll in (\d+)s", hub.tracker.status().detail)
+        assert next_poll and int(next_poll.group(1)) >= 55, hub.tracker.status().detail
         assert hub.tracker.status().state is SourceState.DEGRADED
     finally:
         await stop(it, task)

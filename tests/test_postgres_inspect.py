@@ -13,7 +13,7 @@ import pytest
 from cs_console.backends.postgres.connector import PgConnector
 from cs_console.backends.postgres.inspector import PostgresInspector
 from cs_console.domain.db_inspect import INSPECT_VIEWS, ColumnKind, DatabaseInspector, InspectTable, UnknownInspectView
-from tests.pg_server import PgServer
+from tests.pg_server import PgServer, until_true
 
 KIND_TYPES: dict[ColumnKind, tuple[type, ...]] = {
     ColumnKind.TEXT: (str,),
@@ -64,7 +64,8 @@ async def test_every_view_runs_and_matches_its_columns(pg: PgServer, shopdb: str
     await work.execute("delete from orders where id % 10 <> 0")  # 90 % dead rows
     await work.execute("analyze orders")
     await work.close()
-    await asyncio.sleep(0.3)
+    # A backend reports its statistics when it exits: wait until it has.
+    await until_true(pg.dsn, "select count(*) = 0 from pg_stat_activity where application_name = 'cs-test-shop'")
 
     connector = PgConnector(shopdb)
     inspector = PostgresInspector(connector, long_running_min_s=0.2)
@@ -119,7 +120,10 @@ async def test_live_sessions_views_show_blocking(pg: PgServer, shopdb: str) -> N
     await holder.execute("lock table orders in access exclusive mode")
     blocked = asyncio.create_task(waiter.fetchval("select count(*) from orders"))
     try:
-        await asyncio.sleep(0.5)
+        # The waiter queued behind the lock, and the holder's query older than the views' 0.2 s
+        # (by the server's clock; the duration asserted below is >= 0.4 s).
+        await until_true(pg.dsn, "select exists (select 1 from pg_locks where pid = $1 and not granted)", waiter_pid)
+        await until_true(pg.dsn, "select now() - query_start >= interval '0.5 s' from pg_stat_activity where pid = $1", holder_pid)
         blocking = (await inspector.run("blocking")).as_dicts()
         assert [(r["blocked_pid"], r["blocking_pid"]) for r in blocking] == [(waiter_pid, holder_pid)]
         assert blocking[0]["blocking_state"] == "idle in transaction"
