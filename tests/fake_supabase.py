@@ -160,6 +160,23 @@ def prom_bump(text: str, metric: str, delta: float, **labels: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def in_flight_at_once(client: Any) -> list[int]:
+    """Record, on the client side, how many requests are out at once: after the call the
+    list's max() says whether calls ran together or one after another (no timing needed)."""
+    counts = [0]
+    original = client._send
+
+    async def send(*args: Any, **kwargs: Any) -> Any:
+        counts.append(counts[-1] + 1)
+        try:
+            return await original(*args, **kwargs)
+        finally:
+            counts.append(counts[-1] - 1)
+
+    client._send = send
+    return counts
+
+
 class FakeSupabase:
     """Management API + project metrics endpoint on one loopback port."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -105,15 +104,10 @@ async def test_windows_are_consistent_whatever_the_split() -> None:
     assert fingerprint(whole) == fingerprint(parts)
 
 
-async def test_an_hour_of_all_sources_is_generated_fast() -> None:
-    p = project("calm")
-    start = time.perf_counter()
-    records = await history(p, "all", 60)
-    elapsed = time.perf_counter() - start
-    print(f"1 h of all sources: {len(records)} records in {elapsed:.2f} s")
-    assert len(records) > 30_000
-    # The budget is < 2 s on an idle machine (see tests/benchmarks/demo_sim.py); the suite runs on shared cores.
-    assert elapsed < 12.0
+async def test_an_hour_of_all_sources_is_generated() -> None:
+    # How fast (goal < 2 s) is tests/benchmarks/demo_sim.py's figure, not an assertion here.
+    records = await history(project("calm"), "all", 60)
+    assert len(records) == 62_054  # the seeded demo's hour, the same on every run
 
 
 async def test_history_ends_without_follow_and_future_since_is_empty() -> None:
@@ -137,9 +131,12 @@ async def test_follow_yields_new_records_as_the_clock_moves() -> None:
 
     task = asyncio.create_task(consume())
     try:
-        await asyncio.sleep(0.2)
+        for _ in range(1000):  # until the 30 s of backlog are out (the simulated clock stands still)
+            if seen and (src.lag_seconds() or 0.0) < 1.0:
+                break
+            await asyncio.sleep(0.01)
         caught_up = len(seen)
-        assert caught_up > 0
+        assert caught_up > 0 and src.lag_seconds() is not None and src.lag_seconds() < 1.0
         last = seen[-1].ts
         p.clock.advance(10.0)
         for _ in range(100):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -267,16 +266,3 @@ def test_inspection_views() -> None:
     assert backups.latest_completed() is not None
     assert p.storage_usage().used_pct < 80.0
     assert {f.slug for f in p.list_functions()} >= {"monitor-keywords", "sync-integrations"}
-
-
-def test_collect_and_check_are_cheap() -> None:
-    p = project("connection-exhaustion", one_shot=False)
-    p.clock.advance(120.0)
-    p.metrics_snapshot()
-    start = time.perf_counter()
-    for _ in range(50):
-        p.clock.advance(2.0)
-        p.metrics_snapshot()
-        p.health()
-    per_refresh_ms = (time.perf_counter() - start) / 50 * 1000
-    assert per_refresh_ms < 5.0 * 2  # collect + check, with margin for a loaded machine

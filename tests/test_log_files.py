@@ -147,10 +147,20 @@ async def test_follow_appends_and_partial_lines(tmp_path: Path) -> None:
         write(path, jline(1) + jline(2))
         await tail.until(lambda m: len(m) == 3)
         write(path, '{"level": "error", "event_message": "half')
-        await asyncio.sleep(0.2)
-        assert len(tail.messages) == 3, "an unfinished line waits for its newline"
+        # Keep the follower running (a Tail only reads while driven) until it has read the half
+        # line, then past its next turn: the half line must not have come out.
+        rest = asyncio.create_task(tail.until(lambda m: len(m) == 4))
+        size = path.stat().st_size
+        for _ in range(1000):
+            if source.bytes_read >= size:
+                break
+            await asyncio.sleep(0.01)
+        assert source.bytes_read >= size, "the follower never read the half line"
+        for _ in range(10):  # a small read is parsed and yielded without leaving the event loop
+            await asyncio.sleep(0)
+        assert len(tail.messages) == 3 and not rest.done(), "an unfinished line waits for its newline"
         write(path, ' and half"}\n')
-        msgs = await tail.until(lambda m: len(m) == 4)
+        msgs = await rest
         assert msgs[-1] == "half and half" and tail.got[-1].level is Level.ERROR
     finally:
         await tail.close()
@@ -185,7 +195,10 @@ async def test_follow_survives_the_file_disappearing_for_a_while(tmp_path: Path)
         await tail.until(lambda m: len(m) == 1)
         waiter = asyncio.create_task(tail.until(lambda m: "back again" in m))
         os.unlink(path)
-        await asyncio.sleep(0.2)
+        for _ in range(1000):  # until the follower has noticed
+            if "waiting" in source.status().detail:
+                break
+            await asyncio.sleep(0.01)
         assert "waiting" in source.status().detail
         write(path, jline(5, msg="back again"), mode="w")
         await waiter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -82,12 +82,11 @@ async def test_function_error_rate_from_the_stats_source(fake_supabase: FakeSupa
 
 
 async def test_management_api_faults_make_components_unknown_not_down(fake_supabase: FakeSupabase) -> None:
-    fake_supabase.delay(HEALTH, 5.0)
+    fake_supabase.delay(HEALTH, 60.0)  # only the client's 0.3 s timeout can end it
     fake_supabase.server_error(PROJECT, 503)
     probe = SupabaseHealthProbe(fake_supabase.client(timeout_s=0.3), clock=FixedClock(NOW), service_timeout_ms=100)
-    started = time.monotonic()
-    comps = by_name(await probe.check())
-    assert time.monotonic() - started < 2.0
+    comps = by_name(await asyncio.wait_for(probe.check(), 30))  # a hang guard, not a timing
+    assert len(fake_supabase.requests_to(HEALTH)) == 1
     for name in ("Auth", "REST", "Storage", "Realtime"):
         assert comps[name].status is HealthStatus.UNKNOWN
         assert "health check failed: health: no answer within" in comps[name].detail

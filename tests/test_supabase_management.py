@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from datetime import datetime, timezone
 
 import pytest
@@ -23,6 +23,7 @@ from tests.fake_supabase import (
     Reply,
     edge_aggregate,
     fixture,
+    in_flight_at_once,
 )
 
 NOW = datetime(2026, 6, 10, 9, 5, tzinfo=timezone.utc)
@@ -185,9 +186,10 @@ async def test_everything_timing_out_is_down_and_bounded(fake_supabase: FakeSupa
     for path in (FUNCTIONS, LOGS_ALL, API_COUNTS, BACKUPS, "/v1/projects/{ref}/config/disk/util"):
         fake_supabase.delay(path, 3.0)
     src, _ = make(fake_supabase, timeout_s=0.3)
-    started = time.monotonic()
+    out = in_flight_at_once(src.client)
     snap = await src.collect()
-    assert time.monotonic() - started < 1.5
+    # Bounded by one timeout, not their sum: the five parts wait at once.
+    assert max(out) == 5, out
     assert src.status().state is SourceState.DOWN
     assert "no answer within 0.3s" in src.status().detail
     assert all(s.value is None for s in snap.samples.values())
@@ -274,18 +276,15 @@ async def test_backups_newest_failed_and_none_completed(fake_supabase: FakeSupab
 
 
 async def test_a_slow_part_is_cut_at_its_deadline(fake_supabase: FakeSupabase) -> None:
-    # Each stats call answers within the request timeout, but one after another
-    # (0.75 s) they overrun the part's deadline.
-    for _ in range(3):
-        fake_supabase.delay(COMBINED_STATS, 0.25)
+    # The stats calls would answer within the request timeout (a minute away), one after
+    # another: only the part's deadline can end the part.
+    fake_supabase.delay(COMBINED_STATS, 60.0, times=3)
     src = ManagementMetricsSource(
-        fake_supabase.client(timeout_s=1.0), clock=FixedClock(NOW), monotonic=Mono(), part_deadline_s=0.4, max_parallel_stats=1,
+        fake_supabase.client(timeout_s=120.0), clock=FixedClock(NOW), monotonic=Mono(), part_deadline_s=0.4, max_parallel_stats=1,
     )
-    started = time.monotonic()
-    snap = await src.collect()
-    elapsed = time.monotonic() - started
+    snap = await asyncio.wait_for(src.collect(), 30)  # a hang guard: the deadline is 0.4 s, without it 3 min
     await src.close()
-    assert elapsed < 0.7
+    assert len(fake_supabase.requests_to(COMBINED_STATS)) == 1  # one at a time, and the first never finished
     assert "functions: not done within 0.4s" in src.status().detail
     assert snap.value("fn.invocations_per_min") is None
     assert snap.value("backup.age_h") is not None
