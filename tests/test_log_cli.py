@@ -132,16 +132,19 @@ def test_limit_and_since_on_a_file(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_follow_a_file(tmp_path: Path) -> None:
     path = tmp_path / "follow.log"
-    path.write_text('{"level": "info", "event_message": "old"}\n')
+    path.write_text('{"level": "info", "event_message": "old"}\n{"level": "error", "event_message": "backlog"}\n')
     proc = subprocess.Popen(
         [sys.executable, "-m", "cs_console", "logs", "--source", f"file:{path}", "--follow", "--filter", "level>=warn", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
     )
     try:
-        time.sleep(1.0)
+        assert proc.stdout is not None
+        # The backlog's last match printed: the file is read to its end and being followed.
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "no backlog printed"
+        assert json.loads(proc.stdout.readline())["message"] == "backlog"
         with open(path, "a") as fh:
             fh.write('{"level": "info", "event_message": "quiet"}\n{"level": "warning", "event_message": "loud"}\n')
-        assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         assert ready, "no output while following"
         line = proc.stdout.readline()

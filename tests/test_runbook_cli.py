@@ -219,6 +219,19 @@ sql = "select 2"
 """
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (zombies have an empty one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
 def test_sigkill_mid_step_then_resume(tmp_path: Path, pg) -> None:
     config = write_config(tmp_path, pg.dsn)
     write_runbook(LONG_RUNBOOK, "t-long")
@@ -241,7 +254,11 @@ def test_sigkill_mid_step_then_resume(tmp_path: Path, pg) -> None:
     assert run_id, "the long step never started"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    time.sleep(0.3)  # the child dies with its parent (PR_SET_PDEATHSIG)
+    # The step's shell dies with its parent (PR_SET_PDEATHSIG): wait until no process runs it.
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(marker)):
+        assert time.monotonic() < deadline, f"the step's shell outlived the killed runner: {_processes_mentioning(str(marker))}"
+        time.sleep(0.02)
     assert marker.read_text().splitlines() == ["started"]
 
     listed = cli("runbook", "runs", config=config)

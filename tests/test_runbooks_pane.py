@@ -427,7 +427,7 @@ async def test_interrupted_run_is_offered_when_the_pane_opens() -> None:
         wizard = app.screen
         assert wizard.run.run_id == run.run_id
         assert wizard.current_id == "by_state"
-        assert wizard.run.steps["usage"].state in (StepState.SUCCEEDED, StepState.FAILED)
+        assert wizard.run.steps["usage"].state is StepState.SUCCEEDED  # the seeded demo's check passed before the console went away
 
 
 async def test_daily_checklist_ticks_are_kept_for_the_day() -> None:
