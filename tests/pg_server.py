@@ -7,6 +7,7 @@ loopback, with one password-protected role for tests that need a secret.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -32,22 +33,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def scratch_dir() -> str | None:
+    """Where the servers keep their data: /dev/shm when it is a roomy tmpfs (no disk I/O; the
+    servers run with fsync off and are thrown away), else the default temp dir."""
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    roomy = st.f_bavail * st.f_frsize >= 2 << 30  # a container's 64 MB /dev/shm is left alone
+    return "/dev/shm" if roomy and os.access("/dev/shm", os.W_OK) else None
+
+
+def _new_root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="cs-console-pg-", dir=scratch_dir()))
+    if os.geteuid() == 0:
+        os.chmod(root, 0o755)
+        shutil.chown(root, "postgres", "postgres")
+    return root
+
+
+_template: Path | None = None  # one initdb per test process; each server starts from a copy
+
+
+def _initdb_template(bindir: Path, run) -> Path:
+    global _template
+    if _template is None:
+        root = _new_root()
+        run([str(bindir / "initdb"), "-D", str(root / "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"])
+        atexit.register(shutil.rmtree, root, True)
+        _template = root / "data"
+    return _template
+
+
 class PgServer:
     def __init__(self, max_connections: int = 40) -> None:
         bindir = pg_bin_dir()
         if bindir is None:
             raise RuntimeError("PostgreSQL binaries (initdb) not found")
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="cs-console-pg-"))
+        self.as_root = os.geteuid() == 0
+        self.root = _new_root()
         self.data = self.root / "data"
         self.port = free_port()
         self.max_connections = max_connections
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            os.chmod(self.root, 0o755)
-            shutil.chown(self.root, "postgres", "postgres")
         self.user = "postgres"
-        self._run([str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"])
+        # A copy of a fresh initdb is the same cluster in a fraction of the time (-a keeps owner and modes).
+        subprocess.run(["cp", "-a", str(_initdb_template(bindir, self._run)), str(self.data)], check=True, capture_output=True)
         with open(self.data / "postgresql.conf", "a") as fh:
             fh.write(
                 "\nlisten_addresses = '127.0.0.1'\n"
