@@ -265,7 +265,7 @@ def test_the_tests_session_args_are_the_cli_global_options() -> None:
     """tests/sessions.py builds what the parser builds with no flag given: a new option cannot be missed."""
     import argparse
 
-    from cs_console.cli import add_global_flags
+    from cs_console.commands.registration import add_global_flags
     from tests.sessions import session_args
 
     parser = argparse.ArgumentParser()
