@@ -303,7 +303,7 @@ async def test_wizard_terminates_idle_in_transaction_backends_only_with_the_phra
         assert idle_in_tx(app) == 0
         phases = [(r["phase"], r.get("outcome")) for r in ran(app, "terminate_idle")]
         assert phases == [("before", "running"), ("after", "succeeded")]
-        assert "Verification: passed" in screen_text(app) or wizard.run.steps["terminate_idle"].verified
+        assert wizard.run.steps["terminate_idle"].verified  # (was: this or a text that the 80x24 view does not show)
 
         # The demo's connections drop: the runbook's own usage re-check shows it.
         assert pct(app) < pct_before
