@@ -163,7 +163,7 @@ async def test_follow_yields_new_records_as_the_clock_moves() -> None:
 async def test_connection_exhaustion_logs() -> None:
     records = await history(project("connection-exhaustion"), "all", 3)
     messages = [r.message for r in records]
-    assert sum("remaining connection slots are reserved" in m for m in messages) > 100
+    assert sum("remaining connection slots are reserved" in m for m in messages) == 627  # seeded: the same on every run
     assert any("sorry, too many clients already" in m for m in messages)
     assert any("still waiting for ShareLock" in m for m in messages)
     fn = [r for r in records if r.source == "function" and r.level >= Level.ERROR]
@@ -177,7 +177,7 @@ async def test_function_failures_logs() -> None:
     assert any(r.raw.get("event_type") == "UncaughtException" and "TypeError" in r.message for r in bad)
     assert any("timed out" in r.message for r in bad)
     statuses = [r.status for r in bad if r.status is not None]
-    assert sum(s >= 500 for s in statuses) / len(statuses) > 0.2
+    assert (sum(s >= 500 for s in statuses), len(statuses)) == (150, 429)  # 35 % 5xx, seeded
     assert all(r.raw["version"] == "58" for r in bad if "version" in r.raw)
 
 
@@ -188,14 +188,14 @@ async def test_traffic_spike_logs() -> None:
     p.enable_rate_limiting()
     p.clock.advance(61.0)
     after = await history(p, "edge", 1)
-    assert sum(r.status == 429 for r in after) > 500
+    assert sum(r.status == 429 for r in after) == 1840  # seeded
 
 
 async def test_security_breach_logs_and_containment() -> None:
     p = project("security-breach")
     auth = await history(p, "auth", 2)
     stuffing = [r for r in auth if "Invalid login credentials" in r.message]
-    assert len(stuffing) > 300
+    assert len(stuffing) == 684  # seeded
     assert {r.raw["remote_addr"] for r in stuffing} >= {"203.0.113.77", "198.51.100.23"}
     edge = await history(p, "edge", 2)
     assert any(r.raw.get("apikey_role") == "service_role" and r.raw["x_real_ip"] == "198.51.100.201" for r in edge)

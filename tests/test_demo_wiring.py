@@ -83,7 +83,7 @@ async def test_inspector_answers_every_view_with_its_columns(scenario: str) -> N
     long_running = await inspector.run("long_running")
     blocking = await inspector.run("blocking")
     if scenario == "connection-exhaustion":
-        assert len(long_running.rows) >= 20 and blocking.rows
+        assert (len(long_running.rows), len(blocking.rows)) == (33, 6)  # seeded
         assert set(long_running.column("application")) >= {"signal-worker"}
     else:
         assert not blocking.rows
@@ -112,7 +112,7 @@ async def test_runbook_calls_reach_the_simulation() -> None:
     assert not executor.supports("load_at") and not executor.supports("_record")
     leaked = [b.pid for b in project.list_backends() if b.state == "idle in transaction" and (b.xact_age_s or 0) > 60]
     result = await executor.execute(DemoCall("terminate_backends", {"pids": leaked}), timeout_s=5)
-    assert result.ok and result.rows_affected == len(leaked) >= 20
+    assert result.ok and result.rows_affected == len(leaked) == 31  # seeded
     project.clock.advance(1.0)
     assert project.metrics_snapshot().value("db.connections.pct") < 80.0
     refused = await executor.execute(DemoCall("add_network_ban", {"ip": "203.0.113.77"}), timeout_s=5)
