@@ -23,7 +23,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def pg() -> Iterator[PgServer]:
-    """One PostgreSQL server for the whole run. Tests must leave it running.
+    """One PostgreSQL server per test process (each pytest-xdist worker starts its own, on its
+    own free port and data dir), for the whole run. Tests must leave it running.
 
     It never skips: the suite is meant to run against a real server, and CI
     fails if it cannot start one.
