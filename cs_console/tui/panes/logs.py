@@ -221,10 +221,9 @@ class LogsPane(Pane):
             self._schedule_paint()  # the metrics poll must not add frames beyond the cap
 
     def focus_default(self) -> None:
-        if self.filter_bar.has_class("-open"):
-            self.filter_bar.input.focus()
-        else:
-            self.view.focus()
+        # Focus now, not later (Widget.focus defers): a deferred focus on the view decided
+        # before a `/` would run after it and steal the keys typed into the filter.
+        self.screen.set_focus(self.filter_bar.input if self.filter_bar.has_class("-open") else self.view)
 
     def _buffer_capacity(self) -> int:
         value = self.options.get("buffer") or self.console.session.profile.values.get("log_buffer_size")
