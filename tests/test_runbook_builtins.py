@@ -20,10 +20,10 @@ from cs_console.backends.executors.demo import DemoExecutor
 from cs_console.domain.runbooks.guard import phrase_matches
 from cs_console.domain.runbooks.run_state import RunStatus, StepState
 from cs_console.domain.runbooks.schema import GROUPS, Risk, Runbook, StepKind
-from cs_console.services.demo_runbook_calls import DemoRunbookCalls
-from cs_console.services.runbook_engine import build_executors
-from cs_console.services.runbook_catalog import BUILTIN_DIR, load_catalog
-from cs_console.services.runbook_engine import RunbookEngine
+from cs_console.backends.demo.runbook_calls import DemoRunbookCalls
+from cs_console.services.runbooks.catalog import BUILTIN_DIR, load_catalog
+from cs_console.services.runbooks.engine import RunbookEngine
+from cs_console.wiring.runbooks import open_engine
 from cs_console.services.session import session_from_args
 from tests.runbook_helpers import make_session, write_config
 from tests.sessions import session_args
@@ -232,7 +232,7 @@ async def test_each_runbook_runs_dry_on_the_demo(catalog, runbook_id: str) -> No
     session = _demo_session("security-breach" if "security" in runbook_id else "connection-exhaustion")
     env = build_environment(session, one_shot=True)
     rb = catalog.get(runbook_id)
-    engine = RunbookEngine(session, rb, environment=env, executors=build_executors(session, env))
+    engine = open_engine(session, rb, environment=env)
     try:
         run = await engine.start(DEMO_INPUTS.get(runbook_id, {}), dry_run=True)
         seen = await _drive(engine)
@@ -296,7 +296,7 @@ async def test_every_sql_of_every_builtin_runs_on_postgres(catalog, builtins_db,
     for rb in catalog.ordered():
         if not any(s.action is not None and s.action.sql is not None for s in rb.steps):
             continue
-        engine = RunbookEngine(session, rb, environment=None)
+        engine = open_engine(session, rb, environment=None)
         try:
             await engine.start(PG_INPUTS.get(rb.id, {}), dry_run=True)
             seen = await _drive(engine)
@@ -343,7 +343,7 @@ async def test_manual_backup_and_verified_restore_of_conversations(pg, tmp_path,
     from cs_console.wiring.environment import build_environment
 
     env = build_environment(session, one_shot=True)
-    backup = RunbookEngine(session, catalog.get("manual-backup"), environment=env)
+    backup = open_engine(session, catalog.get("manual-backup"), environment=env)
     try:
         run = await backup.start({"table": "public.conversations"})
         seen = await _drive(backup, {"offsite": "kept locally on purpose"})
@@ -360,7 +360,7 @@ async def test_manual_backup_and_verified_restore_of_conversations(pg, tmp_path,
     rows_line = next(detail for sid, _, detail in seen if sid == "rows")
     assert run.steps["rows"].captured == ["public.conversations 1234"], rows_line
 
-    restore = RunbookEngine(session, catalog.get("restore-from-backup"), environment=env)
+    restore = open_engine(session, catalog.get("restore-from-backup"), environment=env)
     try:
         await restore.start({"backup_file": str(dump), "target_database": "rb_target"})
         answers = {"stop_writers": "target is not in use", "resume_writers": "resumed"}

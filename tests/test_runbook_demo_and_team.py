@@ -9,9 +9,9 @@ import pytest
 from cs_console.domain.runbooks.loader import parse_runbook
 from cs_console.domain.runbooks.run_state import StepState
 from cs_console.wiring.environment import build_environment
-from cs_console.services.runbook_engine import RunbookEngine
 from cs_console.stores.audit_log import AuditTrail, LocalAuditLog, PgAuditLog, audit_record
 from cs_console.stores.run_lock import Holder, LocalRunLock, LockHeld, PgRunLock
+from cs_console.wiring.runbooks import open_engine
 from tests.runbook_helpers import make_session, write_config
 
 DEMO_RUNBOOK = """
@@ -66,7 +66,7 @@ async def test_demo_steps_drive_the_simulation(tmp_path) -> None:
     assert env.demo is not None
     before = _idle_in_tx(env.demo)
     assert before > 0, "the connection-exhaustion scenario has idle-in-transaction sessions"
-    engine = RunbookEngine(session, parse_runbook(DEMO_RUNBOOK, "d.toml"), environment=env)
+    engine = open_engine(session, parse_runbook(DEMO_RUNBOOK, "d.toml"), environment=env)
     pid = next(b.pid for b in env.demo.list_backends() if b.state.startswith("idle in transaction"))
     await engine.start({"pid": str(pid)})
     assert (await engine.execute("idle")).state is StepState.SUCCEEDED

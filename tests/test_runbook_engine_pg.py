@@ -14,7 +14,8 @@ from cs_console.config import state_dir
 from cs_console.domain.runbooks.guard import Confirmation
 from cs_console.domain.runbooks.loader import parse_runbook
 from cs_console.domain.runbooks.run_state import RunStatus, StepState
-from cs_console.services.runbook_engine import RunbookEngine
+from cs_console.services.runbooks.engine import RunbookEngine
+from cs_console.wiring.runbooks import open_engine
 from tests.runbook_helpers import TERMINATE_RUNBOOK, make_session, write_config
 
 pytestmark = pytest.mark.postgres
@@ -38,7 +39,7 @@ def _audit() -> list[dict]:
 async def _engine(tmp_path: Path, pg, text: str = TERMINATE_RUNBOOK, *, read_only: bool = False, outputs: list | None = None) -> RunbookEngine:
     session = make_session(write_config(tmp_path, pg.dsn), read_only=read_only)
     rb = parse_runbook(text, "t.toml")
-    return RunbookEngine(session, rb, on_output=(lambda sid, line: outputs.append((sid, line))) if outputs is not None else None)
+    return open_engine(session, rb, on_output=(lambda sid, line: outputs.append((sid, line))) if outputs is not None else None)
 
 
 async def test_destructive_step_refused_without_confirmation_whatever_the_caller(tmp_path: Path, pg) -> None:

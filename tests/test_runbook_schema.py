@@ -14,7 +14,7 @@ from cs_console.domain.runbooks.inputs import InputError, convert, resolve_input
 from cs_console.domain.runbooks.loader import RunbookError, parse_runbook
 from cs_console.domain.runbooks.redaction import Redactor
 from cs_console.domain.runbooks.schema import InputSpec, InputType, Risk, StepKind, Transaction
-from cs_console.services.runbook_catalog import load_catalog
+from cs_console.services.runbooks.catalog import load_catalog
 from tests.runbook_helpers import TERMINATE_RUNBOOK, write_runbook
 
 SCHEMA_MD = Path(__file__).resolve().parent.parent / "cs_console" / "runbooks" / "SCHEMA.md"

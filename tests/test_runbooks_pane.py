@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, OptionList
 from cs_console.domain.runbooks.guard import Confirmation, Gate, check_confirmation
 from cs_console.domain.runbooks.run_state import StepState
 from cs_console.domain.runbooks.schema import Risk
-from cs_console.services.demo_runbook_calls import DemoRunbookCalls
+from cs_console.backends.demo.runbook_calls import DemoRunbookCalls
 from cs_console.stores.audit_log import LocalAuditLog
 from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
 from cs_console.tui.screens.runbook_start import ResumeOfferScreen, RunbookStartScreen
@@ -406,13 +406,12 @@ async def test_read_only_session_shows_the_destructive_step_refused() -> None:
 
 
 async def test_interrupted_run_is_offered_when_the_pane_opens() -> None:
-    from cs_console.services.runbook_engine import build_executors
-    from cs_console.services.runbook_catalog import load_catalog
-    from cs_console.services.runbook_engine import RunbookEngine
+    from cs_console.services.runbooks.catalog import load_catalog
+    from cs_console.wiring.runbooks import open_engine
 
     first = demo_app("connection-exhaustion", initial_pane="overview")
     rb = load_catalog().get("db-connection-issues")
-    engine = RunbookEngine(first.session, rb, environment=first.env, executors=build_executors(first.session, first.env))
+    engine = open_engine(first.session, rb, environment=first.env)
     run = await engine.start({})
     await engine.execute("usage")
     await engine.close()  # the console went away mid-run

@@ -24,9 +24,9 @@ def register(sub: Any) -> None:
 def _audit(args: argparse.Namespace) -> int:
     import asyncio
 
-    from cs_console.services.runbook_engine import build_audit_trail
     from cs_console.services.session import open_session_or_exit
     from cs_console.stores.audit_log import format_record
+    from cs_console.wiring.runbooks import build_audit_trail
 
     if args.limit < 0:
         print("audit: --limit: expected a number >= 0", file=sys.stderr)

@@ -65,7 +65,7 @@ def _pairs(items: list[str], flag: str) -> dict[str, str] | None:
 
 
 def _catalog() -> Any:
-    from cs_console.services.runbook_catalog import load_catalog
+    from cs_console.services.runbooks.catalog import load_catalog
 
     return load_catalog()
 
@@ -94,7 +94,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from cs_console.services.runbook_engine import load_runbook_or_error
+    from cs_console.services.runbooks.catalog import load_runbook_or_error
 
     rb, err = load_runbook_or_error(args.id)
     if rb is None:
@@ -140,10 +140,11 @@ def _runbook_json(rb: Any) -> dict[str, Any]:
 
 def _runs(args: argparse.Namespace) -> int:
     from cs_console.services.session import open_session_or_exit
-    from cs_console.stores.run_store import RunStore, summary_dict
+    from cs_console.stores.run_store import summary_dict
+    from cs_console.wiring.runbooks import build_run_store
 
     session = open_session_or_exit(args)
-    store = RunStore.in_state_dir(session.state_dir)
+    store = build_run_store(session)
     summaries = store.summaries()
     if args.json:
         print(json.dumps([summary_dict(s) for s in summaries], indent=2))
@@ -168,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
     if inputs is None or answers is None or marks is None:
         return EXIT_REFUSED
     session = open_session_or_exit(args)
-    from cs_console.services.runbook_engine import load_runbook_or_error
+    from cs_console.services.runbooks.catalog import load_runbook_or_error
 
     rb, err = load_runbook_or_error(args.id)
     if rb is None:
@@ -180,9 +181,10 @@ def _run(args: argparse.Namespace) -> int:
 async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: dict[str, str], answers: dict[str, str],
                      marks: dict[str, str]) -> int:
     from cs_console.domain.safe_text import safe_text
+    from cs_console.services.runbooks.batch import run_all
+    from cs_console.services.runbooks.plan import EngineError
     from cs_console.wiring.environment import build_environment
-    from cs_console.services.runbook_engine import EngineError, RunbookEngine
-    from cs_console.stores.run_store import RunStore
+    from cs_console.wiring.runbooks import build_run_store, open_engine
 
     try:
         env: Any = build_environment(session, one_shot=True)
@@ -201,11 +203,11 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
         elif n == MAX_STREAMED_LINES + 1:
             print("    | … (more output in the run state: cs-console runbook runs)", flush=True)
 
-    engine = await RunbookEngine.open(session, rb, environment=env, on_output=out)
+    engine = open_engine(session, rb, environment=env, on_output=out)
     try:
         if args.resume:
             from cs_console.domain.runbooks.guard import phrase_matches
-            from cs_console.services.runbook_engine import CHANGED_RUNBOOK_PHRASE
+            from cs_console.services.runbooks.plan import CHANGED_RUNBOOK_PHRASE
 
             changed_conf = None
             typed = next((p for p in args.confirm if phrase_matches(CHANGED_RUNBOOK_PHRASE, p)), None)
@@ -225,7 +227,7 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
                       "(never re-run automatically: --mark STEP=verify|done|not-done)", file=sys.stderr)
             print(f"resuming run {report.run.run_id} of {rb.id} at {report.next_step or '(nothing left)'}")
         else:
-            interrupted = RunStore.in_state_dir(session.state_dir).interrupted_runs(rb.id, session.profile.name)
+            interrupted = build_run_store(session).interrupted_runs(rb.id, session.profile.name)
             for r in interrupted[:3]:
                 print(f"note: run {r.run_id} of {rb.id} did not finish ({r.status.value}); resume it with --resume {r.run_id}",
                       file=sys.stderr)
@@ -238,7 +240,7 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
             print(f"run {run.run_id} of {rb.id} on {engine.environment_name} ({mode})")
             if engine.window.applies:
                 print(f"maintenance: {engine.window.message}")
-        last = await engine.run_all(list(args.confirm), answers, marks=marks, report=lambda line: print(line, flush=True))
+        last = await run_all(engine, list(args.confirm), answers, marks=marks, report=lambda line: print(line, flush=True))
         run = engine.run
         assert run is not None
         for w in engine.warnings:
@@ -279,12 +281,10 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
 
 
 async def _resume(engine: Any, run_id: str, changed_typed: str | None) -> Any:
-    from cs_console.domain.runbooks.guard import Confirmation
-    from cs_console.services.runbook_engine import CHANGED_RUNBOOK_STEP_ID
+    from cs_console.services.runbooks.engine import changed_runbook_gate
 
     conf = None
     if changed_typed is not None:
-        # The gate needs the loaded run; the target is the same as changed_runbook_gate() computes.
-        target = f"{engine.environment_name}/runbook {engine.runbook.id}"
-        conf = Confirmation(run_id, CHANGED_RUNBOOK_STEP_ID, target, changed_typed)
+        # The gate needs the loaded run; resume() checks the confirmation against the same gate.
+        conf = changed_runbook_gate(run_id, engine.environment_name, engine.runbook.id).confirm(changed_typed)
     return await engine.resume(run_id, changed_confirmation=conf)

@@ -7,7 +7,11 @@ by the engine), outcome, exit code / HTTP status / rows affected, duration.
 
 - :class:`LocalAuditLog` (always): ``state_dir()/audit.jsonl``, mode 0600,
   one line per record, appended with O_APPEND and fsync'd before returning, so
-  a record written "before" survives the process being killed mid-step.
+  a record written "before" survives the process being killed mid-step. The
+  write and its fsync run in a thread: the console's event loop never waits on
+  the disk, and the caller still waits for the record to be down.
+
+Who the operator is (OS user, SSH client) is ``stores/operator_identity.py``'s.
 - :class:`PgAuditLog` (team mode, ``store = "postgres"``): table
   ``cs_console.runbook_audit`` (component ``runbooks`` in
   ``cs_console.schema_version``, migrated with the incidents store's
@@ -18,10 +22,9 @@ by the engine), outcome, exit code / HTTP status / rows affected, duration.
 
 from __future__ import annotations
 
-import getpass
+import asyncio
 import json
 import os
-import socket
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -42,29 +45,6 @@ class AuditWriteError(OSError):
     pass
 
 
-def ssh_client_address(environ: dict[str, str] | None = None) -> str:
-    """The SSH client's address from SSH_CLIENT / SSH_CONNECTION ("" when local)."""
-    env = environ if environ is not None else dict(os.environ)
-    for var in ("SSH_CLIENT", "SSH_CONNECTION"):
-        value = env.get(var, "").strip()
-        if value:
-            return value.split()[0]
-    return ""
-
-
-def operator_identity(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "unknown"
-    tty = ""
-    try:
-        tty = os.ttyname(0)
-    except OSError:
-        pass
-    return {"user": user, "ssh_client": ssh_client_address(environ), "host": socket.gethostname(), "pid": os.getpid(), "tty": tty}
-
-
 def audit_record(**fields: Any) -> dict[str, Any]:
     rec: dict[str, Any] = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
     rec.update({k: v for k, v in fields.items() if v is not None})
@@ -81,8 +61,13 @@ class LocalAuditLog:
     def in_state_dir(cls, state_dir: Path) -> "LocalAuditLog":
         return cls(state_dir / AUDIT_FILE)
 
-    def append(self, record: dict[str, Any]) -> None:
+    async def append(self, record: dict[str, Any]) -> None:
+        """Raises AuditWriteError when the record is not on disk (then the step must not run)."""
+        # Encoded here, on the caller's side: the record is what it was when appended.
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+        await asyncio.to_thread(self._write_line, line)
+
+    def _write_line(self, line: str) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -206,14 +191,14 @@ class AuditTrail:
         self.warnings: list[str] = []
 
     async def append(self, record: dict[str, Any]) -> None:
-        self.local.append(record)  # raises AuditWriteError: the caller must not run the step
+        await self.local.append(record)  # raises AuditWriteError: the caller must not run the step
         if self.team is not None:
             try:
                 await self.team.append(record)
             except Exception as exc:  # the team store being down must not hide what we did
                 note = f"team audit store unavailable: {type(exc).__name__}"
                 self.warnings.append(note)
-                self.local.append({**audit_record(phase="team-store-error", detail=note), "for_time": record.get("time")})
+                await self.local.append({**audit_record(phase="team-store-error", detail=note), "for_time": record.get("time")})
 
     async def read(self, limit: int | None = None) -> list[dict[str, Any]]:
         if self.team is not None:
@@ -221,7 +206,7 @@ class AuditTrail:
                 return await self.team.read(limit)
             except Exception as exc:
                 self.warnings.append(f"team audit store unavailable ({type(exc).__name__}); showing the local audit")
-        return self.local.read(limit)
+        return await asyncio.to_thread(self.local.read, limit)
 
 
 def format_record(rec: dict[str, Any]) -> str:

@@ -8,10 +8,14 @@
   *interrupted* and offered for resumption. flock dies with the process, so
   a reused pid never fakes liveness.
 - Per-run artifacts (backups, outputs) go under ``runs/<run_id>/``.
+- The engine saves and loads through the async methods: the file work and its
+  fsyncs run in a thread, never on the console's event loop; each save is awaited,
+  so saves land in the order of the transitions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -119,11 +123,15 @@ class RunStore:
 
     # ---------------------------------------------------------------- state
 
-    def save(self, run: Run) -> None:
+    async def save(self, run: Run) -> None:
+        # Encoded here, on the caller's side: the file holds the run as it was at this transition.
         target = self.path(run.run_id)
+        data = json.dumps(run.to_dict(), ensure_ascii=False, indent=1, default=str).encode("utf-8")
+        await asyncio.to_thread(self._write, target, data)
+
+    def _write(self, target: Path, data: bytes) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = target.with_suffix(".json.tmp")
-        data = json.dumps(run.to_dict(), ensure_ascii=False, indent=1, default=str).encode("utf-8")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -135,6 +143,9 @@ class RunStore:
             _fsync_dir(self.root)
         except OSError as exc:
             raise RunStoreError(f"cannot save run state {target}: {exc.strerror or exc}") from None
+
+    async def load_async(self, run_id: str) -> Run:
+        return await asyncio.to_thread(self.load, run_id)
 
     def load(self, run_id: str) -> Run:
         path = self.path(run_id)

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cs_console.domain.runbooks.guard import Gate, window_status
+from cs_console.domain.runbooks.guard import window_status
 from cs_console.domain.runbooks.schema import GROUPS, Risk, Runbook
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.pane import Pane
@@ -97,7 +97,7 @@ class RunbooksPane(Pane):
     @work(thread=True, group="runbooks-load", exit_on_error=False)
     def _load(self) -> None:
         from cs_console.services.checklists import ChecklistStore
-        from cs_console.services.runbook_catalog import load_catalog
+        from cs_console.services.runbooks.catalog import load_catalog
 
         try:
             catalog = load_catalog()
@@ -110,10 +110,12 @@ class RunbooksPane(Pane):
         self.app.call_from_thread(self._loaded, catalog, error, interrupted)
 
     def _interrupted_runs(self, catalog: Any) -> list[Any]:
-        from cs_console.services.runbook_runs import interrupted_runs
+        from cs_console.services.runbooks.runs import interrupted_runs
+        from cs_console.wiring.runbooks import build_run_store
 
+        session = self.console.session
         try:
-            return interrupted_runs(self.console.session, catalog)
+            return interrupted_runs(build_run_store(session), session.profile.name, catalog)
         except Exception:  # unreadable run files must not take the pane down
             return []
 
@@ -350,7 +352,8 @@ class RunbooksPane(Pane):
         await self._resume(run_id)
 
     async def _resume(self, run_id: str) -> None:
-        from cs_console.services.runbook_engine import CHANGED_RUNBOOK_PHRASE, CHANGED_RUNBOOK_STEP_ID
+        from cs_console.services.runbooks.engine import changed_runbook_gate
+        from cs_console.wiring.runbooks import environment_name
         from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
         from cs_console.tui.screens.runbook_start import ResumeRequest
         from cs_console.tui.screens.runbook_wizard import WizardRequest
@@ -363,9 +366,8 @@ class RunbooksPane(Pane):
         confirmation = None
         if entry.changed:
             session = self.console.session
-            env_name = "demo" if session.demo is not None else session.profile.environment_name
-            gate = Gate(run_id, CHANGED_RUNBOOK_STEP_ID, f"{env_name}/runbook {rb.id}", CHANGED_RUNBOOK_PHRASE, Risk.WRITE,
-                        "Resume a changed runbook", "resume a run whose runbook file changed since it started")
+            env_name = environment_name(session, self.console.env)
+            gate = changed_runbook_gate(run_id, env_name, rb.id)
             request = ConfirmRequest(
                 gate=gate, environment=env_name, production=bool(session.profile.is_production and not session.demo),
                 what_will_run=f"Resume run {run_id} of {rb.id}: the runbook file changed since the run started; "

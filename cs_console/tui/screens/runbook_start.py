@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 from cs_console.domain.runbooks.inputs import InputError, resolve_inputs
 from cs_console.domain.runbooks.schema import InputType, Runbook
 from cs_console.domain.safe_text import safe_text
-from cs_console.services.runbook_runs import InterruptedRun
+from cs_console.services.runbooks.runs import InterruptedRun
 
 NO_INCIDENT = "__none__"
 

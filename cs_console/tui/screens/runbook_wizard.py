@@ -15,7 +15,6 @@ confirmation dialog; a refused step shows the engine's reason).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,64 +28,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
-from cs_console.domain.runbooks.guard import Gate
 from cs_console.domain.runbooks.run_state import StepState
 from cs_console.domain.runbooks.schema import Risk, Runbook, Step, StepKind
 from cs_console.domain.safe_text import safe_text
+from cs_console.tui.screens import runbook_step_view as view
 from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
 from cs_console.tui.screens.runbook_start import ResumeRequest, StartRequest
 
 CHECKLIST_TAG = "checklist"
-
-STATE_ICONS: dict[StepState, tuple[str, str]] = {
-    StepState.PENDING: ("·", "$text-muted"),
-    StepState.RUNNING: ("▶", "$warning bold"),
-    StepState.SUCCEEDED: ("✓", "$success"),
-    StepState.FAILED: ("✗", "$error bold"),
-    StepState.SKIPPED: ("↷", "$text-muted"),
-    StepState.REFUSED: ("⊘", "$error bold"),
-    StepState.UNKNOWN: ("?", "$warning bold"),
-    StepState.CANCELLED: ("–", "$text-muted"),
-}
-
-RISK_LABELS = {Risk.READ: "READ", Risk.WRITE: "WRITE", Risk.DESTRUCTIVE: "DESTRUCTIVE", Risk.IRREVERSIBLE: "IRREVERSIBLE"}
-
-# Verbs for the confirmation button, by what the step does.
-ACTION_VERBS = (("terminate", "Terminate"), ("cancel", "Cancel queries"), ("ban", "Ban"), ("restore", "Restore"),
-                ("deploy", "Deploy"), ("revoke", "Revoke"), ("delete", "Delete"), ("end", "End sessions"))
-
-
-def _verb(step: Step) -> str:
-    title = step.title.lower()
-    for key, verb in ACTION_VERBS:
-        if title.startswith(key) or f" {key}" in title[:20]:
-            return verb
-    return "Run it"
-
-
-def format_rows(value: Any, *, max_rows: int = 15, max_width: int = 28) -> str:
-    """Rows (a list of dicts) as a small aligned table with a count; anything else as short text."""
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list):
-        return "" if value is None else safe_text(str(value), 600)
-    if not value:
-        return "0 rows"
-    if not all(isinstance(r, dict) for r in value):
-        return f"{len(value)} item(s): " + safe_text(", ".join(str(v) for v in value[:max_rows]), 600)
-    cols = list(value[0].keys())[:7]
-
-    def cell(v: Any) -> str:
-        text = safe_text("" if v is None else str(v), None)
-        return text if len(text) <= max_width else text[: max_width - 1] + "…"
-
-    table = [[cell(c) for c in cols]] + [[cell(r.get(c)) for c in cols] for r in value[:max_rows]]
-    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
-    lines = [f"{len(value)} row(s)"]
-    lines += ["  ".join(row[i].ljust(widths[i]) for i in range(len(cols))).rstrip() for row in table]
-    if len(value) > max_rows:
-        lines.append(f"… and {len(value) - max_rows} more")
-    return "\n".join(lines)
 
 
 def _text(text: str, limit: int = 400) -> Content:
@@ -98,7 +47,10 @@ def _text(text: str, limit: int = 400) -> Content:
 
 
 class StepOutput(Message):
-    """Output lines arrived for a step (coalesced: the wizard drains its own buffer)."""
+    """Output lines arrived (already kept in the wizard's outputs): write the new ones to the log.
+
+    A burst of lines posts a burst of these; they coalesce into one repaint.
+    """
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, StepOutput)
@@ -155,7 +107,8 @@ class RunbookWizardScreen(Screen[None]):
         self.notice = ""
         self.viewed_id: str | None = None
         self.outputs: dict[str, list[str]] = {}
-        self._pending: deque[tuple[str, str]] = deque()
+        self._logged = 0  # how many of the viewed step's outputs the log shows
+        self._prepare_worker: Any = None
         self.last_outcome: dict[str, Any] = {}
         self._auto = False
 
@@ -186,13 +139,13 @@ class RunbookWizardScreen(Screen[None]):
         self._paint_head()
         self._paint_banner()
         self._paint_progress()
-        self.set_interval(0.1, self._drain_output)
         self._open_run()
 
     # ------------------------------------------------------------ engine plumbing
 
     def _on_output(self, step_id: str, line: str) -> None:
-        self._pending.append((step_id, line))
+        # Called on the event loop by the engine (a worker of this screen): keep the line, then repaint once per burst.
+        self.outputs.setdefault(step_id, []).append(safe_text(line, 2000))
         self.post_message(StepOutput())
 
     def _on_change(self, _run: Any) -> None:
@@ -201,18 +154,14 @@ class RunbookWizardScreen(Screen[None]):
     def _make_engine(self) -> Any:
         if self._engine_factory is not None:
             return self._engine_factory(self.runbook, on_output=self._on_output, on_change=self._on_change)
-        from cs_console.services.runbook_engine import build_executors
-        from cs_console.services.runbook_engine import RunbookEngine, build_audit_trail
+        from cs_console.wiring.runbooks import open_engine
 
-        return RunbookEngine(
-            self.session, self.runbook, environment=self.environment,
-            executors=build_executors(self.session, self.environment), audit=build_audit_trail(self.session),
-            on_output=self._on_output, on_change=self._on_change,
-        )
+        return open_engine(self.session, self.runbook, environment=self.environment,
+                           on_output=self._on_output, on_change=self._on_change)
 
     @work(group="runbook-open", exit_on_error=False)
     async def _open_run(self) -> None:
-        from cs_console.services.runbook_engine import EngineError
+        from cs_console.services.runbooks.plan import EngineError
 
         self.busy = True
         try:
@@ -242,18 +191,13 @@ class RunbookWizardScreen(Screen[None]):
 
     @on(StepOutput)
     def _output_arrived(self) -> None:
-        self._drain_output()
-
-    def _drain_output(self) -> None:
-        if not self._pending:
+        lines = self.outputs.get(self.viewed_id or "", [])
+        if len(lines) <= self._logged:
             return
         log = self.query_one("#rbw-output", RichLog)
-        while self._pending:
-            step_id, line = self._pending.popleft()
-            shown = safe_text(line, 2000)
-            self.outputs.setdefault(step_id, []).append(shown)
-            if step_id == self.viewed_id:
-                log.write(Content(shown))
+        for line in lines[self._logged:]:
+            log.write(Content(line))
+        self._logged = len(lines)
 
     @on(RunChanged)
     def _run_changed(self) -> None:
@@ -293,7 +237,7 @@ class RunbookWizardScreen(Screen[None]):
             self._highlight(self.viewed_id)
         self._show_viewed()
         if cur is not None and self.viewed_id == cur and not self.busy:
-            self._prepare(cur)
+            self._prepare_worker = self._prepare(cur)
         self.refresh_bindings()
 
     def _highlight(self, step_id: str | None) -> None:
@@ -363,7 +307,7 @@ class RunbookWizardScreen(Screen[None]):
         for i, step in enumerate(self.runbook.steps, start=1):
             rec = self._record(step.id)
             state = rec.state if rec is not None else StepState.PENDING
-            icon, style = STATE_ICONS[state]
+            icon, style = view.STATE_ICONS[state]
             marker = "▸" if step.id == cur else " "
             parts: list[Any] = [marker, (icon, style), " ", f"{i:>2} ", safe_text(step.title, None)]
             if step.risk.guarded:
@@ -382,49 +326,20 @@ class RunbookWizardScreen(Screen[None]):
         step = self.runbook.step(step_id)
         index = self.runbook.index_of(step_id) + 1
         rec = self._record(step_id)
-        risk_badge = (f" {RISK_LABELS[step.risk]} ", f"risk-{step.risk.value}")
         title = Content.assemble(f"Step {index}/{len(self.runbook.steps)} · {step.kind.value} · ", (safe_text(step.title, 120), "bold"), "  ")
-        badge = self.query_one("#rbw-title", Static)
-        badge.update(Content.assemble(title, (risk_badge[0], _risk_style(step.risk))))
+        self.query_one("#rbw-title", Static).update(Content.assemble(title, (f" {view.RISK_LABELS[step.risk]} ", view.RISK_STYLES[step.risk])))
         self._set("#rbw-why", f"Why: {step.why}" if step.why else "")
+        plan = self.plan if (self.plan is not None and self.plan.step.id == step_id) else None
+        dry_run = self.run is not None and self.run.dry_run
         if step.kind is StepKind.MANUAL:
             self._set("#rbw-what", step.instructions.strip())
             self.query_one("#rbw-what-label", Static).update(Content("What to do"))
         else:
             self.query_one("#rbw-what-label", Static).update(Content("What will run"))
-            plan_for_step = self.plan if (self.plan is not None and self.plan.step.id == step_id) else None
-            what = plan_for_step.what_will_run if plan_for_step else ""
-            if not what:
-                what = "(preparing…)" if step_id == self.current_id and self.engine is not None else _static_what(step)
-            if plan_for_step and plan_for_step.demo_note:
-                what += f"\n[{plan_for_step.demo_note}]"
-            self._set("#rbw-what", what)
-        plan = self.plan if (self.plan is not None and self.plan.step.id == step_id) else None
-        pre_lines = []
-        if plan is not None:
-            for p in plan.preconditions:
-                pre_lines.append(f"{'✓' if p.ok else '✗'} {p.step_id}: {p.detail}")
-        elif step.preconditions:
-            pre_lines.append("re-checked before it runs: " + ", ".join(step.preconditions))
-        self._set("#rbw-pre", ("Preconditions:\n" + "\n".join(pre_lines)) if pre_lines else "")
-        preview = ""
-        if plan is not None:
-            if plan.preview_error:
-                preview = f"Preview failed: {plan.preview_error}"
-            elif plan.preview is not None:
-                preview = "Preview: " + format_rows(plan.preview)
-            if plan.gate is not None and not (self.run is not None and self.run.dry_run):
-                preview += ("\n" if preview else "") + f"Needs the typed confirmation: {plan.gate.phrase or '(target unknown: refused)'}"
-            if plan.shown:
-                preview += ("\n" if preview else "") + "\n".join(f"{k}: {v}" for k, v in plan.shown)
-            if plan.rollback:
-                preview += ("\n" if preview else "") + f"Undo: {plan.rollback}"
-        elif step.rollback:
-            preview = f"Undo: {step.rollback}"
-        self._set("#rbw-preview", preview)
-        blocked = plan.blocked if plan is not None else ""
-        if not blocked and self.session.read_only and step.risk.mutating and not (self.run is not None and self.run.dry_run):
-            blocked = f"read-only session: a {step.risk.value} step is refused"
+            self._set("#rbw-what", view.what_text(step, plan, preparing=step_id == self.current_id and self.engine is not None))
+        self._set("#rbw-pre", view.preconditions_text(step, plan))
+        self._set("#rbw-preview", view.preview_text(step, plan, dry_run=dry_run))
+        blocked = view.blocked_text(step, plan, read_only=bool(self.session.read_only), dry_run=dry_run)
         self._set("#rbw-blocked", f"REFUSED: {blocked}" if blocked else "")
         self.query_one("#rbw-blocked", Static).set_class(bool(blocked), "-refused")
         self._paint_result(step, rec)
@@ -433,6 +348,7 @@ class RunbookWizardScreen(Screen[None]):
         log.clear()
         for line in self.outputs.get(step_id, [])[-500:]:
             log.write(Content(line))
+        self._logged = len(self.outputs.get(step_id, []))
         if not self.outputs.get(step_id) and rec is not None and rec.output_excerpt:
             for line in rec.output_excerpt.splitlines()[-200:]:
                 log.write(Content(safe_text(line, 2000)))
@@ -442,41 +358,14 @@ class RunbookWizardScreen(Screen[None]):
         if rec is None or rec.state is StepState.PENDING and not rec.detail:
             self._set("#rbw-result", "")
             return
-        icon, _style = STATE_ICONS[rec.state]
-        bits = [f"Result: {icon} {rec.state.value}"]
-        facts = []
-        if rec.rows_affected is not None:
-            facts.append(f"{rec.rows_affected} row(s)")
-        if rec.exit_code is not None:
-            facts.append(f"exit {rec.exit_code}")
-        if rec.http_status is not None:
-            facts.append(f"HTTP {rec.http_status}")
-        if rec.duration_ms is not None:
-            facts.append(f"{rec.duration_ms} ms")
-        if facts:
-            bits[0] += " (" + ", ".join(facts) + ")"
-        if rec.detail:
-            bits.append(rec.detail)
-        if rec.verified is not None:
-            bits.append("Verification: " + ("passed" if rec.verified else "FAILED"))
-        if rec.dry_run:
-            bits.append(f"Dry run: {rec.dry_run}")
-        if rec.answer:
-            bits.append(f"Answer: {rec.answer}")
-        tick = self._ticks().get(step.id)
-        if tick is not None:
-            bits.append(f"Checklist: ticked today {tick.at:%H:%M} UTC by {tick.by}")
-        self._set("#rbw-result", "\n".join(bits))
+        self._set("#rbw-result", view.result_text(rec, self._ticks().get(step.id)))
         self.query_one("#rbw-result", Static).set_class(rec.state in (StepState.FAILED, StepState.REFUSED), "-bad")
 
     def _paint_choices(self, step: Step) -> None:
         choices = self.query_one("#rbw-choices", OptionList)
         wanted: list[str] = []
         if step.id == self.current_id and self.run is not None and not self.run.dry_run:
-            if step.kind is StepKind.MANUAL:
-                wanted = list(step.answer.choices) if (step.answer and step.answer.choices) else ["done"]
-            elif step.kind is StepKind.DECISION and step.ask:
-                wanted = [c.label for c in step.choices]
+            wanted = view.answer_choices(step)
         if not wanted:
             choices.display = False
             return
@@ -517,7 +406,7 @@ class RunbookWizardScreen(Screen[None]):
             self.viewed_id = step_id
             self._show_viewed()
             if step_id == self.current_id and (self.plan is None or self.plan.step.id != step_id) and not self.busy:
-                self._prepare(step_id)
+                self._prepare_worker = self._prepare(step_id)
             self.refresh_bindings()
 
     @on(OptionList.OptionSelected, "#rbw-steps")
@@ -576,7 +465,7 @@ class RunbookWizardScreen(Screen[None]):
             self._highlight(step.id)
             self._show_viewed()
             if self.plan is None or self.plan.step.id != step.id:
-                self._prepare(step.id)
+                self._prepare_worker = self._prepare(step.id)
             # The banner, not a toast: a toast would cover the confirmation's buttons at 80x24.
             self.notice = f"next: {step.title} (r runs it)"
             self._paint_banner()
@@ -594,7 +483,7 @@ class RunbookWizardScreen(Screen[None]):
 
     @work(group="runbook-step", exit_on_error=False)
     async def _run_current(self, step_id: str, answer: str | None = None) -> None:
-        """Prepare afresh (a new preview), ask for the typed phrase if guarded, then execute."""
+        """Ask for the typed phrase if guarded (on the plan shown), then execute (which re-checks the guard)."""
         if self.busy:
             return
         self.busy = True
@@ -603,49 +492,50 @@ class RunbookWizardScreen(Screen[None]):
             step = self.runbook.step(step_id)
             confirmation = None
             guarded = step.risk.guarded and not self.run.dry_run and not self.session.read_only
+            plan = None
             if guarded:
-                plan = await self.engine.prepare(step_id)
-                self.plan = plan
-                self._show_viewed()
-                if plan.blocked:
+                plan = await self._plan_shown(step_id)
+                if plan.blocked or plan.gate is None:
                     # The engine refuses it (and audits the refusal): let it say why.
-                    await self._execute(step_id, None, answer)
+                    await self._execute(step_id, None, answer, plan)
                     return
-                if plan.gate is None:
-                    await self._execute(step_id, None, answer)
-                    return
-                confirmation = await self.app.push_screen_wait(ConfirmDestructiveScreen(self._confirm_request(plan)))
+                request = view.confirm_request(plan, environment=self.environment_label, production=self.production)
+                confirmation = await self.app.push_screen_wait(ConfirmDestructiveScreen(request))
                 if confirmation is None:
                     self.notice = f"{step_id}: cancelled at the confirmation; nothing ran"
                     self._paint_banner()
                     return
-            await self._execute(step_id, confirmation, answer)
+            await self._execute(step_id, confirmation, answer, plan)
         finally:
             self.busy = False
             self.refresh_bindings()
 
-    def _confirm_request(self, plan: Any, gate: Gate | None = None) -> ConfirmRequest:
-        gate = gate or plan.gate
-        return ConfirmRequest(
-            gate=gate, what_will_run=plan.what_will_run if plan is not None else "", environment=self.environment_label,
-            production=self.production, facts=list(plan.shown) if plan is not None else [],
-            preview=format_rows(plan.preview) if plan is not None and plan.preview is not None else "",
-            rollback=plan.rollback if plan is not None else "",
-            action_label=_verb(plan.step) if plan is not None else "Confirm",
-        )
+    async def _plan_shown(self, step_id: str) -> Any:
+        """The plan the operator is looking at (prepared when the step was shown); prepared now only if
+        it is not there yet. Its preview is not re-run here: execute() re-checks it, once."""
+        worker = self._prepare_worker
+        if (self.plan is None or self.plan.step.id != step_id) and worker is not None and worker.is_running:
+            try:
+                await worker.wait()
+            except Exception:
+                pass
+        if self.plan is None or not self.plan.is_for(self.run.run_id, step_id):
+            self.plan = await self.engine.prepare(step_id)
+            self._show_viewed()
+        return self.plan
 
-    async def _execute(self, step_id: str, confirmation: Any, answer: str | None) -> Any:
+    async def _execute(self, step_id: str, confirmation: Any, answer: str | None, plan: Any = None) -> Any:
         self.outputs[step_id] = []
         if self.viewed_id == step_id:
             self.query_one("#rbw-output", RichLog).clear()
+            self._logged = 0
         self.error = ""
         try:
-            outcome = await self.engine.execute(step_id, confirmation=confirmation, answer=answer)
+            outcome = await self.engine.execute(step_id, plan=plan, confirmation=confirmation, answer=answer)
         except Exception as exc:  # an engine bug must not close the console
             self.error = f"{step_id}: {type(exc).__name__}: {safe_text(str(exc), 200)}"
             self._after_change()
             return None
-        self._drain_output()
         self.last_outcome[step_id] = outcome
         if outcome.refused:
             self.notice = f"{step_id} refused: {outcome.detail}"
@@ -800,31 +690,3 @@ class RunbookWizardScreen(Screen[None]):
             except Exception:
                 pass
 
-
-def _risk_style(risk: Risk) -> str:
-    return {
-        Risk.READ: "reverse $success",
-        Risk.WRITE: "reverse $primary",
-        Risk.DESTRUCTIVE: "reverse $warning bold",
-        Risk.IRREVERSIBLE: "reverse $error bold",
-    }[risk]
-
-
-def _static_what(step: Step) -> str:
-    """What a step runs, from the runbook alone (before the engine renders it)."""
-    action = step.action
-    if step.kind is StepKind.DECISION:
-        if step.ask:
-            return "the operator chooses: " + " | ".join(c.label for c in step.choices)
-        return "\n".join(f"if {c.when} -> {c.goto}" for c in step.choices) + f"\notherwise -> {step.default}"
-    if action is None:
-        return ""
-    if action.sql:
-        return action.sql.query.strip()
-    if action.shell:
-        return "$ " + (" ".join(action.shell.argv) if action.shell.argv else (action.shell.command or "").strip())
-    if action.http:
-        return f"{action.http.method} {action.http.url}"
-    if action.console:
-        return f"console: {action.console.call}"
-    return ""

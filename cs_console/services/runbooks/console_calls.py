@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from cs_console.domain.runbooks.calls import ConsoleCall, ExecResult, OutputCallback
+from cs_console.domain.runbooks.calls import Call, ConsoleCall, ExecResult, OutputCallback
 
 if TYPE_CHECKING:
     from cs_console.services.environment import Environment
@@ -78,6 +78,21 @@ async def _logs(env: "Environment", args: dict[str, Any]) -> list[dict[str, Any]
             rows.append({"ts": r.ts.isoformat(), "level": r.level.name.lower(), "source": r.source, "message": r.message,
                          "function": r.function, "status": r.status})
     return rows[-limit:]
+
+
+class ConsoleExecutor:
+    """Runs ``console`` actions on the environment's own sources (the live ones, or the demo's)."""
+
+    def __init__(self, environment: "Environment") -> None:
+        self.environment = environment
+
+    async def aclose(self) -> None:
+        return None  # the environment belongs to whoever built it
+
+    async def execute(self, call: Call, *, timeout_s: float, max_bytes: int = 65536,
+                      on_output: OutputCallback | None = None) -> ExecResult:
+        assert isinstance(call, ConsoleCall)
+        return await run_console_call(self.environment, call, timeout_s=timeout_s, on_output=on_output)
 
 
 async def run_console_call(env: "Environment", call: ConsoleCall, *, timeout_s: float, on_output: OutputCallback | None) -> ExecResult:

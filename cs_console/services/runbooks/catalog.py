@@ -15,7 +15,7 @@ from pathlib import Path
 from cs_console.domain.runbooks.loader import RunbookError, parse_runbook, sha256_of
 from cs_console.domain.runbooks.schema import GROUPS, Runbook
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "runbooks"
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "runbooks"
 
 
 def user_runbook_dir() -> Path:
@@ -79,3 +79,16 @@ def load_catalog(builtin_dir: Path | None = None, user_dir: Path | None = None) 
             continue
         catalog.runbooks[rb.id] = rb
     return catalog
+
+
+def load_runbook_or_error(runbook_id: str) -> tuple[Runbook | None, str]:
+    """For commands and the TUI: the runbook, or a one-line error."""
+    catalog = load_catalog()
+    rb = catalog.get(runbook_id)
+    if rb is not None:
+        return rb, ""
+    broken = [e for e in catalog.errors if runbook_id in str(e)]
+    if broken:
+        return None, str(broken[0])
+    known = ", ".join(sorted(catalog.runbooks)) or "none"
+    return None, f"runbook error: unknown runbook {runbook_id!r} (known: {known})"

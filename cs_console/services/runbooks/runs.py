@@ -9,7 +9,10 @@ with where each would continue and whether its runbook file changed since.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cs_console.stores.run_store import RunStore
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,10 @@ class InterruptedRun:
     changed: bool = False  # the runbook file changed since the run started
 
 
-def interrupted_runs(session: Any, catalog: Any) -> list[InterruptedRun]:
+def interrupted_runs(store: "RunStore", profile: str, catalog: Any) -> list[InterruptedRun]:
     """Newest first; runs of runbooks no longer in the catalog are left out."""
-    from cs_console.stores.run_store import RunStore
-
     try:
-        runs = RunStore.in_state_dir(session.state_dir).interrupted_runs(profile=session.profile.name)
+        runs = store.interrupted_runs(profile=profile)
     except OSError:
         return []
     out: list[InterruptedRun] = []

@@ -1,0 +1,122 @@
+"""The values a step's templates see, and the secrets the redactor must know.
+
+One :class:`RunContext` per engine: the run's inputs and captures, the profile's
+values, the secrets (real for the call an executor runs, ``***`` for what is shown)
+and the redactor taught every secret this run could touch before anything is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cs_console.config import Profile
+from cs_console.domain.runbooks import templates
+from cs_console.domain.runbooks.inputs import resolve_secret, secret_env_name
+from cs_console.domain.runbooks.redaction import Redactor
+from cs_console.domain.runbooks.run_state import Run
+from cs_console.domain.runbooks.schema import Runbook
+
+# The profile fields naming the env vars of secrets a run may touch.
+PROFILE_SECRET_FIELDS = ("access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env", "team_password_env")
+# {{secret.NAME}} -> the profile field naming its env var.
+TEMPLATE_SECRETS = {"access_token": "access_token_env", "service_role_key": "service_role_key_env",
+                    "db_password": "db_password_env"}
+
+
+def db_name(dsn: str) -> str:
+    if not dsn:
+        return ""
+    path = urlsplit(dsn).path.lstrip("/")
+    return path or "postgres"
+
+
+class RunContext:
+    def __init__(self, profile: Profile, runbook: Runbook, *, environment_name: str, state_dir: Path,
+                 environ: Mapping[str, str]) -> None:
+        self.profile = profile
+        self.environment_name = environment_name
+        self.state_dir = state_dir
+        self.environ = dict(environ)
+        self.runbook = runbook
+        self.secret_inputs = {i.name for i in runbook.inputs if i.secret}
+        self.inputs: dict[str, Any] = {}
+        self.captures: dict[str, Any] = {}
+        self.redactor = Redactor()
+
+    def prime_secrets(self) -> None:
+        """Teach the redactor every secret this run could touch, before anything is shown."""
+        for fname in PROFILE_SECRET_FIELDS:
+            try:
+                self.redactor.add_secret(self.profile.secret(fname))
+            except Exception:
+                pass
+        for spec in self.runbook.inputs:
+            if spec.secret:
+                ref = self.inputs.get(spec.name)
+                if ref:
+                    self.redactor.add_secret(resolve_secret(ref, self.environ))
+
+    @property
+    def db_name(self) -> str:
+        return db_name(self.profile.values.get("db_dsn", ""))
+
+    def _profile_values(self) -> dict[str, Any]:
+        v = self.profile.values
+        return {
+            "name": self.profile.name, "project_ref": v.get("project_ref", ""),
+            "project_url": self.profile.resolved_project_url, "management_api_url": v.get("management_api_url", ""),
+            "db_dsn": v.get("db_dsn", ""), "db_name": db_name(v.get("db_dsn", "")),
+            "environment": self.environment_name,
+        }
+
+    def values(self, run: Run, *, artifacts_dir: Path, now: datetime, preview: Any = None,
+               extra: Mapping[str, Any] | None = None, real_secrets: bool = True) -> dict[str, Any]:
+        prof = self.profile
+        secret = {name: prof.secret(field) if real_secrets else templates.REDACTED for name, field in TEMPLATE_SECRETS.items()}
+        ctx: dict[str, Any] = {}
+        for name, value in self.inputs.items():
+            if name in self.secret_inputs:
+                ctx[name] = resolve_secret(value, self.environ) if (real_secrets and value) else templates.REDACTED
+            else:
+                ctx[name] = value
+        ctx.update(self.captures)
+        ctx.update({
+            "environment": self.environment_name,
+            "profile": self._profile_values(),
+            "secret": secret,
+            "run": {"id": run.run_id, "dir": str(artifacts_dir), "operator": run.operator.get("user", "")},
+            "paths": {"backups": str(self.state_dir / "backups")},
+            "now": {"date": f"{now:%Y%m%d}", "stamp": f"{now:%Y%m%dT%H%M%SZ}", "iso": now.isoformat()},
+            "preview": preview if preview is not None else [],
+        })
+        if extra:
+            ctx.update(extra)
+        return ctx
+
+    def is_secret(self, path: str) -> bool:
+        root = path.split(".", 1)[0]
+        return root == "secret" or root in self.secret_inputs
+
+    def missing_secrets(self, texts: list[str], ctx: Mapping[str, Any]) -> list[str]:
+        """Secret placeholders whose env var is unset: name the variable, never a value."""
+        missing = []
+        for text in texts:
+            for p in templates.placeholders(text):
+                if not self.is_secret(p.path):
+                    continue
+                try:
+                    value = templates.lookup(p.path, ctx)
+                except templates.TemplateError:
+                    value = None
+                if value in (None, ""):
+                    if p.root == "secret":
+                        field_name = TEMPLATE_SECRETS.get(p.path.split(".", 1)[-1], "")
+                        env_name = self.profile.values.get(field_name, "") or "(not configured)"
+                        missing.append(f"{p.path} (env var {env_name})")
+                    else:
+                        missing.append(f"{p.root} (env var {secret_env_name(self.inputs.get(p.root) or 'env:UNSET')})")
+        return missing
