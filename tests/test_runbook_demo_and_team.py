@@ -85,6 +85,33 @@ async def test_demo_steps_drive_the_simulation(tmp_path) -> None:
     await env.aclose()
 
 
+async def test_run_state_and_audit_are_written_off_the_event_loop(tmp_path, monkeypatch) -> None:
+    import os
+    import threading
+
+    session = make_session(write_config(tmp_path, ""), demo=True)
+    env = build_environment(session, one_shot=True)
+    loop_thread = threading.get_ident()
+    fsyncs: list[int] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        fsyncs.append(threading.get_ident())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    engine = open_engine(session, parse_runbook(DEMO_RUNBOOK, "d.toml"), environment=env)
+    pid = next(b.pid for b in env.demo.list_backends())
+    await engine.start({"pid": str(pid)})
+    await engine.execute("idle")
+    await engine.close()
+    await env.aclose()
+    assert fsyncs, "the run state and the audit were fsync'd"
+    assert loop_thread not in fsyncs, "an fsync ran on the event loop"
+    records = LocalAuditLog.in_state_dir(session.state_dir).read()
+    assert [r["phase"] for r in records][-3:] == ["start", "before", "after"]
+
+
 @pytest.mark.postgres
 async def test_team_audit_table_is_append_only(pg, tmp_path) -> None:
     team = PgAuditLog(pg.dsn)

@@ -317,3 +317,50 @@ async def test_missing_secret_env_var_fails_naming_the_variable(tmp_path: Path, 
     out = await engine.execute("echo")
     assert out.state is StepState.FAILED and "RB_TEST_TOKEN" in out.detail
     await engine.close()
+
+
+async def test_execute_refuses_the_plan_of_another_step(tmp_path: Path, pg) -> None:
+    victims = await _victims(pg, 2)
+    try:
+        engine = await _engine(tmp_path, pg)
+        await engine.start({"app": VICTIM_APP})
+        count_plan = await engine.prepare("count")
+        await engine.execute("count", plan=count_plan)
+        plan = await engine.prepare("terminate")
+        out = await engine.execute("terminate", plan=count_plan, confirmation=plan.gate.confirm("2"))
+        assert out.refused and "prepare this step again" in out.detail
+        assert _count(pg) == 2
+        done = await engine.execute("terminate", plan=plan, confirmation=plan.gate.confirm("2"))
+        assert done.state is StepState.SUCCEEDED, done.detail
+        await engine.close()
+    finally:
+        for c in victims:
+            await c.close()
+
+
+WRITE_RUNBOOK = """
+schema = "cs-console.runbook/v1"
+id = "t-audit-first"
+title = "audit before the step"
+group = "Maintenance"
+
+[[steps]]
+id = "create"
+kind = "sql"
+title = "create a table"
+risk = "write"
+sql = "create table rb_audit_first (id int)"
+"""
+
+
+async def test_a_step_whose_audit_cannot_be_written_does_not_run(tmp_path: Path, pg) -> None:
+    pg.psql("drop table if exists rb_audit_first")
+    engine = await _engine(tmp_path, pg, WRITE_RUNBOOK)
+    await engine.start({})
+    audit = state_dir() / "audit.jsonl"
+    audit.unlink()
+    audit.mkdir()  # the audit log cannot be appended to any more
+    out = await engine.execute("create")
+    assert out.refused and "the audit log cannot be written, nothing was run" in out.detail
+    assert pg.psql("select to_regclass('rb_audit_first') is null") == "t"
+    await engine.close()
