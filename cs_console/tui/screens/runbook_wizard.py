@@ -21,30 +21,21 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, RichLog, Static
-from textual.widgets.option_list import Option
 
-from cs_console.domain.runbooks.run_state import StepState
-from cs_console.domain.runbooks.schema import Risk, Runbook, Step, StepKind
+from cs_console.domain.runbooks.schema import Runbook
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.screens import runbook_step_view as view
 from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
 from cs_console.tui.screens.runbook_start import ResumeRequest, StartRequest
-
-CHECKLIST_TAG = "checklist"
-
-
-def _text(text: str, limit: int = 400) -> Content:
-    lines = text.splitlines() or [""]
-    shown = [safe_text(line, 300) for line in lines[:limit]]
-    if len(lines) > limit:
-        shown.append(f"… {len(lines) - limit} more lines")
-    return Content("\n".join(shown))
-
+from cs_console.services.runbooks.interactive import InteractiveRun, needs_operator
+from cs_console.tui.screens.runbook_wizard_panels import (
+    StepDetail, StepOutputLog, banner_lines, head_line, progress_options,
+)
 
 class StepOutput(Message):
     """Output lines arrived (already kept in the wizard's outputs): write the new ones to the log.
@@ -100,17 +91,13 @@ class RunbookWizardScreen(Screen[None]):
         self.environment = environment
         self._engine_factory = engine_factory
         self._checklists = checklists
-        self.engine: Any = None
-        self.plan: Any = None
+        self.driver: InteractiveRun | None = None
         self.busy = False
         self.error = ""
         self.notice = ""
         self.viewed_id: str | None = None
         self.outputs: dict[str, list[str]] = {}
-        self._logged = 0  # how many of the viewed step's outputs the log shows
         self._prepare_worker: Any = None
-        self.last_outcome: dict[str, Any] = {}
-        self._auto = False
 
     # ------------------------------------------------------------ layout
 
@@ -120,17 +107,8 @@ class RunbookWizardScreen(Screen[None]):
         with Horizontal(id="rbw-main"):
             yield OptionList(id="rbw-steps")
             with Vertical(id="rbw-right"):
-                with VerticalScroll(id="rbw-detail"):
-                    yield Static(id="rbw-title")
-                    yield Static(id="rbw-why", classes="rbw-section")
-                    yield Static(id="rbw-pre", classes="rbw-section")
-                    yield Static(Content("What will run"), id="rbw-what-label", classes="rbw-label")
-                    yield Static(id="rbw-what")
-                    yield Static(id="rbw-preview", classes="rbw-section")
-                    yield Static(id="rbw-blocked", classes="rbw-section")
-                    yield Static(id="rbw-result", classes="rbw-section")
-                    yield OptionList(id="rbw-choices")
-                yield RichLog(id="rbw-output", max_lines=2000, wrap=False, markup=False, highlight=False)
+                yield StepDetail()
+                yield StepOutputLog()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -165,39 +143,20 @@ class RunbookWizardScreen(Screen[None]):
 
         self.busy = True
         try:
-            self.engine = self._make_engine()
-            if self.request.start is not None:
-                s = self.request.start
-                await self.engine.start(s.inputs, dry_run=s.dry_run, incident_ref=s.incident_ref)
-            else:
-                r = self.request.resume
-                assert r is not None
-                report = await self.engine.resume(r.run_id, changed_confirmation=r.changed_confirmation)
-                notes = list(report.notes)
-                if report.unknown_steps:
-                    notes.append(f"outcome unknown for {', '.join(report.unknown_steps)}: v verify, m mark done, n mark not done")
-                self.notice = "resumed run " + report.run.run_id + ("; " + "; ".join(notes) if notes else "")
-            for warning in self.engine.warnings:
-                self.notice = (self.notice + "; " if self.notice else "") + warning
+            driver = InteractiveRun(self._make_engine(), checklists=self._checklists)
+            self.notice = await driver.open(start=self.request.start, resume=self.request.resume)
+            self.driver = driver
         except EngineError as exc:
             self.error = str(exc)
-            self.engine = None
         except Exception as exc:  # the console stays up, and says what went wrong
             self.error = f"cannot open the run: {type(exc).__name__}: {safe_text(str(exc), 200)}"
-            self.engine = None
         finally:
             self.busy = False
         self._after_change(select_current=True)
 
     @on(StepOutput)
     def _output_arrived(self) -> None:
-        lines = self.outputs.get(self.viewed_id or "", [])
-        if len(lines) <= self._logged:
-            return
-        log = self.query_one("#rbw-output", RichLog)
-        for line in lines[self._logged:]:
-            log.write(Content(line))
-        self._logged = len(lines)
+        self.query_one(StepOutputLog).follow(self.outputs.get(self.viewed_id or "", []))
 
     @on(RunChanged)
     def _run_changed(self) -> None:
@@ -207,8 +166,16 @@ class RunbookWizardScreen(Screen[None]):
     # ------------------------------------------------------------ state
 
     @property
+    def engine(self) -> Any:
+        return self.driver.engine if self.driver is not None else None
+
+    @property
+    def plan(self) -> Any:
+        return self.driver.plan if self.driver is not None else None
+
+    @property
     def run(self) -> Any:
-        return self.engine.run if self.engine is not None else None
+        return self.driver.run if self.driver is not None else None
 
     @property
     def current_id(self) -> str | None:
@@ -220,12 +187,7 @@ class RunbookWizardScreen(Screen[None]):
         return self.run.steps.get(step_id) if self.run is not None else None
 
     def _ticks(self) -> dict[str, Any]:
-        if CHECKLIST_TAG not in self.runbook.tags or self._checklists is None:
-            return {}
-        try:
-            return self._checklists.ticks(self.runbook.id)
-        except Exception:
-            return {}
+        return self.driver.ticks() if self.driver is not None else {}
 
     def _after_change(self, *, select_current: bool = False) -> None:
         self._paint_head()
@@ -253,19 +215,8 @@ class RunbookWizardScreen(Screen[None]):
     # ------------------------------------------------------------ painting
 
     def _paint_head(self) -> None:
-        env = self.environment_label
-        bits: list[Any] = [(f" {env} ", "reverse bold" if self.production else "bold"), " "]
-        bits.append((safe_text(self.runbook.title, 60), "bold"))
-        run = self.run
-        if run is not None:
-            if run.dry_run:
-                bits += ["  ", ("DRY RUN", "$warning bold")]
-            if self.session.read_only:
-                bits += ["  ", ("READ-ONLY", "$warning bold")]
-            if run.incident_ref:
-                bits += ["  → ", (safe_text(run.incident_ref, 20), "$accent bold")]
-            bits += ["  ", (f"{run.status.value}", "$text-muted")]
-        self.query_one("#rbw-head", Static).update(Content.assemble(*bits))
+        head = head_line(self.environment_label, self.production, self.runbook.title, self.run, bool(self.session.read_only))
+        self.query_one("#rbw-head", Static).update(head)
 
     @property
     def environment_label(self) -> str:
@@ -279,42 +230,23 @@ class RunbookWizardScreen(Screen[None]):
 
     def _paint_banner(self) -> None:
         banner = self.query_one("#rbw-banner", Static)
-        lines: list[Any] = []
-        if self.error:
-            lines.append(Content.assemble(("✗ ", "$error bold"), safe_text(self.error, 300)))
+        gate = None
         if self.engine is not None and self.run is not None:
             try:
                 gate = self.engine.window_gate()
             except Exception:
                 gate = None
-            if gate is not None:
-                lines.append(Content.assemble(("⚠ ", "$warning bold"), safe_text(self.engine.window.message, 200),
-                                              f": w to confirm (type {gate.phrase})"))
-            if self.run.unknown_steps:
-                lines.append(Content.assemble(("? ", "$warning bold"),
-                                              f"outcome unknown: {', '.join(self.run.unknown_steps)} (v verify, m mark done, n mark not done)"))
-        if self.notice:
-            lines.append(Content(safe_text(self.notice, 300)))
+        lines = banner_lines(self.error, self.engine.window.message if gate is not None else "",
+                             gate.phrase if gate is not None else None, list(self.run.unknown_steps) if self.run else [],
+                             self.notice)
         banner.display = bool(lines)
         banner.update(Content("\n").join(lines) if lines else Content(""))
 
     def _paint_progress(self) -> None:
         lst = self.query_one("#rbw-steps", OptionList)
         highlighted = lst.highlighted
-        ticks = self._ticks()
-        cur = self.current_id
-        options = []
-        for i, step in enumerate(self.runbook.steps, start=1):
-            rec = self._record(step.id)
-            state = rec.state if rec is not None else StepState.PENDING
-            icon, style = view.STATE_ICONS[state]
-            marker = "▸" if step.id == cur else " "
-            parts: list[Any] = [marker, (icon, style), " ", f"{i:>2} ", safe_text(step.title, None)]
-            if step.risk.guarded:
-                parts += [" ", ("!", "$error bold")]
-            if step.id in ticks and state is not StepState.SUCCEEDED:
-                parts += [" ", ("✓today", "$success")]
-            options.append(Option(Content.assemble(*parts), id=step.id))
+        records = dict(self.run.steps) if self.run is not None else {}
+        options = progress_options(self.runbook, records, self.current_id, self._ticks())
         lst.set_options(options)
         if highlighted is not None and highlighted < len(options):
             lst.highlighted = highlighted
@@ -324,74 +256,29 @@ class RunbookWizardScreen(Screen[None]):
         if step_id is None:
             return
         step = self.runbook.step(step_id)
-        index = self.runbook.index_of(step_id) + 1
         rec = self._record(step_id)
-        title = Content.assemble(f"Step {index}/{len(self.runbook.steps)} · {step.kind.value} · ", (safe_text(step.title, 120), "bold"), "  ")
-        self.query_one("#rbw-title", Static).update(Content.assemble(title, (f" {view.RISK_LABELS[step.risk]} ", view.RISK_STYLES[step.risk])))
-        self._set("#rbw-why", f"Why: {step.why}" if step.why else "")
-        plan = self.plan if (self.plan is not None and self.plan.step.id == step_id) else None
-        dry_run = self.run is not None and self.run.dry_run
-        if step.kind is StepKind.MANUAL:
-            self._set("#rbw-what", step.instructions.strip())
-            self.query_one("#rbw-what-label", Static).update(Content("What to do"))
-        else:
-            self.query_one("#rbw-what-label", Static).update(Content("What will run"))
-            self._set("#rbw-what", view.what_text(step, plan, preparing=step_id == self.current_id and self.engine is not None))
-        self._set("#rbw-pre", view.preconditions_text(step, plan))
-        self._set("#rbw-preview", view.preview_text(step, plan, dry_run=dry_run))
-        blocked = view.blocked_text(step, plan, read_only=bool(self.session.read_only), dry_run=dry_run)
-        self._set("#rbw-blocked", f"REFUSED: {blocked}" if blocked else "")
-        self.query_one("#rbw-blocked", Static).set_class(bool(blocked), "-refused")
-        self._paint_result(step, rec)
-        self._paint_choices(step)
-        log = self.query_one("#rbw-output", RichLog)
-        log.clear()
-        for line in self.outputs.get(step_id, [])[-500:]:
-            log.write(Content(line))
-        self._logged = len(self.outputs.get(step_id, []))
-        if not self.outputs.get(step_id) and rec is not None and rec.output_excerpt:
-            for line in rec.output_excerpt.splitlines()[-200:]:
-                log.write(Content(safe_text(line, 2000)))
-        log.border_title = f"Output · {step_id}"
-
-    def _paint_result(self, step: Step, rec: Any) -> None:
-        if rec is None or rec.state is StepState.PENDING and not rec.detail:
-            self._set("#rbw-result", "")
-            return
-        self._set("#rbw-result", view.result_text(rec, self._ticks().get(step.id)))
-        self.query_one("#rbw-result", Static).set_class(rec.state in (StepState.FAILED, StepState.REFUSED), "-bad")
-
-    def _paint_choices(self, step: Step) -> None:
-        choices = self.query_one("#rbw-choices", OptionList)
-        wanted: list[str] = []
-        if step.id == self.current_id and self.run is not None and not self.run.dry_run:
-            wanted = view.answer_choices(step)
-        if not wanted:
-            choices.display = False
-            return
-        choices.set_options([Option(Content(safe_text(w, 100)), id=f"answer-{i}") for i, w in enumerate(wanted)])
-        choices.border_title = "Answer (Enter)" if step.kind is StepKind.MANUAL else "Choose (Enter)"
-        choices.display = True
-        self._choice_labels = wanted
-
-    def _set(self, selector: str, text: str) -> None:
-        widget = self.query_one(selector, Static)
-        widget.update(_text(text) if text else Content(""))
-        widget.display = bool(text)
+        plan = self.driver.plan_of(step_id) if self.driver is not None else None
+        offered = step.id == self.current_id and self.run is not None and not self.run.dry_run
+        self.query_one(StepDetail).show(
+            step, index=self.runbook.index_of(step_id) + 1, total=len(self.runbook.steps), rec=rec, plan=plan,
+            preparing=step_id == self.current_id and self.engine is not None,
+            dry_run=self.run is not None and self.run.dry_run, read_only=bool(self.session.read_only),
+            tick=self._ticks().get(step.id), choices=view.answer_choices(step) if offered else [],
+        )
+        self.query_one(StepOutputLog).show(step_id, self.outputs.get(step_id, []), rec.output_excerpt if rec is not None else "")
 
     # ------------------------------------------------------------ preparing
 
     @work(group="runbook-prepare", exclusive=True, exit_on_error=False)
     async def _prepare(self, step_id: str) -> None:
-        if self.engine is None or self.run is None:
+        if self.driver is None or self.run is None:
             return
         try:
-            plan = await self.engine.prepare(step_id)
+            await self.driver.prepare(step_id)
         except Exception as exc:
             self.error = f"cannot prepare {step_id}: {type(exc).__name__}: {safe_text(str(exc), 200)}"
             self._paint_banner()
             return
-        self.plan = plan
         if self.viewed_id == step_id:
             self._show_viewed()
         self.refresh_bindings()
@@ -427,27 +314,9 @@ class RunbookWizardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("close", "focus_current"):
             return True
-        if self.engine is None or self.run is None:
+        if self.driver is None or self.run is None:
             return None if action in ("run_step", "run_reads", "skip_step", "cancel_run") else False
-        cur = self.current_id
-        rec = self._record(cur) if cur else None
-        finished = self.run.status.finished or cur is None
-        if action == "run_step":
-            return None if (finished or self.busy or (rec is not None and rec.state is StepState.UNKNOWN)) else True
-        if action == "run_reads":
-            return None if (finished or self.busy) else True
-        if action == "skip_step":
-            return True if (rec is not None and rec.state in (StepState.FAILED, StepState.REFUSED) and not self.busy) else None
-        if action == "confirm_window":
-            try:
-                return self.engine.window_gate() is not None
-            except Exception:
-                return False
-        if action == "resolve":
-            return bool(self.run.unknown_steps) and not self.busy
-        if action == "cancel_run":
-            return None if finished or self.busy else True
-        return True
+        return self.driver.available(action, busy=self.busy)
 
     # ------------------------------------------------------------ running
 
@@ -470,15 +339,14 @@ class RunbookWizardScreen(Screen[None]):
             self.notice = f"next: {step.title} (r runs it)"
             self._paint_banner()
             return
-        if not self.run.dry_run and (step.kind is StepKind.MANUAL or (step.kind is StepKind.DECISION and step.ask)):
-            if not (self.session.read_only and step.risk.mutating) and not step.risk.guarded:
-                self._show_viewed()
-                choices = self.query_one("#rbw-choices", OptionList)
-                choices.display = True
-                choices.focus()
-                if choices.highlighted is None and choices.option_count:
-                    choices.highlighted = 0
-                return
+        if self.driver.asks_operator(step, read_only=bool(self.session.read_only)):
+            self._show_viewed()
+            choices = self.query_one("#rbw-choices", OptionList)
+            choices.display = True
+            choices.focus()
+            if choices.highlighted is None and choices.option_count:
+                choices.highlighted = 0
+            return
         self._run_current(step.id)
 
     @work(group="runbook-step", exit_on_error=False)
@@ -491,13 +359,11 @@ class RunbookWizardScreen(Screen[None]):
         try:
             step = self.runbook.step(step_id)
             confirmation = None
-            guarded = step.risk.guarded and not self.run.dry_run and not self.session.read_only
-            plan = None
-            if guarded:
+            if self.driver.guarded_now(step, read_only=bool(self.session.read_only)):
                 plan = await self._plan_shown(step_id)
                 if plan.blocked or plan.gate is None:
                     # The engine refuses it (and audits the refusal): let it say why.
-                    await self._execute(step_id, None, answer, plan)
+                    await self._execute(step_id, None, answer)
                     return
                 request = view.confirm_request(plan, environment=self.environment_label, production=self.production)
                 confirmation = await self.app.push_screen_wait(ConfirmDestructiveScreen(request))
@@ -505,7 +371,7 @@ class RunbookWizardScreen(Screen[None]):
                     self.notice = f"{step_id}: cancelled at the confirmation; nothing ran"
                     self._paint_banner()
                     return
-            await self._execute(step_id, confirmation, answer, plan)
+            await self._execute(step_id, confirmation, answer)
         finally:
             self.busy = False
             self.refresh_bindings()
@@ -513,51 +379,34 @@ class RunbookWizardScreen(Screen[None]):
     async def _plan_shown(self, step_id: str) -> Any:
         """The plan the operator is looking at (prepared when the step was shown); prepared now only if
         it is not there yet. Its preview is not re-run here: execute() re-checks it, once."""
+        assert self.driver is not None
         worker = self._prepare_worker
-        if (self.plan is None or self.plan.step.id != step_id) and worker is not None and worker.is_running:
+        if self.driver.plan_of(step_id) is None and worker is not None and worker.is_running:
             try:
-                await worker.wait()
+                await worker.wait()  # the plan being prepared for the step on show
             except Exception:
                 pass
-        if self.plan is None or not self.plan.is_for(self.run.run_id, step_id):
-            self.plan = await self.engine.prepare(step_id)
+        shown = self.driver.plan
+        plan = await self.driver.plan_shown(step_id)
+        if plan is not shown:
             self._show_viewed()
-        return self.plan
+        return plan
 
-    async def _execute(self, step_id: str, confirmation: Any, answer: str | None, plan: Any = None) -> Any:
+    async def _execute(self, step_id: str, confirmation: Any, answer: str | None) -> Any:
+        assert self.driver is not None
         self.outputs[step_id] = []
         if self.viewed_id == step_id:
-            self.query_one("#rbw-output", RichLog).clear()
-            self._logged = 0
+            self.query_one(StepOutputLog).restart()
         self.error = ""
         try:
-            outcome = await self.engine.execute(step_id, plan=plan, confirmation=confirmation, answer=answer)
+            outcome, self.notice = await self.driver.execute(step_id, confirmation, answer)
         except Exception as exc:  # an engine bug must not close the console
             self.error = f"{step_id}: {type(exc).__name__}: {safe_text(str(exc), 200)}"
             self._after_change()
             return None
-        self.last_outcome[step_id] = outcome
-        if outcome.refused:
-            self.notice = f"{step_id} refused: {outcome.detail}"
-        elif outcome.state is StepState.FAILED:
-            self.notice = f"{step_id} failed: {outcome.detail}"
-        else:
-            self.notice = ""
-        self._tick_checklist(step_id, outcome)
         # Stay on the step just run (its result and output); the next one is marked in the list.
-        self.plan = None
         self._after_change()
         return outcome
-
-    def _tick_checklist(self, step_id: str, outcome: Any) -> None:
-        if CHECKLIST_TAG not in self.runbook.tags or self._checklists is None or self.run is None or self.run.dry_run:
-            return
-        if outcome.state is not StepState.SUCCEEDED:
-            return
-        try:
-            self._checklists.set_tick(self.runbook.id, step_id, note=safe_text(outcome.detail, 200))
-        except Exception as exc:
-            self.notice = f"checklist tick not saved: {exc}"
 
     @on(OptionList.OptionSelected, "#rbw-choices")
     def _answer_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -565,7 +414,7 @@ class RunbookWizardScreen(Screen[None]):
         if self.busy or self.engine is None:
             return
         index = int(str(event.option.id).split("-")[-1])
-        answer = self._choice_labels[index]
+        answer = self.query_one(StepDetail).choice_labels[index]
         cur = self.current_id
         if cur is None:
             return
@@ -584,8 +433,7 @@ class RunbookWizardScreen(Screen[None]):
         ran = 0
         try:
             while (step := self.engine.next_step()) is not None:
-                needs_operator = step.risk is not Risk.READ or step.kind is StepKind.MANUAL or (step.kind is StepKind.DECISION and step.ask)
-                if needs_operator and not self.run.dry_run:
+                if needs_operator(step) and not self.run.dry_run:
                     break
                 self.viewed_id = step.id
                 self._highlight(step.id)
@@ -617,7 +465,7 @@ class RunbookWizardScreen(Screen[None]):
             self.notice = f"{step_id}: {outcome.detail}"
         finally:
             self.busy = False
-        self.plan = None
+        self.driver.plan = None
         self._after_change(select_current=True)
 
     def action_resolve(self, how: str) -> None:
@@ -635,7 +483,7 @@ class RunbookWizardScreen(Screen[None]):
             self.error = f"{step_id}: {safe_text(str(exc), 200)}"
         finally:
             self.busy = False
-        self.plan = None
+        self.driver.plan = None
         self._after_change(select_current=True)
 
     def action_confirm_window(self) -> None:
