@@ -16,8 +16,8 @@ from textual.app import App
 from cs_console.domain.runbooks.loader import parse_runbook
 from cs_console.domain.runbooks.run_state import StepState
 from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen
-from cs_console.tui.screens.runbook_start import StartRequest
-from cs_console.tui.screens.runbook_wizard import RunbookWizardScreen, WizardRequest
+from cs_console.tui.screens.runbook_start import StartRequest, WizardRequest
+from cs_console.tui.screens.runbook_wizard import RunbookWizardScreen
 from tests.runbook_helpers import TERMINATE_RUNBOOK, make_session, write_config
 
 pytestmark = pytest.mark.postgres

@@ -286,7 +286,7 @@ class RunbooksPane(Pane):
     @work(group="runbooks-start", exclusive=True, exit_on_error=False)
     async def _start(self, rb: Runbook, dry_run: bool) -> None:
         from cs_console.tui.screens.runbook_start import RunbookStartScreen
-        from cs_console.tui.screens.runbook_wizard import WizardRequest
+        from cs_console.tui.screens.runbook_start import WizardRequest
 
         incidents, preselect = await self._open_incidents()
         ws = window_status(rb, self.console.session.profile.maintenance, self._now())
@@ -356,7 +356,7 @@ class RunbooksPane(Pane):
         from cs_console.wiring.runbooks import environment_name
         from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
         from cs_console.tui.screens.runbook_start import ResumeRequest
-        from cs_console.tui.screens.runbook_wizard import WizardRequest
+        from cs_console.tui.screens.runbook_start import WizardRequest
 
         entry = next((r for r in self.interrupted if r.run_id == run_id), None)
         rb = self.catalog.get(entry.runbook_id) if (entry is not None and self.catalog is not None) else None

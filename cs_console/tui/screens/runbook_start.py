@@ -43,6 +43,18 @@ class ResumeRequest:
     changed_confirmation: Any = None  # a Confirmation of the changed-runbook gate, when needed
 
 
+@dataclass
+class WizardRequest:
+    """How the wizard is opened: a new run, or the resumption of one."""
+
+    start: StartRequest | None = None
+    resume: ResumeRequest | None = None
+
+    @property
+    def runbook(self) -> Runbook:
+        return self.start.runbook if self.start else self.resume.runbook  # type: ignore[union-attr]
+
+
 def _input_label(spec: Any) -> str:
     kind = spec.type.value if spec.type is not InputType.STRING else ""
     bits = [spec.prompt or spec.name]

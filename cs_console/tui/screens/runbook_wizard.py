@@ -15,7 +15,6 @@ confirmation dialog; a refused step shows the engine's reason).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
@@ -27,15 +26,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, RichLog, Static
 
-from cs_console.domain.runbooks.schema import Runbook
 from cs_console.domain.safe_text import safe_text
+from cs_console.services.runbooks.interactive import InteractiveRun, needs_operator
 from cs_console.tui.screens import runbook_step_view as view
 from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
-from cs_console.tui.screens.runbook_start import ResumeRequest, StartRequest
-from cs_console.services.runbooks.interactive import InteractiveRun, needs_operator
+from cs_console.tui.screens.runbook_start import WizardRequest
 from cs_console.tui.screens.runbook_wizard_panels import (
     StepDetail, StepOutputLog, banner_lines, head_line, progress_options,
 )
+
 
 class StepOutput(Message):
     """Output lines arrived (already kept in the wizard's outputs): write the new ones to the log.
@@ -52,18 +51,6 @@ class RunChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunChanged)
-
-
-@dataclass
-class WizardRequest:
-    """How the wizard was opened: a new run, or the resumption of one."""
-
-    start: StartRequest | None = None
-    resume: ResumeRequest | None = None
-
-    @property
-    def runbook(self) -> Runbook:
-        return self.start.runbook if self.start else self.resume.runbook  # type: ignore[union-attr]
 
 
 class RunbookWizardScreen(Screen[None]):
@@ -459,10 +446,18 @@ class RunbookWizardScreen(Screen[None]):
 
     @work(group="runbook-step", exit_on_error=False)
     async def _skip(self, step_id: str) -> None:
+        await self._mark(step_id, self.engine.skip(step_id, "skipped in the wizard"), catch=False)
+
+    async def _mark(self, step_id: str, marking: Any, *, catch: bool = True) -> None:
+        """An operator's mark (skip, verify, done, not done), then back to the current step."""
         self.busy = True
         try:
-            outcome = await self.engine.skip(step_id, "skipped in the wizard")
+            outcome = await marking
             self.notice = f"{step_id}: {outcome.detail}"
+        except Exception as exc:
+            if not catch:
+                raise
+            self.error = f"{step_id}: {safe_text(str(exc), 200)}"
         finally:
             self.busy = False
         self.driver.plan = None
@@ -475,16 +470,7 @@ class RunbookWizardScreen(Screen[None]):
 
     @work(group="runbook-step", exit_on_error=False)
     async def _resolve(self, step_id: str, how: str) -> None:
-        self.busy = True
-        try:
-            outcome = await self.engine.resolve_unknown(step_id, how)
-            self.notice = f"{step_id}: {outcome.detail}"
-        except Exception as exc:
-            self.error = f"{step_id}: {safe_text(str(exc), 200)}"
-        finally:
-            self.busy = False
-        self.driver.plan = None
-        self._after_change(select_current=True)
+        await self._mark(step_id, self.engine.resolve_unknown(step_id, how))
 
     def action_confirm_window(self) -> None:
         if self.engine is not None and not self.busy:
@@ -524,11 +510,7 @@ class RunbookWizardScreen(Screen[None]):
         if self.busy:
             self.notify("a step is running: wait for it (its state is saved as it goes)", severity="warning", timeout=4)
             return
-        if self.engine is not None:
-            try:
-                await self.engine.close()
-            except Exception:
-                pass
+        await self.on_unmount()
         self.dismiss(None)
 
     async def on_unmount(self) -> None:
