@@ -7,6 +7,7 @@
 - ``router``: which executor (live systems or the demo's simulation) runs an action;
 - ``batch``: the CLI's non-interactive loop;
 - ``plan``: what prepare and execute hand back;
+- ``interactive``: an operator's run in the wizard (the plan on show, outcomes, checklist ticks);
 - ``catalog``, ``runs``, ``console_calls``: the runbooks known, the runs to resume, the
   console's own sources as an executor.
 
