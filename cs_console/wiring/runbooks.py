@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cs_console.domain.clock import SystemClock
 from cs_console.domain.runbooks.schema import Runbook
+from cs_console.services.incidents import open_incident_service
 from cs_console.services.runbooks.console_calls import ConsoleExecutor
 from cs_console.services.runbooks.core import ChangeHandler, OutputHandler
 from cs_console.services.runbooks.engine import RunbookEngine
@@ -77,19 +78,17 @@ def build_run_store(session: "Session") -> RunStore:
 
 def open_engine(session: "Session", runbook: Runbook, *, environment: "Environment | None" = None,
                 on_output: OutputHandler | None = None, on_change: ChangeHandler | None = None,
-                router: LiveRouter | None = None, audit: Any = None, incidents: Any = None,
                 environ: Mapping[str, str] | None = None) -> RunbookEngine:
     """An engine for one run of `runbook` in this session (router, audit, store and lock from the session)."""
 
     async def open_incidents() -> Any:
-        from cs_console.services.incidents import open_incident_service
-
+        # Opened only for a run linked to an incident.
         return await open_incident_service(session)
 
     return RunbookEngine(
         session.profile, runbook,
-        router=router if router is not None else build_router(session, environment),
-        audit=audit if audit is not None else build_audit_trail(session),
+        router=build_router(session, environment),
+        audit=build_audit_trail(session),
         run_store=build_run_store(session),
         run_lock=lambda: build_run_lock(session, runbook.id),
         clock=environment.clock if environment is not None else SystemClock(),
@@ -98,5 +97,5 @@ def open_engine(session: "Session", runbook: Runbook, *, environment: "Environme
         state_dir=session.state_dir,
         environ=environ if environ is not None else os.environ,
         on_output=on_output, on_change=on_change,
-        incidents=incidents, open_incidents=open_incidents,
+        open_incidents=open_incidents,
     )

@@ -25,6 +25,7 @@ from cs_console.services.runbooks.context import RunContext
 from cs_console.services.runbooks.plan import OUTPUT_EXCERPT_CHARS, EngineError, PreconditionResult, StepOutcome
 from cs_console.services.runbooks.render import CallRenderer, action_texts
 from cs_console.services.runbooks.router import LiveRouter
+from cs_console.stores.audit_log import audit_record
 
 OutputHandler = Callable[[str, str], None]  # (step_id, redacted line)
 ChangeHandler = Callable[[Run], None]
@@ -257,8 +258,6 @@ class EngineCore:
     async def _audit(self, phase: str, *, step: Step | None = None, step_id: str | None = None, what: str | None = None,
                      outcome: str | None = None, detail: str | None = None, result: ExecResult | None = None,
                      extra: dict[str, Any] | None = None) -> None:
-        from cs_console.stores.audit_log import audit_record
-
         run = self.run
         rec = audit_record(
             phase=phase, user=self._operator.get("user"), ssh_client=self._operator.get("ssh_client"),

@@ -58,6 +58,8 @@ from cs_console.services.runbooks.plan import (
     CHANGED_RUNBOOK_PHRASE, CHANGED_RUNBOOK_STEP_ID, EngineError, ResumeReport, StepOutcome, StepPlan,
 )
 from cs_console.stores.operator_identity import operator_identity
+from cs_console.stores.run_lock import Holder, LockHeld
+from cs_console.stores.run_store import RunStoreError
 
 
 class RunbookEngine(DryRun):
@@ -96,8 +98,6 @@ class RunbookEngine(DryRun):
 
     async def resume(self, run_id: str, *, changed_confirmation: Confirmation | None = None) -> ResumeReport:
         """Continue a run that was cut off (or stopped at a gate/manual step)."""
-        from cs_console.stores.run_store import RunStoreError
-
         try:
             run = await self.store.load_async(run_id)
         except RunStoreError as exc:
@@ -185,8 +185,6 @@ class RunbookEngine(DryRun):
         """Guarded runbooks: one operator per runbook and profile."""
         if not self.runbook.highest_risk.guarded:
             return
-        from cs_console.stores.run_lock import Holder, LockHeld
-
         lock = self._lock_factory()
         run = self._require_run()
         holder = Holder(str(self._operator.get("user", "")), str(self._operator.get("ssh_client", "")),
