@@ -398,9 +398,11 @@ async def test_read_only_session_shows_the_destructive_step_refused() -> None:
         await wait_for(pilot, lambda: wizard.viewed_id == "terminate_idle" and "REFUSED" in shown(wizard, "#rbw-blocked"))
         assert "read-only session" in shown(wizard, "#rbw-blocked")
         await pilot.press("r")  # try anyway: the engine refuses, no dialog opens
-        await wait_for(pilot, lambda: wizard.run.steps["terminate_idle"].state is StepState.REFUSED)
+        # The refusal is saved, then audited (the audit is written off the event loop): wait for both.
+        refusals_of = lambda: [r for r in audit(app) if r.get("step_id") == "terminate_idle" and r.get("phase") == "refused"]  # noqa: E731
+        await wait_for(pilot, lambda: wizard.run.steps["terminate_idle"].state is StepState.REFUSED and refusals_of() and not wizard.busy)
         assert not isinstance(app.screen, ConfirmDestructiveScreen)
-        refusals = [r for r in audit(app) if r.get("step_id") == "terminate_idle" and r.get("phase") == "refused"]
+        refusals = refusals_of()
         assert refusals and "read-only" in refusals[-1]["detail"]
         assert terminations(app) == [] and ran(app, "terminate_idle") == []
 
