@@ -23,7 +23,8 @@ from textual import events
 from cs_console.domain.clock import FixedClock, SystemClock
 from cs_console.domain.incidents import EventType, Severity, Status
 from cs_console.services.environment import Environment
-from cs_console.services.incidents import IncidentService, local_store_root
+from cs_console.services.incidents import IncidentService
+from cs_console.wiring.incidents import local_store_root
 from cs_console.services.session import session_from_args
 from cs_console.stores.incident_store_local import LocalIncidentStore
 from cs_console.tui.app import ConsoleApp

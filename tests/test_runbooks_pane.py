@@ -456,7 +456,7 @@ async def test_daily_checklist_ticks_are_kept_for_the_day() -> None:
 
 async def test_wizard_links_the_open_incident_and_writes_its_timeline() -> None:
     from cs_console.domain.incidents.model import Severity
-    from cs_console.services.incidents import open_incident_service
+    from cs_console.wiring.incidents import open_incident_service
 
     app = demo_app("connection-exhaustion", initial_pane="runbooks")
     service = await open_incident_service(app.session)

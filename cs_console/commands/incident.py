@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, session: Any) -> int:
-    from cs_console.services.incidents import open_incident_service
+    from cs_console.wiring.incidents import open_incident_service
 
     service = await open_incident_service(session)
     try:

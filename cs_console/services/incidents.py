@@ -1,6 +1,6 @@
 """The incident service: what the TUI, the CLI and the runbook engine call.
 
-    service = await open_incident_service(session)
+    service = await open_incident_service(session)   # cs_console.wiring.incidents
     inc = await service.open(title="DB connections exhausted", severity=Severity.P1)
     await service.record_runbook_step(inc.ref, "db-connection-exhaustion", "kill_idle", "succeeded", "3 sessions")
 
@@ -23,7 +23,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.health import ComponentHealth
@@ -38,9 +38,6 @@ from cs_console.domain.incidents.status import Status
 from cs_console.domain.incidents.store import ChangeCallback, IncidentStore
 from cs_console.domain.incidents.triage import Prefill, prefill_from_alert, prefill_from_health
 from cs_console.domain.incidents.updates import render_update
-
-if TYPE_CHECKING:
-    from cs_console.services.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -365,33 +362,3 @@ def live_snapshot(live: Any) -> dict[str, Any]:
     if health is not None:
         out["_health"] = {c.name: f"{c.status.value}{': ' + c.detail if c.detail else ''}" for c in health.components}
     return out
-
-
-def local_store_root(session: "Session") -> Path:
-    """<state>/incidents/<namespace>: the demo never mixes with a real environment."""
-    from cs_console.config import state_dir
-
-    namespace = "demo" if session.demo is not None else session.profile.name
-    return state_dir() / "incidents" / namespace
-
-
-async def open_incident_service(session: "Session", *, clock: Clock | None = None, actor: str | None = None) -> IncidentService:
-    """The service for this session's profile (raises StoreUnavailable for a bad team store)."""
-    profile = session.profile
-    store: IncidentStore
-    target = session.team_store
-    if target is not None:
-        from cs_console.stores.incident_store_pg import PgIncidentStore
-
-        if not target.dsn:
-            raise StoreUnavailable("store = \"postgres\" needs team_dsn in the profile")
-        store = await PgIncidentStore.connect(target.dsn, password=target.password)
-    else:
-        from cs_console.stores.incident_store_local import LocalIncidentStore
-
-        store = LocalIncidentStore(local_store_root(session))
-    return IncidentService(
-        store, clock=clock, actor=actor, environment=session.environment_label,
-        webhook_url=lambda: profile.secret("webhook_url_env"),
-    )
-

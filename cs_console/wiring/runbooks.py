@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cs_console.domain.clock import SystemClock
 from cs_console.domain.runbooks.schema import Runbook
-from cs_console.services.incidents import open_incident_service
+from cs_console.wiring.incidents import open_incident_service
 from cs_console.services.runbooks.console_calls import ConsoleExecutor
 from cs_console.services.runbooks.core import ChangeHandler, OutputHandler
 from cs_console.services.runbooks.engine import RunbookEngine

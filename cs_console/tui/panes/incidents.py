@@ -192,7 +192,7 @@ class IncidentsPane(Pane):
         return (self.service.clock if self.service is not None else SystemClock()).now()
 
     async def _open_service(self) -> None:
-        from cs_console.services.incidents import open_incident_service
+        from cs_console.wiring.incidents import open_incident_service
 
         try:
             self.service = await open_incident_service(self.console.session)

@@ -309,7 +309,7 @@ class RunbooksPane(Pane):
     async def _open_incidents(self) -> tuple[list[tuple[str, str]], str | None]:
         """Open incidents to link a run to: (ref, title), most urgent first; the first is preselected."""
         try:
-            from cs_console.services.incidents import open_incident_service
+            from cs_console.wiring.incidents import open_incident_service
 
             service = await open_incident_service(self.console.session)
             try:
