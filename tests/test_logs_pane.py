@@ -410,17 +410,17 @@ async def test_keys_typed_right_after_slash_go_to_the_filter(log_file: Path) -> 
 
 
 def test_changed_spans_skip_equal_cells() -> None:
-    from cs_console.tui.widgets.log_view import _MERGE_GAP, _changed_spans
+    from cs_console.tui.widgets.changed_cells import MERGE_GAP, changed_spans
 
     before = ("2026-11-27 03:00:01.250 INFO  a" + " " * 40, "x" * 71)
     after = ("2026-11-27 03:00:01.750 INFO  b" + " " * 40, "x" * 71)
-    assert _changed_spans(before, after) == [(20, 31)]  # 9 equal cells between: cheaper to resend
-    far = ("a" + " " * (_MERGE_GAP + 5) + "b", "x" * (_MERGE_GAP + 7))
-    near = ("A" + " " * (_MERGE_GAP + 5) + "B", "x" * (_MERGE_GAP + 7))
-    assert _changed_spans(far, near) == [(0, 1), (_MERGE_GAP + 6, _MERGE_GAP + 7)]
+    assert changed_spans(before, after) == [(20, 31)]  # 9 equal cells between: cheaper to resend
+    far = ("a" + " " * (MERGE_GAP + 5) + "b", "x" * (MERGE_GAP + 7))
+    near = ("A" + " " * (MERGE_GAP + 5) + "B", "x" * (MERGE_GAP + 7))
+    assert changed_spans(far, near) == [(0, 1), (MERGE_GAP + 6, MERGE_GAP + 7)]
     # a style change alone is a change
-    assert _changed_spans(("abc", "xxx"), ("abc", "xyx")) == [(1, 2)]
-    assert _changed_spans(("abc", "xxx"), ("abc", "xxx")) == []
+    assert changed_spans(("abc", "xxx"), ("abc", "xyx")) == [(1, 2)]
+    assert changed_spans(("abc", "xxx"), ("abc", "xxx")) == []
 
 
 def test_partial_updates_start_at_the_dirty_cell() -> None:
@@ -430,7 +430,7 @@ def test_partial_updates_start_at_the_dirty_cell() -> None:
     from textual._compositor import ChopsUpdate
     from textual.strip import Strip
 
-    from cs_console.tui.widgets.log_view import install_trimmed_updates
+    from cs_console.tui.widgets.changed_cells import install_trimmed_updates
 
     assert install_trimmed_updates()
     console = Console(color_system=None, force_terminal=True, width=80)

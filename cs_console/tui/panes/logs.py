@@ -38,7 +38,8 @@ from cs_console.domain.safe_text import safe_text
 from cs_console.tui.pane import Pane
 from cs_console.tui.widgets.log_filter_bar import LogFilterBar, parse_filter_text
 from cs_console.tui.screens.log_detail import CLIPBOARD_MAX_CHARS
-from cs_console.tui.widgets.log_view import LogView, record_plain_line
+from cs_console.tui.widgets.log_line_text import record_plain_line
+from cs_console.tui.widgets.log_view import LogView
 
 # At most this often the view repaints while records stream in (seconds).
 REPAINT_INTERVAL = 0.125

@@ -1,10 +1,9 @@
 """The virtualised log view: one record per line, only the visible lines are rendered.
 
-It reads straight from a `LogLines` provider (the buffer's filtered index): no
-copy of the records is ever made, so 1,000,000 buffered records cost nothing
-here. Every piece of record text goes through `safe_text` and is turned into
-plain `Segment`s with styles from the component classes (theme variables in
-logs.tcss): log data is never parsed as markup.
+`LogView` is what the Logs pane holds: the cursor, follow mode (pinned to the
+newest record), wrap/UTC modes, keys, mouse and scrolling. Drawing the rows
+(styles, strips, the wrap layout, the frame diff) is its base class,
+`log_rows.LogRows`; the text of a line is in `log_line_text`.
 
 Scrolling is in records: `scroll_y` is the index of the top record. In wrap
 mode a record may take several rows; the view then lays out only the records
@@ -13,129 +12,20 @@ that fit on screen, from the top (or from the bottom when following).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from math import ceil
-from typing import Any, NamedTuple, Protocol
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
-from cs_console.domain.log_record import Level, LogRecord
-from cs_console.domain.safe_text import safe_text
+from cs_console.domain.log_record import LogRecord
+from cs_console.tui.widgets.log_rows import Highlighter, LogLines, LogRows, Row
 
-# What is shown of one message on its line; the detail view shows the rest.
-DISPLAY_MAX_CHARS = 2000
-_FUNCTION_COLUMN_MAX = 20
-_STRIP_CACHE_SIZE = 600
 _HSCROLL_STEP = 8
 
-_LEVEL_LABELS: dict[Level, str] = {
-    Level.DEBUG: "DEBUG",
-    Level.INFO: "INFO ",
-    Level.WARN: "WARN ",
-    Level.ERROR: "ERROR",
-    Level.FATAL: "FATAL",
-}
-_LEVEL_CLASSES: dict[Level, str] = {
-    Level.DEBUG: "log-view--debug",
-    Level.INFO: "log-view--info",
-    Level.WARN: "log-view--warn",
-    Level.ERROR: "log-view--error",
-    Level.FATAL: "log-view--fatal",
-}
 
-
-class LogLines(Protocol):
-    """What the view reads: the filtered records, by position (0 = oldest)."""
-
-    def __len__(self) -> int: ...
-
-    def record(self, index: int) -> LogRecord:
-        """The record at this position of the filtered view."""
-        ...
-
-    def key(self, index: int) -> int:
-        """A stable, increasing id of that record (survives drops and re-filters)."""
-        ...
-
-    def index_for_key(self, key: int) -> int:
-        """Position of the first record whose key is >= `key` (len() if none)."""
-        ...
-
-
-class _EmptyLines:
-    def __len__(self) -> int:
-        return 0
-
-    def record(self, index: int) -> LogRecord:
-        raise IndexError(index)
-
-    def key(self, index: int) -> int:
-        raise IndexError(index)
-
-    def index_for_key(self, key: int) -> int:
-        return 0
-
-
-Highlighter = Callable[[str], Sequence[tuple[int, int]]]
-
-
-class _Row(NamedTuple):
-    index: int  # position in the filtered view
-    part: int  # which wrapped piece of that record (0 = first)
-
-
-def format_timestamp(ts: datetime, *, utc: bool, with_date: bool) -> str:
-    """`2024-11-27 05:06:58.123` (UTC) or the local time; date left out on narrow screens."""
-    if not utc:
-        ts = ts.astimezone()
-    elif ts.tzinfo is not None and ts.utcoffset():
-        ts = ts.astimezone(timezone.utc)
-    clock = f"{ts.hour:02d}:{ts.minute:02d}:{ts.second:02d}.{ts.microsecond // 1000:03d}"
-    if with_date:
-        return f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d} {clock}"
-    return clock
-
-
-# Sources whose name says nothing on every line (all records of a file are "file").
-_QUIET_SOURCES = frozenset({"file", "stdin", ""})
-
-
-def record_line_parts(record: LogRecord) -> tuple[str, str]:
-    """(function column, message) of a record, both made safe for a terminal.
-
-    The column holds the function, else the source (edge, auth, postgres: the
-    `all` view mixes them); a failing status the message does not already
-    mention goes in front of it.
-    """
-    column = record.function or ("" if record.source in _QUIET_SOURCES else record.source)
-    function = safe_text(column, _FUNCTION_COLUMN_MAX * 2)
-    message = safe_text(record.message, DISPLAY_MAX_CHARS)
-    if record.status is not None and record.status >= 400 and str(record.status) not in message:
-        message = f"{record.status} {message}"
-    return function, message
-
-
-def record_plain_line(record: LogRecord, *, utc: bool = True) -> str:
-    """The line as plain text (what `copy` puts on the clipboard)."""
-    function, message = record_line_parts(record)
-    ts = format_timestamp(record.ts, utc=utc, with_date=True)
-    parts = [ts, _LEVEL_LABELS.get(record.level, "INFO ").strip()]
-    if function:
-        parts.append(function)
-    parts.append(message)
-    return " ".join(parts)
-
-
-class LogView(ScrollView, can_focus=True):
+class LogView(LogRows, can_focus=True):
     """Log view: the records of the current filter, newest at the bottom."""
 
     BINDINGS = [
@@ -149,19 +39,6 @@ class LogView(ScrollView, can_focus=True):
         Binding("right", "shift_right", "Scroll right", show=False, id="logs.right"),
         Binding("enter", "open_detail", "Detail", id="logs.detail"),
     ]
-
-    COMPONENT_CLASSES = {
-        "log-view--timestamp",
-        "log-view--function",
-        "log-view--debug",
-        "log-view--info",
-        "log-view--warn",
-        "log-view--error",
-        "log-view--fatal",
-        "log-view--match",
-        "log-view--cursor",
-        "log-view--empty",
-    }
 
     DEFAULT_CSS = """
     LogView { overflow-x: hidden; overflow-y: auto; }
@@ -185,33 +62,10 @@ class LogView(ScrollView, can_focus=True):
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._lines: LogLines = _EmptyLines()
-        self._highlighter: Highlighter | None = None
-        self.follow = True
-        self.wrap = False
-        self.utc = True
-        self.empty_text = "no records yet"
-        self._cursor = -1
         self._cursor_key: int | None = None
         self._top_key: int | None = None
-        self._hscroll = 0
-        self._function_width = 0
-        self._strip_cache: OrderedDict[int, tuple[LogRecord, Strip]] = OrderedDict()
-        self._style_key: object = None
-        self._styles: dict[str, Style] = {}
-        self._wrap_rows: list[_Row] | None = None
-        self._wrap_rows_key: object = None
-        # What the terminal shows of this widget: one strip per row, and per row
-        # (text, style ids) to find the cells that change between two frames.
-        self._frame: list[Strip] | None = None
-        self._frame_sigs: list[tuple[str, str] | None] = []
-        self._frame_size = Size(0, 0)
-        self._style_ids: dict[Style | None, str] = {}
         self._thumb_key: object = None
         self._scrolling_internally = False
-
-    def on_mount(self) -> None:
-        install_trimmed_updates()
 
     # ------------------------------------------------------------ data
 
@@ -294,11 +148,6 @@ class LogView(ScrollView, can_focus=True):
     def _remember_top(self) -> None:
         top = int(self.scroll_offset.y)
         self._top_key = self._lines.key(top) if 0 <= top < len(self._lines) else None
-
-    def _top(self) -> int:
-        if self.follow:
-            return max(0, len(self._lines) - max(1, self.size.height))
-        return int(self.scroll_offset.y)
 
     # ------------------------------------------------------------ modes
 
@@ -405,8 +254,8 @@ class LogView(ScrollView, can_focus=True):
         super()._on_mouse_scroll_up(event)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        # Not ScrollView's: that one repaints every row; the frame diff below
-        # sends only the cells that changed.
+        # Not ScrollView's: that one repaints every row; the frame diff
+        # (LogRows._repaint) sends only the cells that changed.
         if self.show_vertical_scrollbar:
             self.vertical_scrollbar.position = new_value
         if self._scrolling_internally or self.follow or round(old_value) == round(new_value):
@@ -464,10 +313,6 @@ class LogView(ScrollView, can_focus=True):
         self._wrap_rows = None
         self._remember_top()
 
-    def _record_height(self, index: int) -> int:
-        width = max(1, self.scrollable_content_region.width)
-        return max(1, -(-self._full_strip(index).cell_length // width))
-
     def _top_for_bottom(self, index: int) -> int:
         """The top record such that `index` ends on the last row (wrap mode)."""
         rows_left = max(1, self.size.height)
@@ -481,307 +326,10 @@ class LogView(ScrollView, can_focus=True):
             top -= 1
         return 0
 
-    def _layout_rows(self) -> list[_Row]:
-        """Which record (and which wrapped piece) is on each screen row (wrap mode)."""
-        count = len(self._lines)
-        height = self.size.height
-        top = int(self.scroll_offset.y)
-        key = (count, top, height, self.scrollable_content_region.width, self.follow)
-        if self._wrap_rows is not None and self._wrap_rows_key == key:
-            return self._wrap_rows
-        rows: list[_Row] = []
-        if count:
-            if self.follow or top >= self.max_scroll_y:
-                index = count - 1
-                while index >= 0 and len(rows) < height:
-                    pieces = self._record_height(index)
-                    rows[:0] = [_Row(index, part) for part in range(pieces)]
-                    index -= 1
-                rows = rows[-height:]
-            else:
-                index = top
-                while index < count and len(rows) < height:
-                    pieces = self._record_height(index)
-                    rows.extend(_Row(index, part) for part in range(pieces))
-                    index += 1
-                rows = rows[:height]
-        self._wrap_rows = rows
-        self._wrap_rows_key = key
-        return rows
-
-    def _row_at(self, y: int) -> _Row | None:
+    def _row_at(self, y: int) -> Row | None:
         if self.wrap:
             rows = self._layout_rows()
             return rows[y] if 0 <= y < len(rows) else None
         index = self._top() + y
-        return _Row(index, 0) if 0 <= index < len(self._lines) else None
+        return Row(index, 0) if 0 <= index < len(self._lines) else None
 
-    # ------------------------------------------------------------ styles and lines
-
-    def _line_styles(self) -> dict[str, Style]:
-        # rich_style walks every ancestor: worked out once, again only when the
-        # styles change (notify_style_update) or the theme does.
-        key = self.app.theme
-        if key != self._style_key:
-            base = self.rich_style
-            styles = {"base": base}
-            for name in self.COMPONENT_CLASSES:
-                styles[name] = base + self.get_component_rich_style(name, partial=True)
-            # The cursor is laid over the other styles, so it keeps only what it sets.
-            styles["cursor-over"] = self.get_component_rich_style("log-view--cursor", partial=True)
-            self._styles = styles
-            self._style_key = key
-            self._strip_cache.clear()
-        return self._styles
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._style_key = None
-        self._strip_cache.clear()
-        self._frame = None
-
-    def _full_strip(self, index: int) -> Strip:
-        """The whole line of one record, without the cursor, uncut (cached)."""
-        key = self._lines.key(index)
-        record = self._lines.record(index)
-        cached = self._strip_cache.get(key)
-        if cached is not None and cached[0] is record:
-            self._strip_cache.move_to_end(key)
-            return cached[1]
-        strip = self._build_strip(record)
-        self._strip_cache[key] = (record, strip)
-        if len(self._strip_cache) > _STRIP_CACHE_SIZE:
-            self._strip_cache.popitem(last=False)
-        return strip
-
-    def _build_strip(self, record: LogRecord) -> Strip:
-        styles = self._line_styles()
-        base = styles["base"]
-        with_date = self.scrollable_content_region.width >= 100
-        ts = format_timestamp(record.ts, utc=self.utc, with_date=with_date)
-        function, message = record_line_parts(record)
-        level_style = styles[_LEVEL_CLASSES.get(record.level, "log-view--info")]
-        segments: list[Segment] = [
-            Segment(ts + " ", styles["log-view--timestamp"]),
-            Segment(_LEVEL_LABELS.get(record.level, "INFO ") + " ", level_style),
-        ]
-        if len(function) > self._function_width < _FUNCTION_COLUMN_MAX:
-            # The column widens to the longest name seen; older lines follow.
-            self._function_width = min(len(function), _FUNCTION_COLUMN_MAX)
-            self._strip_cache.clear()
-        if self._function_width:  # blank when this record has none: messages stay aligned
-            shown = function[: self._function_width]
-            segments.append(Segment(shown.ljust(self._function_width) + " ", styles["log-view--function"]))
-        spans = self._highlighter(message) if self._highlighter and message else ()
-        if spans:
-            match_style = styles["log-view--match"]
-            at = 0
-            for start, end in sorted(spans):
-                start, end = max(start, at), min(end, len(message))
-                if start >= end:
-                    continue
-                if start > at:
-                    segments.append(Segment(message[at:start], base))
-                segments.append(Segment(message[start:end], match_style))
-                at = end
-            if at < len(message):
-                segments.append(Segment(message[at:], base))
-        else:
-            segments.append(Segment(message, base))
-        return Strip(Segment.simplify(segments))
-
-    def _row_strip(self, row: _Row | None, y: int, width: int) -> Strip:
-        """One screen row, exactly `width` cells. Builds a single Strip: each one
-        costs seven caches in Textual, and a following view builds every row
-        several times a second."""
-        styles = self._line_styles()
-        if row is None:
-            if y == 0 and not len(self._lines):
-                return Strip([Segment(self.empty_text[:width].ljust(width), styles["log-view--empty"])], width)
-            return Strip([Segment(" " * width, styles["base"])], width)
-        full = self._full_strip(row.index)
-        if self.wrap:
-            start = row.part * width
-            segments = list(full.crop(start, start + width))
-        elif self._hscroll or full.cell_length > width:
-            segments = list(full.crop(self._hscroll, self._hscroll + width))
-        else:
-            segments = list(full)
-        length = sum(segment.cell_length for segment in segments)
-        if row.index == self._cursor:
-            segments = list(Segment.apply_style(segments, post_style=styles["cursor-over"]))
-            pad_style = styles["log-view--cursor"]
-        else:
-            pad_style = styles["base"]
-        # Pad inside the last segment when the style matches: one escape sequence
-        # less per row on the wire.
-        missing = width - length
-        if missing > 0:
-            if segments and segments[-1].style == pad_style:
-                last = segments[-1]
-                segments[-1] = Segment(last.text + " " * missing, last.style)
-            else:
-                segments.append(Segment(" " * missing, pad_style))
-        return Strip(segments, width)
-
-    # ------------------------------------------------------------ frames
-
-    def _compute_frame(self) -> list[Strip]:
-        width = self.scrollable_content_region.width
-        height = self.size.height
-        if self.wrap:
-            rows: list[_Row | None] = list(self._layout_rows())
-        else:
-            top = self._top()
-            count = len(self._lines)
-            rows = [_Row(top + y, 0) if top + y < count else None for y in range(height)]
-        rows += [None] * (height - len(rows))
-        return [self._row_strip(row, y, width) for y, row in enumerate(rows[:height])]
-
-    def _signature(self, strip: Strip) -> tuple[str, str] | None:
-        """(text, one style id per cell), or None when a cell holds a wide character."""
-        texts: list[str] = []
-        ids: list[str] = []
-        style_ids = self._style_ids
-        for segment in strip:
-            text = segment.text
-            sid = style_ids.get(segment.style)
-            if sid is None:
-                if len(style_ids) > 4000:  # themes switched many times: start afresh
-                    style_ids.clear()
-                sid = style_ids[segment.style] = chr(0x100 + len(style_ids))
-            texts.append(text)
-            ids.append(sid * len(text))
-        text = "".join(texts)
-        if len(text) != strip.cell_length:
-            return None
-        return text, "".join(ids)
-
-    def _repaint(self) -> None:
-        """Recompute the visible rows and refresh only the cells that changed.
-
-        Textual rewrites every cell of a dirty region; marking only the changed
-        spans makes a scrolling log cost a fraction of the bytes (log lines share
-        timestamps, levels, paths), as ncurses does for lnav.
-        """
-        if not self.is_mounted or not self.size:
-            self._frame = None
-            return
-        old, old_sigs = self._frame, self._frame_sigs
-        new = self._compute_frame()
-        sigs = [self._signature(strip) for strip in new]
-        size = self.size
-        self._frame, self._frame_sigs = new, sigs
-        if old is None or self._frame_size != size or len(old) != len(new):
-            self._frame_size = size
-            self.refresh()
-            return
-        regions: list[Region] = []
-        width = self.scrollable_content_region.width
-        for y, (before, after) in enumerate(zip(old_sigs, sigs)):
-            if before == after and before is not None:
-                continue
-            if before is None or after is None:
-                regions.append(Region(0, y, width, 1))
-                continue
-            for start, end in _changed_spans(before, after):
-                regions.append(Region(start, y, end - start, 1))
-        if regions:
-            self.refresh(*regions)
-
-    def render_line(self, y: int) -> Strip:
-        if self._frame is None or self._frame_size != self.size or len(self._frame) != self.size.height:
-            self._frame = self._compute_frame()
-            self._frame_sigs = [self._signature(strip) for strip in self._frame]
-            self._frame_size = self.size
-        if 0 <= y < len(self._frame):
-            return self._frame[y]
-        return Strip.blank(self.scrollable_content_region.width, self._line_styles()["base"])
-
-
-# Unchanged runs shorter than this are re-sent rather than skipped: a cursor
-# move and a new style cost about as many bytes.
-_MERGE_GAP = 20
-
-
-def _changed_spans(before: tuple[str, str], after: tuple[str, str]) -> list[tuple[int, int]]:
-    """[start, end) cell ranges where text or style differ (runs closer than _MERGE_GAP merged)."""
-    text_a, style_a = before
-    text_b, style_b = after
-    n = min(len(text_a), len(text_b))
-    spans: list[tuple[int, int]] = []
-    i = 0
-    while i < n:
-        if text_a[i] == text_b[i] and style_a[i] == style_b[i]:
-            i += 1
-            continue
-        start = i
-        last = i
-        i += 1
-        while i < n and i - last <= _MERGE_GAP:
-            if text_a[i] != text_b[i] or style_a[i] != style_b[i]:
-                last = i
-            i += 1
-        spans.append((start, last + 1))
-        i = last + 1
-    if len(text_a) != len(text_b):
-        spans.append((n, max(len(text_a), len(text_b))))
-    return spans
-
-
-# ---------------------------------------------------------------- terminal output
-#
-# Textual's partial update (ChopsUpdate) writes every dirty span from the START
-# of the widget's chop, so marking only the changed cells of a row still
-# re-sends everything to their left. The replacement below starts each write at
-# the dirty span instead (when no wide character is cut), which is what makes
-# the frame diff above pay off: a scrolling log sends the cells that differ, as
-# curses does. The output for any other widget is the same cells as before, or
-# fewer. It is installed once, for the running Textual 8 only.
-
-_PATCHED = False
-
-
-def _trimmed_render_segments(self: Any, console: Any) -> str:
-    from rich.control import Control
-
-    sequences: list[str] = []
-    append = sequences.append
-    move_to = Control.move_to
-    chops = self.chops
-    chop_ends = self.chop_ends
-    for y, x1, x2 in self.spans:
-        line = chops[y]
-        ends = chop_ends[y]
-        for end, (x, strip) in zip(ends, line.items()):
-            if strip is None or x > x2 or end <= x1:
-                continue
-            if x2 > x >= x1 and end <= x2:
-                append(move_to(x, y).segment.text)
-                append(strip.render(console))
-                continue
-            start = x1 - x if x1 > x else 0
-            if start and len(strip.text) != strip.cell_length:
-                start = 0  # a wide character could be cut in half: write from the chop start
-            strip = strip.crop(start, min(end, x2) - x)
-            append(move_to(x + start, y).segment.text)
-            append(strip.render(console))
-        # (Textual also sends a newline after each row here; every write above
-        # starts with an absolute cursor move, so it is left out.)
-    return "".join(sequences)
-
-
-def install_trimmed_updates() -> bool:
-    """Make partial screen updates start at the dirty cell (idempotent)."""
-    global _PATCHED
-    if _PATCHED:
-        return True
-    import textual
-    from textual import _compositor
-
-    update_cls = getattr(_compositor, "ChopsUpdate", None)
-    if update_cls is None or not textual.__version__.startswith("8."):
-        return False
-    update_cls.render_segments = _trimmed_render_segments
-    _PATCHED = True
-    return True
