@@ -13,14 +13,10 @@ from typing import Any
 
 import pytest
 
-from cs_console.backends import log_files
-from cs_console.backends.log_files import (
-    FileLogSource,
-    LineSplitter,
-    LocalLogSourceError,
-    StdinLogSource,
-    open_local_log_source,
-)
+from cs_console.backends.log_files import file_source, open_local_log_source
+from cs_console.backends.log_files.file_source import FileLogSource, LocalLogSourceError
+from cs_console.backends.log_files.lines import LINE_CUT_MARKER, LineSplitter
+from cs_console.backends.log_files.pipes import StdinLogSource
 from cs_console.domain.log_buffer import Backfill, LogBuffer
 from cs_console.domain.log_record import Level, LogRecord
 
@@ -76,8 +72,8 @@ def test_splitter_keeps_partial_lines_and_cuts_giants() -> None:
     assert s.feed(b"c\nde") == ["abc"]
     assert s.feed(b"f\r\n") == ["def"]
     assert s.feed(b"0123456789ABCDEF") == []
-    assert s.feed(b"GH\nok\n") == ["0123456789" + log_files.LINE_CUT_MARKER.format(n=8), "ok"]
-    assert s.feed(b"x" * 25 + b"\n") == ["x" * 10 + log_files.LINE_CUT_MARKER.format(n=15)]
+    assert s.feed(b"GH\nok\n") == ["0123456789" + LINE_CUT_MARKER.format(n=8), "ok"]
+    assert s.feed(b"x" * 25 + b"\n") == ["x" * 10 + LINE_CUT_MARKER.format(n=15)]
     assert s.feed(b"tail") == [] and s.flush() == ["tail"] and s.flush() == []
 
 
@@ -102,7 +98,7 @@ async def test_reads_a_file_with_an_unterminated_last_line(tmp_path: Path) -> No
 
 
 async def test_tail_and_backfill_give_the_same_last_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(log_files, "FIRST_SCREEN_CHUNK", 4096)  # many chunks in a small file
+    monkeypatch.setattr(file_source, "FIRST_SCREEN_CHUNK", 4096)  # many chunks in a small file
     path = tmp_path / "big.log"
     write(path, "".join(jline(i) for i in range(3000)) + "partial")
     source = FileLogSource(path, read_chunk=8192)
@@ -286,7 +282,7 @@ def test_stdin_through_the_cli() -> None:
 async def test_file_records_read_their_original_line_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cs_console.domain.log_record import LineRef
 
-    monkeypatch.setattr(log_files, "FIRST_SCREEN_CHUNK", 64)
+    monkeypatch.setattr(file_source, "FIRST_SCREEN_CHUNK", 64)
     path = tmp_path / "lines.log"
     lines = [json.dumps({"event_message": f"é{i} ü", "n": i}, ensure_ascii=False) for i in range(40)]
     write(path, ("\r\n".join(lines[:20]) + "\r\n").encode() + b"\xff invalid UTF-8\n" + ("\n".join(lines[20:]) + "\n").encode())

@@ -97,7 +97,9 @@ def _run_tui(args: argparse.Namespace, spec: str, local: bool) -> int:
     from cs_console.commands.console import run_console
 
     if local:
-        from cs_console.backends.log_files import LocalLogSourceError, detach_stdin_for_tui, open_local_log_source
+        from cs_console.backends.log_files import open_local_log_source
+        from cs_console.backends.log_files.file_source import LocalLogSourceError
+        from cs_console.backends.log_files.pipes import detach_stdin_for_tui
 
         try:
             open_local_log_source(spec)
@@ -121,7 +123,8 @@ async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any
 
     env = None
     if local:
-        from cs_console.backends.log_files import LocalLogSourceError, open_local_log_source
+        from cs_console.backends.log_files import open_local_log_source
+        from cs_console.backends.log_files.file_source import LocalLogSourceError
 
         try:
             source: Any = open_local_log_source(spec)

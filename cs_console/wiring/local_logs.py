@@ -6,7 +6,7 @@ from cs_console.domain.sources import LogSource
 
 
 def open_local_log(spec: str) -> LogSource:
-    """`file:PATH` or `-`. Raises backends.log_files.LocalLogSourceError when it cannot be read.
+    """`file:PATH` or `-`. Raises backends.log_files.file_source.LocalLogSourceError when it cannot be read.
 
     The backend is imported on first use: most sessions never open a local file, and its
     import costs ~0.1 s of startup.

@@ -61,7 +61,7 @@ def ensure_file(lines: int, path: str | None) -> Path:
 
 
 async def load(path: Path, capacity: int, filter_text: str = "", **kw: object) -> tuple[object, float, float | None]:
-    from cs_console.backends.log_files import FileLogSource
+    from cs_console.backends.log_files.file_source import FileLogSource
     from cs_console.domain.log_buffer import LogBuffer
 
     buf = LogBuffer(capacity, filter=filter_text)
