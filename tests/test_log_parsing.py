@@ -10,13 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cs_console.domain.log_parsing import (
-    MAX_MESSAGE_CHARS,
-    LineParser,
-    parse_level,
-    parse_supabase_row,
-    parse_timestamp,
-)
+from cs_console.domain.log_fields import MAX_MESSAGE_CHARS, parse_level, parse_timestamp
+from cs_console.domain.log_parsing import LineParser
+from cs_console.domain.supabase_log_rows import parse_supabase_row
 from cs_console.domain.log_record import Level
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "supabase"

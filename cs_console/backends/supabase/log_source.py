@@ -43,9 +43,9 @@ from cs_console.backends.supabase.source_state import StatusTracker, state_for
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.log_buffer import Backfill
 from cs_console.domain.log_filter import Pushdown
-from cs_console.domain.log_parsing import parse_supabase_row
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.sources import SourceState, SourceStatus
+from cs_console.domain.supabase_log_rows import parse_supabase_row
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +457,7 @@ def _row_key(row: dict[str, Any]) -> str:
 
 
 def _row_time(row: dict[str, Any]) -> datetime | None:
-    from cs_console.domain.log_parsing import parse_timestamp
+    from cs_console.domain.log_fields import parse_timestamp
 
     return parse_timestamp(row.get("timestamp"))
 

@@ -1,7 +1,7 @@
 """SQL for reading log records from the Supabase log store, in both dialects.
 
 Every query selects the same column names, whatever the dialect or table, so
-one row parser (domain.log_parsing.parse_supabase_row) reads them all:
+one row parser (domain.supabase_log_rows.parse_supabase_row) reads them all:
 
     id, timestamp, event_message, source (the table), level, error_severity,
     status_code, status, function_id, execution_id, path, event_type
