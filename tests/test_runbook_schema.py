@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from cs_console.domain.runbooks import expressions, templates
 from cs_console.domain.runbooks.inputs import InputError, convert, resolve_inputs
-from cs_console.domain.runbooks.loader import RunbookError, parse_runbook
+from cs_console.domain.runbooks.loader import parse_runbook
+from cs_console.domain.runbooks.loader_errors import RunbookError
 from cs_console.domain.runbooks.redaction import Redactor
 from cs_console.domain.runbooks.schema import InputSpec, InputType, Risk, StepKind, Transaction
 from cs_console.services.runbooks.catalog import load_catalog

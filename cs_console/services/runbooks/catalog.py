@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cs_console.domain.runbooks.loader import RunbookError, parse_runbook, sha256_of
+from cs_console.domain.runbooks.loader import parse_runbook, sha256_of
+from cs_console.domain.runbooks.loader_errors import RunbookError
 from cs_console.domain.runbooks.schema import GROUPS, Runbook
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "runbooks"
