@@ -105,10 +105,10 @@ def log_file(tmp_path: Path) -> Path:
 
 async def loaded(pilot, app: ConsoleApp, count: int = N) -> None:
     """The records are in the buffer, on screen, and counted in the status line."""
-    from cs_console.tui.panes.logs import _compact
+    from cs_console.tui.panes.logs_status import compact
 
     await wait_for(pilot, lambda: len(pane(app).buffer) >= count)
-    shown = f"buf {_compact(len(pane(app).buffer))}/"
+    shown = f"buf {compact(len(pane(app).buffer))}/"
     await wait_for(pilot, lambda: not pane(app)._dirty and shown in (pane(app)._status_text or ""))
     await pilot.pause(0.05)
 
@@ -481,7 +481,8 @@ async def test_a_burst_is_coalesced_into_capped_repaints(log_file: Path, monkeyp
     from types import SimpleNamespace
 
     from cs_console.tui.panes import logs as logs_mod
-    from cs_console.tui.panes.logs import REPAINT_INTERVAL
+    from cs_console.tui.panes import logs_source, logs_status
+    from cs_console.tui.panes.logs_source import REPAINT_INTERVAL
 
     app = logs_app(log_file)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -489,7 +490,8 @@ async def test_a_burst_is_coalesced_into_capped_repaints(log_file: Path, monkeyp
         p = pane(app)
         view = app.query_one(LogView)
         now = [p._last_paint + 10.0]  # the pane's clock from here on, long after its last repaint
-        monkeypatch.setattr(logs_mod, "time", SimpleNamespace(monotonic=lambda: now[0]))
+        for module in (logs_mod, logs_source, logs_status):  # the pane's three rooms read one clock
+            monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=lambda: now[0]))
         repaints: list[float] = []  # the pane's clock at each repaint
         original = view.lines_changed
 

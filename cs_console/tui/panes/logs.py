@@ -9,13 +9,14 @@ wire. The view reads the buffer's filtered index directly (Line API).
 
 A source that fails (file gone, API down, rate limit) is shown in the status
 line and retried with backoff; the pane keeps running and keeps what it has.
+
+The pane is three classes, each in its own module: `LogsPane` (here: keys,
+filter, navigation, detail, copy, save) <- `LogsSourceWorker` (logs_source: the
+worker and the repaint throttle) <- `LogsStatusLine` (logs_status).
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import inspect
 import json
 import os
 import time
@@ -27,62 +28,18 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.content import Content
-from textual.message import Message
 from textual.widgets import Static
 
-from cs_console.domain.log_buffer import DEFAULT_CAPACITY, Backfill, LogBuffer
+from cs_console.domain.log_buffer import DEFAULT_CAPACITY, LogBuffer
 from cs_console.domain.log_filter import Filter
 from cs_console.domain.log_record import Level, LogRecord
 from cs_console.domain.safe_text import safe_text
-from cs_console.tui.pane import Pane
+from cs_console.tui.panes.logs_source import LogsSourceWorker
+from cs_console.tui.panes.logs_status import ERRORS_ONLY_TERM, STATUS_INTERVAL, WARNINGS_UP_TERM
 from cs_console.tui.widgets.log_filter_bar import LogFilterBar, parse_filter_text
 from cs_console.tui.screens.log_detail import CLIPBOARD_MAX_CHARS
 from cs_console.tui.widgets.log_line_text import record_plain_line
 from cs_console.tui.widgets.log_view import LogView
-
-# At most this often the view repaints while records stream in (seconds).
-REPAINT_INTERVAL = 0.125
-# A followed file is checked for new lines this often (the source's default is
-# 50 ms, right for `cs-console logs --follow`; on screen, half of it is half
-# the wait for a new line, and one stat + one read per check cost nothing).
-FILE_POLL_SECONDS = 0.025
-STATUS_INTERVAL = 1.0
-GC_FREEZE_EVERY = 10_000  # records ingested between two gc.freeze()
-DEFAULT_SOURCE = "all"
-_RETRY_MAX_SECONDS = 30.0
-
-ERRORS_ONLY_TERM = "level>=error"
-WARNINGS_UP_TERM = "level>=warn"
-
-
-class _Arrived(Message):
-    """New records are in the buffer (many of these collapse into one)."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, _Arrived)
-
-
-def _compact(n: float) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    if n >= 1000:
-        return f"{n / 1000:.1f}k"
-    return f"{int(n)}"
-
-
-def _seconds(value: float) -> str:
-    if value < 1:
-        return f"{value:.1f}s"
-    if value < 120:
-        return f"{value:.0f}s"
-    if value < 7200:
-        return f"{value / 60:.0f}m"
-    if value < 172_800:
-        return f"{value / 3600:.0f}h"
-    return f"{value / 86_400:.0f}d"
 
 
 class BufferLines:
@@ -118,7 +75,7 @@ def write_json_lines(path: Path, records: Iterable[LogRecord]) -> int:
     return count
 
 
-class LogsPane(Pane):
+class LogsPane(LogsSourceWorker):
     PANE_ID = "logs"
     TITLE = "Logs"
     KEY = "3"
@@ -179,10 +136,6 @@ class LogsPane(Pane):
         yield Static(id="log-status")
 
     @property
-    def view(self) -> LogView:
-        return self.query_one("#log-view", LogView)
-
-    @property
     def filter_bar(self) -> LogFilterBar:
         return self.query_one("#log-filter-bar", LogFilterBar)
 
@@ -233,137 +186,7 @@ class LogsPane(Pane):
         except (TypeError, ValueError):
             return DEFAULT_CAPACITY
 
-    # ------------------------------------------------------------ ingest
-
-    def _start_ingest(self) -> None:
-        if self._started:
-            return
-        self._started = True
-        self._ingest()
-        # The app's own objects (widgets, styles) are long-lived too: out of the scans.
-        self.call_after_refresh(self._freeze_gc)
-
-    @staticmethod
-    def _freeze_gc() -> None:
-        gc.collect(1)
-        gc.freeze()
-
-    def _open_source(self) -> Any:
-        self.source_spec = self.source_spec or DEFAULT_SOURCE
-        source = self.console.env.log_source(self.source_spec)
-        if getattr(source, "poll_interval", 0) > FILE_POLL_SECONDS:
-            source.poll_interval = FILE_POLL_SECONDS
-        return source
-
-    def _initial_since(self) -> datetime | None:
-        text = self.options.get("since")
-        if not text:
-            return None
-        from cs_console.domain.log_filter import parse_since
-
-        return parse_since(str(text), self.console.env.clock.now())
-
-    @work(group="logs-ingest", exclusive=True, exit_on_error=False)
-    async def _ingest(self) -> None:
-        from cs_console.services.environment import UnknownLogSource
-
-        delay = 1.0
-        try:
-            since = self._initial_since()
-        except ValueError as exc:
-            self.source_error = f"--since ignored: {exc}"
-            since = None
-        first_run = True
-        while True:
-            try:
-                if self._source is None:
-                    self._source = self._open_source()
-                records = self._source.records
-                kwargs: dict[str, Any] = {}
-                if first_run and {"tail", "backfill"} <= set(inspect.signature(records).parameters):
-                    # A big file: its end is on screen after one chunk, older lines fill in behind.
-                    kwargs = {"tail": self.buffer.capacity, "backfill": True}
-                first_run = False
-                async for batch in records(since, True, **kwargs):
-                    if batch:
-                        self._append(batch)
-                        if not isinstance(batch, Backfill):
-                            since = batch[-1].ts
-                    if self.source_error is not None:
-                        self.source_error = None
-                        self._update_status()
-                    delay = 1.0
-                    await asyncio.sleep(0)  # keys and repaints get their turn between batches
-                self._source_done = True
-                self._update_status()
-                return
-            except asyncio.CancelledError:
-                raise
-            except UnknownLogSource as exc:
-                self.source_error = str(exc)  # retrying will not help
-                self._update_status()
-                return
-            except Exception as exc:  # noqa: BLE001 - any source fault: show it, retry, keep what we have
-                self.source_error = safe_text(str(exc) or type(exc).__name__, 200)
-                self._update_status()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX_SECONDS)
-
-    def _append(self, batch: list[LogRecord]) -> None:
-        matched = self.buffer.ingest(batch)
-        self._since_freeze += len(batch)
-        if self._since_freeze >= GC_FREEZE_EVERY:
-            self._since_freeze = 0
-            # Buffered records live long and hold no cycles (refcounting frees them
-            # when dropped), but the cyclic GC re-scans them all in every full
-            # collection: 0.1-1.3 s pauses with 20k-1M records, visible as a frozen
-            # tail. Young garbage is collected, then everything alive is frozen out
-            # of future scans.
-            self._freeze_gc()
-        if not isinstance(batch, Backfill):
-            self._appended_since_tick += len(batch)
-            if not self.view.follow:
-                self._paused_new += matched
-        self._dirty = True
-        self.post_message(_Arrived())
-
-    def on__arrived(self, message: _Arrived) -> None:
-        self._schedule_paint()
-
-    def _schedule_paint(self) -> None:
-        if self._repaint_pending or not self._shown:
-            return
-        wait = self._last_paint + REPAINT_INTERVAL - time.monotonic()
-        if wait <= 0:
-            self._paint()
-        else:
-            self._repaint_pending = True
-            self.set_timer(wait, self._paint)
-
-    def _paint(self) -> None:
-        self._repaint_pending = False
-        if not self._shown or not self.is_mounted:
-            return
-        self._dirty = False
-        self._last_paint = time.monotonic()
-        self.view.lines_changed()
-        self._status_soon()
-
-    def _status_soon(self) -> None:
-        """The counts follow the lines, but the status line repaints at most twice a second."""
-        if self._status_pending:
-            return
-        wait = self._last_status + STATUS_INTERVAL / 2 - time.monotonic()
-        if wait <= 0:
-            self._update_status()
-        else:
-            self._status_pending = True
-            self.set_timer(wait, self._update_status)
-
     # ------------------------------------------------------------ filter
-
-    def effective_filter_text(self) -> str:
-        return " ".join(part for part in (self.typed_filter, self.level_toggle) if part)
 
     def _apply_effective_filter(self) -> None:
         text = self.effective_filter_text()
@@ -499,7 +322,7 @@ class LogsPane(Pane):
             return
         self.app.call_from_thread(self.notify, f"saved {written:,} records to {safe_text(str(path), 200)}", timeout=5)
 
-    # ------------------------------------------------------------ status line
+    # ------------------------------------------------------------ the one-second tick
 
     def _status_tick(self) -> None:
         now = time.monotonic()
@@ -516,72 +339,3 @@ class LogsPane(Pane):
                 self._dirty = True
                 self._schedule_paint()
         self._update_status()
-
-    def _source_note(self) -> tuple[str, str] | None:
-        if self.source_error:
-            return (f"⚠ {safe_text(self.source_error, 120)}", "bold $error")
-        status = getattr(self._source, "status", None)
-        if status is not None:
-            try:
-                st = status()
-            except Exception:  # noqa: BLE001 - a broken status() must not take the pane down
-                st = None
-            state = str(getattr(st, "state", ""))
-            if st is not None and state in ("DOWN", "DEGRADED"):
-                return (f"⚠ {safe_text(st.detail, 120)}", "bold $error" if state == "DOWN" else "bold $warning")
-        if self._source_done:
-            return ("source ended", "$text-muted")
-        return None
-
-    def status_content(self) -> Content:
-        view = self.view
-        parts: list[tuple[str, str]] = []
-        if view.follow:
-            parts.append(("▶ FOLLOW", "bold $success"))
-        else:
-            parts.append((f"⏸ PAUSED +{self._paused_new:,} new" if self._paused_new else "⏸ PAUSED", "bold $warning"))
-        note = self._source_note()
-        if note is not None:
-            parts.append(note)
-        parts.append((f"{_compact(self._rate)}/s", ""))
-        lag = None
-        if self._source is not None:
-            try:
-                lag = self._source.lag_seconds()
-            except Exception:  # noqa: BLE001
-                lag = None
-        if lag is not None:
-            parts.append((f"lag {_seconds(lag)}", "bold $warning" if lag > 60 else ""))
-        buffer = self.buffer
-        fill = f"buf {_compact(len(buffer))}/{_compact(buffer.capacity)}"
-        if buffer.dropped:
-            fill += f" −{_compact(buffer.dropped)}"
-        parts.append((fill, ""))
-        if self.effective_filter_text():
-            parts.append((f"{buffer.match_count:,} match", "bold"))
-        if self.level_toggle == ERRORS_ONLY_TERM:
-            parts.append(("errors only", "bold $error"))
-        elif self.level_toggle == WARNINGS_UP_TERM:
-            parts.append(("warn+", "bold $warning"))
-        if self.typed_filter:
-            parts.append((f"/{safe_text(self.typed_filter, 60)}", "$accent"))
-        parts.append(("UTC" if view.utc else "local", ""))
-        if view.wrap:
-            parts.append(("wrap", ""))
-        pieces: list[tuple[str, str] | str] = []
-        for i, (text, style) in enumerate(parts):
-            if i:
-                pieces.append(" │ ")
-            pieces.append((text, style) if style else text)
-        return Content.assemble(" ", *pieces)
-
-    def _update_status(self) -> None:
-        if not self.is_mounted or (not self._shown and self._status_text is not None):
-            return
-        self._status_pending = False
-        self._last_status = time.monotonic()
-        content = self.status_content()
-        if content.plain == self._status_text:
-            return
-        self._status_text = content.plain
-        self.query_one("#log-status", Static).update(content)

@@ -1,0 +1,169 @@
+"""The Logs pane's source worker: read the source into the buffer, retry on faults, throttle repaints.
+
+A worker reads the source (`Environment.log_source(spec)`) and appends each
+batch to the bounded `LogBuffer`, which filters new records incrementally. It
+then posts a coalescing `_Arrived` message; the pane repaints at most
+`REPAINT_INTERVAL` apart, and not at all while hidden. A source that fails is
+shown in the status line and retried with backoff; what was read is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import time
+from datetime import datetime
+from typing import Any
+
+from textual import work
+from textual.message import Message
+
+from cs_console.domain.log_buffer import Backfill
+from cs_console.domain.log_record import LogRecord
+from cs_console.domain.safe_text import safe_text
+from cs_console.tui.panes.logs_status import LogsStatusLine
+
+# At most this often the view repaints while records stream in (seconds).
+REPAINT_INTERVAL = 0.125
+# A followed file is checked for new lines this often (the source's default is
+# 50 ms, right for `cs-console logs --follow`; on screen, half of it is half
+# the wait for a new line, and one stat + one read per check cost nothing).
+FILE_POLL_SECONDS = 0.025
+GC_FREEZE_EVERY = 10_000  # records ingested between two gc.freeze()
+DEFAULT_SOURCE = "all"
+_RETRY_MAX_SECONDS = 30.0
+
+
+class _Arrived(Message):
+    """New records are in the buffer (many of these collapse into one)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, _Arrived)
+
+
+class LogsSourceWorker(LogsStatusLine):
+    """Ingest: the worker, the buffer appends and the repaint throttle."""
+
+    # Set in LogsPane.__init__.
+    source_spec: str
+    _started: bool
+    _dirty: bool
+    _repaint_pending: bool
+    _last_paint: float
+    _since_freeze: int
+    _appended_since_tick: int
+
+    def _start_ingest(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._ingest()
+        # The app's own objects (widgets, styles) are long-lived too: out of the scans.
+        self.call_after_refresh(self._freeze_gc)
+
+    @staticmethod
+    def _freeze_gc() -> None:
+        gc.collect(1)
+        gc.freeze()
+
+    def _open_source(self) -> Any:
+        self.source_spec = self.source_spec or DEFAULT_SOURCE
+        source = self.console.env.log_source(self.source_spec)
+        if getattr(source, "poll_interval", 0) > FILE_POLL_SECONDS:
+            source.poll_interval = FILE_POLL_SECONDS
+        return source
+
+    def _initial_since(self) -> datetime | None:
+        text = self.options.get("since")
+        if not text:
+            return None
+        from cs_console.domain.log_filter import parse_since
+
+        return parse_since(str(text), self.console.env.clock.now())
+
+    @work(group="logs-ingest", exclusive=True, exit_on_error=False)
+    async def _ingest(self) -> None:
+        from cs_console.services.environment import UnknownLogSource
+
+        delay = 1.0
+        try:
+            since = self._initial_since()
+        except ValueError as exc:
+            self.source_error = f"--since ignored: {exc}"
+            since = None
+        first_run = True
+        while True:
+            try:
+                if self._source is None:
+                    self._source = self._open_source()
+                records = self._source.records
+                kwargs: dict[str, Any] = {}
+                if first_run and {"tail", "backfill"} <= set(inspect.signature(records).parameters):
+                    # A big file: its end is on screen after one chunk, older lines fill in behind.
+                    kwargs = {"tail": self.buffer.capacity, "backfill": True}
+                first_run = False
+                async for batch in records(since, True, **kwargs):
+                    if batch:
+                        self._append(batch)
+                        if not isinstance(batch, Backfill):
+                            since = batch[-1].ts
+                    if self.source_error is not None:
+                        self.source_error = None
+                        self._update_status()
+                    delay = 1.0
+                    await asyncio.sleep(0)  # keys and repaints get their turn between batches
+                self._source_done = True
+                self._update_status()
+                return
+            except asyncio.CancelledError:
+                raise
+            except UnknownLogSource as exc:
+                self.source_error = str(exc)  # retrying will not help
+                self._update_status()
+                return
+            except Exception as exc:  # noqa: BLE001 - any source fault: show it, retry, keep what we have
+                self.source_error = safe_text(str(exc) or type(exc).__name__, 200)
+                self._update_status()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_SECONDS)
+
+    def _append(self, batch: list[LogRecord]) -> None:
+        matched = self.buffer.ingest(batch)
+        self._since_freeze += len(batch)
+        if self._since_freeze >= GC_FREEZE_EVERY:
+            self._since_freeze = 0
+            # Buffered records live long and hold no cycles (refcounting frees them
+            # when dropped), but the cyclic GC re-scans them all in every full
+            # collection: 0.1-1.3 s pauses with 20k-1M records, visible as a frozen
+            # tail. Young garbage is collected, then everything alive is frozen out
+            # of future scans.
+            self._freeze_gc()
+        if not isinstance(batch, Backfill):
+            self._appended_since_tick += len(batch)
+            if not self.view.follow:
+                self._paused_new += matched
+        self._dirty = True
+        self.post_message(_Arrived())
+
+    def on__arrived(self, message: _Arrived) -> None:
+        self._schedule_paint()
+
+    def _schedule_paint(self) -> None:
+        if self._repaint_pending or not self._shown:
+            return
+        wait = self._last_paint + REPAINT_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._paint()
+        else:
+            self._repaint_pending = True
+            self.set_timer(wait, self._paint)
+
+    def _paint(self) -> None:
+        self._repaint_pending = False
+        if not self._shown or not self.is_mounted:
+            return
+        self._dirty = False
+        self._last_paint = time.monotonic()
+        self.view.lines_changed()
+        self._status_soon()

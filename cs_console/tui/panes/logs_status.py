@@ -1,0 +1,151 @@
+"""The Logs pane's status line: follow or paused, source health, rate, lag, buffer, filter, modes.
+
+`LogsStatusLine` is the lowest of the pane's classes (`LogsPane` <- `LogsSourceWorker`
+<- `LogsStatusLine`): it builds the line from the pane's state and repaints it
+at most twice a second. The state itself is set in `LogsPane.__init__`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import Static
+
+from cs_console.domain.log_buffer import LogBuffer
+from cs_console.domain.safe_text import safe_text
+from cs_console.tui.pane import Pane
+from cs_console.tui.widgets.log_view import LogView
+
+STATUS_INTERVAL = 1.0
+
+ERRORS_ONLY_TERM = "level>=error"
+WARNINGS_UP_TERM = "level>=warn"
+
+
+def compact(n: float) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return f"{int(n)}"
+
+
+def seconds(value: float) -> str:
+    if value < 1:
+        return f"{value:.1f}s"
+    if value < 120:
+        return f"{value:.0f}s"
+    if value < 7200:
+        return f"{value / 60:.0f}m"
+    if value < 172_800:
+        return f"{value / 3600:.0f}h"
+    return f"{value / 86_400:.0f}d"
+
+
+class LogsStatusLine(Pane):
+    """What the status line shows, and when it repaints."""
+
+    # Set in LogsPane.__init__ (and kept current by the source worker and the pane).
+    buffer: LogBuffer
+    typed_filter: str
+    level_toggle: str | None
+    source_error: str | None
+    _source: Any
+    _source_done: bool
+    _paused_new: int
+    _rate: float
+    _shown: bool
+    _status_text: str | None
+    _last_status: float
+    _status_pending: bool
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one("#log-view", LogView)
+
+    def effective_filter_text(self) -> str:
+        return " ".join(part for part in (self.typed_filter, self.level_toggle) if part)
+
+    def _status_soon(self) -> None:
+        """The counts follow the lines, but the status line repaints at most twice a second."""
+        if self._status_pending:
+            return
+        wait = self._last_status + STATUS_INTERVAL / 2 - time.monotonic()
+        if wait <= 0:
+            self._update_status()
+        else:
+            self._status_pending = True
+            self.set_timer(wait, self._update_status)
+
+    def _source_note(self) -> tuple[str, str] | None:
+        if self.source_error:
+            return (f"⚠ {safe_text(self.source_error, 120)}", "bold $error")
+        status = getattr(self._source, "status", None)
+        if status is not None:
+            try:
+                st = status()
+            except Exception:  # noqa: BLE001 - a broken status() must not take the pane down
+                st = None
+            state = str(getattr(st, "state", ""))
+            if st is not None and state in ("DOWN", "DEGRADED"):
+                return (f"⚠ {safe_text(st.detail, 120)}", "bold $error" if state == "DOWN" else "bold $warning")
+        if self._source_done:
+            return ("source ended", "$text-muted")
+        return None
+
+    def status_content(self) -> Content:
+        view = self.view
+        parts: list[tuple[str, str]] = []
+        if view.follow:
+            parts.append(("▶ FOLLOW", "bold $success"))
+        else:
+            parts.append((f"⏸ PAUSED +{self._paused_new:,} new" if self._paused_new else "⏸ PAUSED", "bold $warning"))
+        note = self._source_note()
+        if note is not None:
+            parts.append(note)
+        parts.append((f"{compact(self._rate)}/s", ""))
+        lag = None
+        if self._source is not None:
+            try:
+                lag = self._source.lag_seconds()
+            except Exception:  # noqa: BLE001
+                lag = None
+        if lag is not None:
+            parts.append((f"lag {seconds(lag)}", "bold $warning" if lag > 60 else ""))
+        buffer = self.buffer
+        fill = f"buf {compact(len(buffer))}/{compact(buffer.capacity)}"
+        if buffer.dropped:
+            fill += f" −{compact(buffer.dropped)}"
+        parts.append((fill, ""))
+        if self.effective_filter_text():
+            parts.append((f"{buffer.match_count:,} match", "bold"))
+        if self.level_toggle == ERRORS_ONLY_TERM:
+            parts.append(("errors only", "bold $error"))
+        elif self.level_toggle == WARNINGS_UP_TERM:
+            parts.append(("warn+", "bold $warning"))
+        if self.typed_filter:
+            parts.append((f"/{safe_text(self.typed_filter, 60)}", "$accent"))
+        parts.append(("UTC" if view.utc else "local", ""))
+        if view.wrap:
+            parts.append(("wrap", ""))
+        pieces: list[tuple[str, str] | str] = []
+        for i, (text, style) in enumerate(parts):
+            if i:
+                pieces.append(" │ ")
+            pieces.append((text, style) if style else text)
+        return Content.assemble(" ", *pieces)
+
+    def _update_status(self) -> None:
+        if not self.is_mounted or (not self._shown and self._status_text is not None):
+            return
+        self._status_pending = False
+        self._last_status = time.monotonic()
+        content = self.status_content()
+        if content.plain == self._status_text:
+            return
+        self._status_text = content.plain
+        self.query_one("#log-status", Static).update(content)
