@@ -146,7 +146,8 @@ async def test_list_colours_live_timers_literal_text_and_other_consoles(tmp_path
         # The preview under the list: the whole title, the timers spelled out, the latest event.
         assert p.selected is not None and p.selected.ref == p1.ref
         assert f"{p1.ref} P1: Sign-ups failing" in text and "respond LATE 1h00m · update LATE 1h30m" in text
-        # Timers (the list's and the preview's) are derived from timestamps every second.
+        # Timers (the list's and the preview's) are derived from timestamps on the app's
+        # clock tick: once a second when polling; this app does not poll, so the test ticks.
         select(p, p2.ref)
         await pilot.pause()
 
@@ -155,7 +156,12 @@ async def test_list_colours_live_timers_literal_text_and_other_consoles(tmp_path
 
         before = preview_clock()
         row_before = next(s.text for s in screen_segments(app) if "ack in 9:" in s.text)
-        await until(pilot, lambda: preview_clock() != before, timeout=5)
+        await asyncio.sleep(1.1)  # this environment's clock is the system's
+        await pilot.pause()
+        assert preview_clock() == before  # no wall-clock timer of the pane's own
+        app.clock_tick()
+        await pilot.pause()
+        assert preview_clock() != before
         assert next(s.text for s in screen_segments(app) if "ack in 9:" in s.text) != row_before
 
         # Untrusted text is shown literally: in the list (cut at 80 columns) and whole in the preview.

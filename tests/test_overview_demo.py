@@ -9,6 +9,7 @@ import pytest
 from cs_console.domain.health import HealthStatus
 from tests.demo_app import demo_app, play
 from tests.screen_text import screen_text
+from tests.snapshot_support import mount_done, pinned_machine, settle  # noqa: F401 - a fixture
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -100,21 +101,23 @@ async def test_resize_keeps_running() -> None:
         assert app.is_running and "Daily review" in screen_text(app)
 
 
+@pytest.mark.usefixtures("pinned_machine")
 def test_overview_snapshot(snap_compare) -> None:
     app = demo_app("connection-exhaustion")
 
     async def run_before(pilot) -> None:
         await play(app, 90, 15)
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: mount_done(app) and "CRITICAL" in screen_text(app), what="overview")
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
+@pytest.mark.usefixtures("pinned_machine")
 def test_overview_snapshot_80x24(snap_compare) -> None:
     app = demo_app("calm")
 
     async def run_before(pilot) -> None:
         await play(app, 90, 15)
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: mount_done(app) and "Daily review" in screen_text(app), what="overview")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

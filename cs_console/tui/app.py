@@ -22,7 +22,7 @@ from textual.widgets import ContentSwitcher
 from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
 from cs_console.services.session import Session
-from cs_console.tui.pane import Pane
+from cs_console.tui.pane import ClockTicked, Pane
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
 from cs_console.tui.widgets.console_footer import ConsoleFooter
@@ -303,12 +303,29 @@ class ConsoleApp(App[int]):
     def _start_polling(self) -> None:
         self.call_later(self._poll_metrics)
         self.call_later(self._poll_health)
-        # Live, the header clock follows the environment's clock between refreshes too.
-        self.set_interval(1.0, self._show_clock)
+        # Live, the clock and what is derived from it (ages, SLA timers, rates) move
+        # between refreshes too. Without polling nothing on screen follows the wall.
+        self.set_interval(1.0, self.clock_tick)
 
     def _show_clock(self) -> None:
         if self.is_running:
             self.query_one(UtcClock).show(self.env.clock.now())
+
+    def clock_tick(self) -> None:
+        """One second on: the header clock, every mounted pane and every screen that ticks.
+
+        The one timer behind everything time-derived on screen, so that a test (poll=False)
+        decides when time shows: each screen is then a function of env.clock and state.
+        """
+        if self._shutting_down():
+            return
+        self._show_clock()
+        for pane in self.panes:
+            if pane.is_mounted:
+                self._guarded(pane, pane.clock_tick)
+        for screen in self.screen_stack:
+            if isinstance(screen, ClockTicked) and screen.is_mounted:
+                screen.clock_tick()
 
     # ------------------------------------------------------------ panes
 

@@ -9,12 +9,19 @@ and once more when a hidden pane is shown again).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from cs_console.tui.app import ConsoleApp
+
+
+@runtime_checkable
+class ClockTicked(Protocol):
+    """A screen whose text follows the clock (ages, timers): the app ticks it once a second."""
+
+    def clock_tick(self) -> None: ...
 
 
 class Pane(Widget, can_focus=False):
@@ -46,6 +53,13 @@ class Pane(Widget, can_focus=False):
 
     def refresh_live(self) -> None:
         """New live data is in `self.console.live`; redraw what depends on it."""
+
+    def clock_tick(self) -> None:
+        """A second has passed (the app's tick, only when polling): redraw what derives from time.
+
+        Panes keep no wall-clock timer of their own, so with poll=False a pane is a
+        function of the environment's clock and state.
+        """
 
     def focus_default(self) -> None:
         """Put the focus where a keyboard user expects it when the pane is shown."""

@@ -29,8 +29,9 @@ from cs_console.domain.incidents.timers import SlaReport, TimerState, format_dur
 from cs_console.domain.incidents.triage import Prefill, prefill_from_alert, prefill_from_health
 from cs_console.domain.incidents.views import age_text, timer_phrase, timer_text
 from cs_console.domain.safe_text import safe_text
+from cs_console.tui.env_clock import EnvClock
 from cs_console.tui.pane import Pane
-from cs_console.tui.screens.incident_actions import IncidentActions
+from cs_console.tui.incident_commands import IncidentActions
 from cs_console.tui.screens.incident_open import OpenDraft
 
 SLA_CLASSES = {
@@ -166,7 +167,6 @@ class IncidentsPane(Pane):
     def on_mount(self) -> None:
         self.query_one("#inc-status-line", Static).update(Content("incidents: opening the store…"))
         self.run_worker(self._open_service, group="incidents-open", exclusive=True, exit_on_error=False)
-        self.set_interval(1.0, self._tick)
         # Shown the moment it was mounted (key 4 before the pane existed): the app's
         # focus call came before our list did, so take the keys here.
         self.call_after_refresh(self._focus_if_shown)
@@ -187,15 +187,15 @@ class IncidentsPane(Pane):
 
     @property
     def clock_now(self) -> datetime:
-        from cs_console.domain.clock import SystemClock
-
-        return (self.service.clock if self.service is not None else SystemClock()).now()
+        return self.console.env.clock.now()
 
     async def _open_service(self) -> None:
         from cs_console.wiring.incidents import open_incident_service
 
         try:
-            self.service = await open_incident_service(self.console.session)
+            # The environment's clock stamps and ages incidents (the demo's in the demo);
+            # read through the app, as the environment built after the first frame replaces it.
+            self.service = await open_incident_service(self.console.session, clock=EnvClock(self.console))
         except IncidentError as exc:
             self.service_error = str(exc)
             self._status_line()
@@ -282,6 +282,9 @@ class IncidentsPane(Pane):
         self._preview()
 
     # ------------------------------------------------------------ timers and lines
+
+    def clock_tick(self) -> None:
+        self._tick()
 
     def _tick(self) -> None:
         if not self.display or not self.is_mounted:

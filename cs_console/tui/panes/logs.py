@@ -151,7 +151,6 @@ class LogsPane(LogsSourceWorker):
                 self.typed_filter = ""
         self.filter_bar.set_applied(self.typed_filter)
         self._apply_effective_filter()
-        self.set_interval(STATUS_INTERVAL, self._status_tick)
         if self.display:
             self._shown = True
             self._start_ingest()
@@ -293,7 +292,7 @@ class LogsPane(LogsSourceWorker):
     def default_save_path(self) -> Path:
         from cs_console.config import state_dir
 
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = self.console.env.clock.now().astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         spec = Path(self.source_spec.split(":", 1)[-1]).stem if self.source_spec else "logs"
         slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in spec)[:40].strip("-.")
         return state_dir() / "logs" / f"logs-{slug or 'logs'}-{stamp}.jsonl"
@@ -323,6 +322,10 @@ class LogsPane(LogsSourceWorker):
         self.app.call_from_thread(self.notify, f"saved {written:,} records to {safe_text(str(path), 200)}", timeout=5)
 
     # ------------------------------------------------------------ the one-second tick
+
+    def clock_tick(self) -> None:
+        # The app's one-second tick (only when polling): the rate and the since= window move.
+        self._status_tick()
 
     def _status_tick(self) -> None:
         now = time.monotonic()

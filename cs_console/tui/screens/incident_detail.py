@@ -4,7 +4,8 @@ The timeline lists every event (generated ones can be hidden with g; pinned
 ones, marked *, make the post-mortem timeline; p pins or unpins; Enter shows
 the whole event with its data). The
 checklist shows each phase with its elapsed time; Enter ticks a manual item.
-Timers repaint every second; the view follows other consoles live.
+Timers repaint on the app's clock tick (every second when polling); the view
+follows other consoles live.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from cs_console.domain.incidents.postmortem import describe
 from cs_console.domain.incidents.timers import TimerState, format_duration, sla
 from cs_console.domain.incidents.views import timer_phrase
 from cs_console.domain.safe_text import safe_text
-from cs_console.tui.screens.incident_actions import IncidentActions
+from cs_console.tui.incident_commands import IncidentActions
 
 _TIMER_STYLE = {
     TimerState.OK: "$success", TimerState.CLOSE: "bold $warning", TimerState.BREACHED: "bold $error",
@@ -79,7 +80,6 @@ class IncidentDetailScreen(Screen[None]):
         timeline.focus()
         # The newest event is highlighted; show it once the list has its size.
         self.call_after_refresh(timeline.scroll_to_highlight)
-        self.set_interval(1.0, self._tick)
         try:
             self._unsubscribe = await self.service.subscribe(self._changed)
         except IncidentError:
@@ -111,7 +111,8 @@ class IncidentDetailScreen(Screen[None]):
         self._render_timeline()
         self._render_phases()
 
-    def _tick(self) -> None:
+    def clock_tick(self) -> None:
+        """The app's one-second tick (only when polling): the timers move."""
         self._render_head()
         self._render_phases()  # elapsed times move; only changed lines are repainted
 

@@ -137,11 +137,18 @@ class LogView(LogRows, can_focus=True):
                 return
             self._thumb_key = key
         self.virtual_size = size
+        # Whether the scrollbar shows is decided on layout, which _size_updated (above) skips
+        # when only the range changed: decide it now, or a loaded machine could keep none.
+        self._refresh_scrollbars()
 
     def _set_top(self, y: float) -> None:
         self._scrolling_internally = True
         try:
             self.set_scroll(None, max(0, y))
+            # set_scroll skips watch_scroll_y: without this the thumb kept the position of
+            # an earlier scroll (mid-bar while following, a different place each run).
+            if self.show_vertical_scrollbar:
+                self.vertical_scrollbar.position = self.scroll_y
         finally:
             self._scrolling_internally = False
 

@@ -1,4 +1,4 @@
-"""The incident keys shared by the Incidents pane and the incident detail screen.
+"""Incident commands (not a screen): the keys shared by the Incidents pane and the detail screen.
 
 Dialogs collect the intention; the write runs in a worker through the
 IncidentService (which validates every rule); the outcome or the refusal is
