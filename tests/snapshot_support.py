@@ -117,7 +117,7 @@ def declare_incidents(app: Any) -> None:
     """Three incidents at known times on the app's own (frozen) clock; the clock ends 40 min on."""
 
     async def declare() -> None:
-        from cs_console.services.incidents import open_incident_service
+        from cs_console.wiring.incidents import open_incident_service
 
         clock = app.env.clock
         service = await open_incident_service(app.session, clock=clock)
