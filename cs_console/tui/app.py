@@ -469,7 +469,17 @@ class ConsoleApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
         else:
-            self.push_screen(HelpScreen())
+            from cs_console.tui.binding_catalog import widget_binding_sections
+
+            self.push_screen(HelpScreen(
+                self.all_binding_sources() + widget_binding_sections(),
+                [(cls.TITLE, cls.HELP) for cls in self._pane_classes],
+                self._key_text,
+            ))
+
+    def _key_text(self, binding: Binding) -> str:
+        """The key of a binding as shown in help, after [keymap]."""
+        return ", ".join(self.get_key_display(Binding(k.strip(), binding.action)) for k in self.effective_key(binding).split(","))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -503,8 +513,13 @@ class ConsoleApp(App[int]):
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
         if not keymap:
             return
-        known = {b.id for _, bindings in self.all_binding_sources() for b in bindings if b.id}
-        known |= _extra_binding_ids()
+        # Checked against declared ids: importing every pane here would defeat the lazy mount.
+        from cs_console.tui.binding_catalog import EXTRA_BINDING_IDS
+
+        known = {b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id and not b.id.startswith("app.pane")}
+        known |= {f"app.pane{spec.key}" for spec in self._pane_specs}
+        known |= {binding_id for spec in self._pane_specs for binding_id in spec.binding_ids}
+        known |= EXTRA_BINDING_IDS
         unknown = sorted(set(keymap) - known)
         for binding_id in unknown:
             self._startup_notices.append(f"keymap: unknown binding id {binding_id!r} ignored (see F1 for ids)")
@@ -518,10 +533,3 @@ class ConsoleApp(App[int]):
 
 async def _awaited(awaitable: Any) -> None:
     await awaitable
-
-
-def _extra_binding_ids() -> set[str]:
-    """Binding ids of widgets and screens that are not panes (dialogs, views)."""
-    from cs_console.tui.binding_catalog import extra_binding_ids
-
-    return extra_binding_ids()

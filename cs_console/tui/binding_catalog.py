@@ -15,6 +15,83 @@ from textual.dom import DOMNode
 
 _PACKAGES = ("cs_console.tui.widgets", "cs_console.tui.screens")
 
+# The ids of those bindings, written out so that checking a [keymap] imports no dialog or
+# widget module (tests/test_keymap_lazy.py keeps this equal to what the scan finds).
+EXTRA_BINDING_IDS: frozenset[str] = frozenset({
+    "confirm_destructive.cancel",
+    "confirm_destructive.no_quit",
+    "confirm_destructive.phrase",
+    "help.close",
+    "help.close_f1",
+    "help.close_q",
+    "incident_detail.ack",
+    "incident_detail.back",
+    "incident_detail.export",
+    "incident_detail.generated",
+    "incident_detail.note",
+    "incident_detail.pin",
+    "incident_detail.postmortem",
+    "incident_detail.role",
+    "incident_detail.severity",
+    "incident_detail.status",
+    "incident_detail.switch",
+    "incident_detail.update",
+    "incident_event.close",
+    "incident_event.close_enter",
+    "incident_export.cancel",
+    "incident_note.add",
+    "incident_note.cancel",
+    "incident_note.pin_toggle",
+    "incident_open.back",
+    "incident_open.cancel",
+    "incident_open.declare",
+    "incident_open.next_field",
+    "incident_open.no",
+    "incident_open.yes",
+    "incident_postmortem.cancel",
+    "incident_postmortem.save",
+    "incident_role.cancel",
+    "incident_severity.cancel",
+    "incident_status.cancel",
+    "incident_update.cancel",
+    "incident_update.copy",
+    "incident_update.post",
+    "logs.cursor_down",
+    "logs.cursor_up",
+    "logs.detail",
+    "logs.detail_close",
+    "logs.detail_close_enter",
+    "logs.detail_copy",
+    "logs.filter_cancel",
+    "logs.filter_clear",
+    "logs.first",
+    "logs.last",
+    "logs.left",
+    "logs.page_down",
+    "logs.page_up",
+    "logs.right",
+    "logs.save_cancel",
+    "metrics_list.bottom",
+    "metrics_list.down",
+    "metrics_list.page_down",
+    "metrics_list.page_up",
+    "metrics_list.top",
+    "metrics_list.up",
+    "runbook_resume.later",
+    "runbook_start.cancel",
+    "runbook_start.start",
+    "runbook_wizard.cancel_run",
+    "runbook_wizard.close",
+    "runbook_wizard.current",
+    "runbook_wizard.mark_done",
+    "runbook_wizard.mark_not_done",
+    "runbook_wizard.run",
+    "runbook_wizard.run_reads",
+    "runbook_wizard.skip",
+    "runbook_wizard.verify",
+    "runbook_wizard.window",
+})
+
 
 def widget_binding_sections() -> list[tuple[str, list[Binding]]]:
     sections: list[tuple[str, list[Binding]]] = []
@@ -37,5 +114,6 @@ def widget_binding_sections() -> list[tuple[str, list[Binding]]]:
     return sections
 
 
-def extra_binding_ids() -> set[str]:
+def scanned_binding_ids() -> set[str]:
+    """The ids the scan finds (imports every widget and screen module)."""
     return {b.id for _, bindings in widget_binding_sections() for b in bindings if b.id}

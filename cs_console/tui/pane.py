@@ -9,12 +9,11 @@ and once more when a hidden pane is shown again).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, cast, runtime_checkable
 
 from textual.widget import Widget
 
-if TYPE_CHECKING:
-    from cs_console.tui.app import ConsoleApp
+from cs_console.tui.console_host import ConsoleHost
 
 
 @runtime_checkable
@@ -44,12 +43,8 @@ class Pane(Widget, can_focus=False):
         return []
 
     @property
-    def console(self) -> "ConsoleApp":
-        from cs_console.tui.app import ConsoleApp
-
-        app = self.app
-        assert isinstance(app, ConsoleApp)
-        return app
+    def console(self) -> ConsoleHost:
+        return cast(ConsoleHost, self.app)
 
     def refresh_live(self) -> None:
         """New live data is in `self.console.live`; redraw what depends on it."""

@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from cs_console.tui.pane import Pane
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cs_console.tui.pane import Pane
 
 
 @dataclass(frozen=True)
@@ -19,8 +22,11 @@ class PaneSpec:
     pane_id: str
     title: str
     path: str  # "module:Class"
+    # The pane's binding ids, so a [keymap] is checked without importing every pane
+    # (tests/test_keymap_lazy.py keeps them equal to the class's BINDINGS).
+    binding_ids: tuple[str, ...] = ()
 
-    def load(self) -> type[Pane]:
+    def load(self) -> "type[Pane]":
         module_name, class_name = self.path.split(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         if (cls.KEY, cls.PANE_ID, cls.TITLE) != (self.key, self.pane_id, self.title):
@@ -29,13 +35,18 @@ class PaneSpec:
 
 
 PANES: tuple[PaneSpec, ...] = (
-    PaneSpec("1", "overview", "Overview", "cs_console.tui.panes.overview:OverviewPane"),
-    PaneSpec("2", "metrics", "Metrics", "cs_console.tui.panes.metrics:MetricsPane"),
-    PaneSpec("3", "logs", "Logs", "cs_console.tui.panes.logs:LogsPane"),
-    PaneSpec("4", "incidents", "Incidents", "cs_console.tui.panes.incidents:IncidentsPane"),
-    PaneSpec("5", "runbooks", "Runbooks", "cs_console.tui.panes.runbooks:RunbooksPane"),
+    PaneSpec("1", "overview", "Overview", "cs_console.tui.panes.overview:OverviewPane",
+             ("overview.alerts", "overview.triage")),
+    PaneSpec("2", "metrics", "Metrics", "cs_console.tui.panes.metrics:MetricsPane",
+             ("metrics.tab_metrics", "metrics.tab_functions", "metrics.tab_database", "metrics.tab_scaling", "metrics.rerun_view")),
+    PaneSpec("3", "logs", "Logs", "cs_console.tui.panes.logs:LogsPane",
+             ("logs.pause", "logs.filter", "logs.errors_only", "logs.warnings_up", "logs.next_error", "logs.prev_error", "logs.wrap", "logs.timestamps", "logs.copy", "logs.save")),
+    PaneSpec("4", "incidents", "Incidents", "cs_console.tui.panes.incidents:IncidentsPane",
+             ("incidents.open", "incidents.ack", "incidents.status", "incidents.severity", "incidents.note", "incidents.update", "incidents.export", "incidents.postmortem", "incidents.role", "incidents.closed", "incidents.detail")),
+    PaneSpec("5", "runbooks", "Runbooks", "cs_console.tui.panes.runbooks:RunbooksPane",
+             ("runbooks.run", "runbooks.dry_run", "runbooks.resume", "runbooks.search", "runbooks.clear_search")),
 )
 
 
-def load_panes() -> list[type[Pane]]:
+def load_panes() -> "list[type[Pane]]":
     return [spec.load() for spec in PANES]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -29,39 +31,35 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen .help-text { color: $text-muted; }
     """
 
-    def compose(self) -> ComposeResult:
-        from cs_console.tui.app import ConsoleApp
-        from cs_console.tui.binding_catalog import widget_binding_sections
+    def __init__(self, sections: list[tuple[str, list[Binding]]], pane_help: list[tuple[str, str]], key_text: Callable[[Binding], str]) -> None:
+        """What to show, given by the app: the binding sections, each pane's help paragraph,
+        and how a binding's (possibly remapped) key is displayed."""
+        super().__init__()
+        self._sections = sections
+        self._pane_help = pane_help
+        self._key_text = key_text
 
-        app = self.app
-        assert isinstance(app, ConsoleApp)
+    def compose(self) -> ComposeResult:
+        from cs_console.domain.log_filter import FILTER_HELP
+
         with VerticalScroll():
             yield Static(Content("cs-console help — Esc closes. Remap any key with [keymap] binding-id = \"key\" in the config."), classes="help-text")
-            sections = app.all_binding_sources() + widget_binding_sections()
-            for title, bindings in sections:
+            for title, bindings in self._sections:
                 if not bindings:
                     continue
                 yield Static(Content(title), classes="help-section")
-                yield Static(self._table(app, bindings))
-            for cls in app._pane_classes:
-                if cls.HELP:
-                    yield Static(Content(f"{cls.TITLE} pane"), classes="help-section")
-                    yield Static(Content(cls.HELP), classes="help-text")
-            try:
-                from cs_console.domain.log_filter import FILTER_HELP
-            except ImportError:
-                FILTER_HELP = ""
-            if FILTER_HELP:
-                yield Static(Content("Log filter language"), classes="help-section")
-                yield Static(Content(FILTER_HELP), classes="help-text")
+                yield Static(self._table(bindings))
+            for title, text in self._pane_help:
+                if text:
+                    yield Static(Content(f"{title} pane"), classes="help-section")
+                    yield Static(Content(text), classes="help-text")
+            yield Static(Content("Log filter language"), classes="help-section")
+            yield Static(Content(FILTER_HELP), classes="help-text")
 
-    @staticmethod
-    def _table(app, bindings: list[Binding]) -> Content:
+    def _table(self, bindings: list[Binding]) -> Content:
         lines: list[Content] = []
         for b in bindings:
-            key = app.effective_key(b)
-            shown = ", ".join(app.get_key_display(Binding(k.strip(), b.action)) for k in key.split(","))
-            lines.append(Content.assemble((f"{shown:>14}", "bold $accent"), "  ", Content(b.description or b.action), (f"   [{b.id}]" if b.id else "", "$text-muted")))
+            lines.append(Content.assemble((f"{self._key_text(b):>14}", "bold $accent"), "  ", Content(b.description or b.action), (f"   [{b.id}]" if b.id else "", "$text-muted")))
         return Content("\n").join(lines)
 
     def action_dismiss_help(self) -> None:
