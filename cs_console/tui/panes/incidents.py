@@ -31,7 +31,7 @@ from cs_console.domain.incidents.views import age_text, timer_phrase, timer_text
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.env_clock import EnvClock
 from cs_console.tui.pane import Pane
-from cs_console.tui.incident_commands import IncidentActions
+from cs_console.tui.screens.incident_flows import IncidentActions
 from cs_console.tui.screens.incident_open import OpenDraft
 
 SLA_CLASSES = {

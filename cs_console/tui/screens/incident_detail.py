@@ -28,7 +28,7 @@ from cs_console.domain.incidents.postmortem import describe
 from cs_console.domain.incidents.timers import TimerState, format_duration, sla
 from cs_console.domain.incidents.views import timer_phrase
 from cs_console.domain.safe_text import safe_text
-from cs_console.tui.incident_commands import IncidentActions
+from cs_console.tui.screens.incident_flows import IncidentActions
 
 _TIMER_STYLE = {
     TimerState.OK: "$success", TimerState.CLOSE: "bold $warning", TimerState.BREACHED: "bold $error",

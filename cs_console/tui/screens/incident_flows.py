@@ -1,4 +1,6 @@
-"""Incident commands (not a screen): the keys shared by the Incidents pane and the detail screen.
+"""Incident flows (not a screen): what the keys shared by the Incidents pane and the detail
+screen do, one dialog after another. It lives with the dialogs it opens, so the screens
+package and the panes import it one way.
 
 Dialogs collect the intention; the write runs in a worker through the
 IncidentService (which validates every rule); the outcome or the refusal is
