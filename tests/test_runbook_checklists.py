@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cs_console.domain.clock import FixedClock
-from cs_console.services.checklists import ChecklistError, ChecklistStore
+from cs_console.stores.checklists import ChecklistError, ChecklistStore
 
 
 def _store(tmp_path, at=datetime(2025, 3, 2, 8, 30, tzinfo=timezone.utc)):

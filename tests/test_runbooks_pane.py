@@ -432,7 +432,7 @@ async def test_interrupted_run_is_offered_when_the_pane_opens() -> None:
 
 
 async def test_daily_checklist_ticks_are_kept_for_the_day() -> None:
-    from cs_console.services.checklists import ChecklistStore
+    from cs_console.stores.checklists import ChecklistStore
 
     app = demo_app("calm", initial_pane="runbooks")
     async with app.run_test(size=SIZE) as pilot:

@@ -23,11 +23,16 @@ def ssh_client_address(environ: Mapping[str, str] | None = None) -> str:
     return ""
 
 
-def operator_identity(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def operator_name() -> str:
+    """The OS user (getpass reads LOGNAME/USER/... then the passwd entry, absent in some containers)."""
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except Exception:
-        user = "unknown"
+        return "unknown"
+
+
+def operator_identity(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    user = operator_name()
     tty = ""
     try:
         tty = os.ttyname(0)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cs_console.domain.clock import SystemClock
+from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.runbooks.schema import Runbook
 from cs_console.wiring.incidents import open_incident_service
 from cs_console.services.runbooks.console_calls import ConsoleExecutor
@@ -19,6 +19,7 @@ from cs_console.services.runbooks.core import ChangeHandler, OutputHandler
 from cs_console.services.runbooks.engine import RunbookEngine
 from cs_console.services.runbooks.router import DemoRouter, LiveRouter
 from cs_console.stores.audit_log import AuditTrail, LocalAuditLog, PgAuditLog
+from cs_console.stores.checklists import ChecklistStore
 from cs_console.stores.run_lock import LocalRunLock, PgRunLock
 from cs_console.stores.run_store import RunStore
 
@@ -99,3 +100,8 @@ def open_engine(session: "Session", runbook: Runbook, *, environment: "Environme
         on_output=on_output, on_change=on_change,
         open_incidents=open_incidents,
     )
+
+
+def build_checklist_store(clock: Clock | None = None) -> ChecklistStore:
+    """The daily checklist ticks, kept in the state dir (shared by the consoles of one machine)."""
+    return ChecklistStore(clock=clock)

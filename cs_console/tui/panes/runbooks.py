@@ -96,7 +96,7 @@ class RunbooksPane(Pane):
 
     @work(thread=True, group="runbooks-load", exit_on_error=False)
     def _load(self) -> None:
-        from cs_console.services.checklists import ChecklistStore
+        from cs_console.wiring.runbooks import build_checklist_store
         from cs_console.services.runbooks.catalog import load_catalog
 
         try:
@@ -106,7 +106,7 @@ class RunbooksPane(Pane):
             catalog, error = None, f"cannot load runbooks: {type(exc).__name__}: {exc}"
         interrupted = self._interrupted_runs(catalog)
         clock = getattr(self.console.env, "clock", None)
-        self._checklists = ChecklistStore(clock=clock)
+        self._checklists = build_checklist_store(clock)
         self.app.call_from_thread(self._loaded, catalog, error, interrupted)
 
     def _interrupted_runs(self, catalog: Any) -> list[Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cs_console.config import state_dir
 from cs_console.domain.clock import Clock, SystemClock
+from cs_console.stores.operator_identity import operator_name
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -42,15 +43,6 @@ def _check_id(kind: str, value: str) -> str:
     if not _SAFE_ID.match(value):
         raise ChecklistError(f"{kind} {value!r}: expected letters, digits, '-', '_' or '.'")
     return value
-
-
-def _operator() -> str:
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return os.environ.get("USER", "unknown")
 
 
 class ChecklistStore:
@@ -91,7 +83,7 @@ class ChecklistStore:
         day = self.today()
         current = self.ticks(checklist_id, day)
         if done:
-            current[item_id] = Tick(item_id, self.clock.now(), by or _operator(), note)
+            current[item_id] = Tick(item_id, self.clock.now(), by or operator_name(), note)
         else:
             current.pop(item_id, None)
         self._write(self.path_for(checklist_id, day), {"checklist": checklist_id, "day": day.isoformat(),
