@@ -21,7 +21,8 @@ from cs_console.backends.postgres.metrics_compute import (
     build_samples,
 )
 from cs_console.backends.postgres.size_history import SizeHistory
-from cs_console.backends.postgres.target import InvalidDsn, Scrubber, parse_target, redact_dsn
+from cs_console.backends.postgres.target import InvalidDsn, parse_target
+from cs_console.domain.redaction import Redactor, redact
 from cs_console.domain.db_inspect import INSPECT_VIEWS, ColumnKind, format_cell, format_seconds, view_by_id, UnknownInspectView
 from cs_console.domain.metrics import METRICS
 
@@ -203,11 +204,11 @@ def test_parse_target_and_label_never_show_password() -> None:
 @given(password=st.text(alphabet=st.characters(blacklist_characters="@/:?#[]%\n\r", blacklist_categories=("Cs",)), min_size=3, max_size=30))
 def test_scrubber_removes_password_wherever_it_appears(password: str) -> None:
     dsn = f"postgresql://user:{password}@host:5432/db"
-    scrub = Scrubber(password)
+    scrub = Redactor([password])
     message = f"could not connect to {dsn}: server said {password!s} is wrong"
     cleaned = scrub(message)
     assert password not in cleaned
-    assert redact_dsn(dsn) == "postgresql://user:***@host:5432/db"
+    assert redact(dsn) == "postgresql://user:***@host:5432/db"
 
 
 def test_catalogue_and_formatting() -> None:

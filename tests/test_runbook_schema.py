@@ -13,7 +13,7 @@ from cs_console.domain.runbooks import expressions, templates
 from cs_console.domain.runbooks.inputs import InputError, convert, resolve_inputs
 from cs_console.domain.runbooks.loader import parse_runbook
 from cs_console.domain.runbooks.loader_errors import RunbookError
-from cs_console.domain.runbooks.redaction import Redactor
+from cs_console.domain.redaction import Redactor
 from cs_console.domain.runbooks.schema import InputSpec, InputType, Risk, StepKind, Transaction
 from cs_console.services.runbooks.catalog import load_catalog
 from tests.runbook_helpers import TERMINATE_RUNBOOK, write_runbook

@@ -18,7 +18,7 @@ from cs_console.backends.supabase.errors import (
     Timeout,
     Unauthorized,
     Unreachable,
-    redact,
+    safe_detail,
 )
 from cs_console.backends.supabase.http_client import SupabaseClient, iso_utc
 from cs_console.backends.supabase.rate_budget import EndpointClass, Priority, RateBudget
@@ -101,10 +101,10 @@ async def test_server_echoing_the_token_is_redacted(fake_supabase: FakeSupabase)
     assert fake_supabase.token not in text and "\n" not in text and "500" in text
 
 
-def test_redact_known_shapes() -> None:
-    line = redact("k=sb_secret_abcDEF123 jwt=eyJhbGciOi.eyJzdWIi.sig tok sbp_deadbeef\tx", ["custom-secret-value"])
+def test_safe_detail_known_shapes() -> None:
+    line = safe_detail("k=sb_secret_abcDEF123 jwt=eyJhbGciOi.eyJzdWIi.sig tok sbp_deadbeef\tx", ["custom-secret-value"])
     assert "sb_secret_abc" not in line and "eyJhbG" not in line and "sbp_dead" not in line and "\t" not in line
-    assert redact("use custom-secret-value", ["custom-secret-value"]) == "use ***"
+    assert safe_detail("use custom-secret-value", ["custom-secret-value"]) == "use ***"
 
 
 async def test_429_blocks_the_class_then_recovers(fake_supabase: FakeSupabase) -> None:
@@ -247,8 +247,8 @@ SECRETS = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), m
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=300), SECRETS, st.text(max_size=300))
-def test_redact_never_leaks_a_known_secret(before: str, secret: str, after: str) -> None:
-    line = redact(before + secret + after, [secret])
+def test_safe_detail_never_leaks_a_known_secret(before: str, secret: str, after: str) -> None:
+    line = safe_detail(before + secret + after, [secret])
     assert secret not in line
     assert all(ch.isprintable() for ch in line)
     assert len(line) <= 200

@@ -8,8 +8,6 @@ import sys
 
 from cs_console.commands.registration import add_command
 
-# Values that look like secrets, pasted where an env var NAME belongs.
-_SECRET_SHAPES = re.compile(r"^(sbp_|sb_secret_|sb_publishable_|eyJ)|^[A-Za-z0-9+/=_-]{32,}$")
 
 _FIELDS: tuple[tuple[str, str, str], ...] = (
     # (profile key, flag, prompt)
@@ -28,8 +26,9 @@ _PROMPTED = ("environment", "project_ref", "db_dsn")
 def _problem(key: str, flag: str, value: object) -> str | None:
     """What is wrong with a value for `key`, phrased for the operator; None when it is fine."""
     from cs_console.config import PROFILE_FIELDS, _check_value
+    from cs_console.domain.redaction import looks_like_secret
 
-    if key.endswith("_env") and _SECRET_SHAPES.search(str(value)):
+    if key.endswith("_env") and looks_like_secret(str(value)):
         return f"{flag}: expected the NAME of an environment variable, not a secret"
     problem = _check_value(PROFILE_FIELDS[key], value)
     return f"{flag}: expected {problem}" if problem else None

@@ -26,7 +26,8 @@ from typing import Any
 import asyncpg
 
 from cs_console.backends.postgres.failure import CONNECTION_ERRORS, FailureKind, describe_failure
-from cs_console.backends.postgres.target import DbTarget, Scrubber, parse_target
+from cs_console.backends.postgres.target import DbTarget, parse_target
+from cs_console.domain.redaction import Redactor
 
 APPLICATION_NAME = "cs-console"
 NOTE_NEEDS_STATS = "n/a: needs pg_read_all_stats"
@@ -152,7 +153,7 @@ class PgConnector:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_cap_s = backoff_cap_s
         self._monotonic = monotonic
-        self.scrub = Scrubber(password, self.target.password, os.environ.get("PGPASSWORD"))
+        self.scrub = Redactor([password, self.target.password, os.environ.get("PGPASSWORD")])
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._failures = 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 from enum import StrEnum
+from typing import Callable
 
 import asyncpg
 
-from cs_console.backends.postgres.target import Scrubber
 from cs_console.domain.safe_text import safe_text
 
 
@@ -43,7 +43,7 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def describe_failure(exc: BaseException, target: str, scrub: Scrubber, connect_timeout: float) -> tuple[FailureKind, str]:
+def describe_failure(exc: BaseException, target: str, scrub: Callable[[str], str], connect_timeout: float) -> tuple[FailureKind, str]:
     """(kind, one-line reason) for `exc`; the reason never carries a secret."""
     kind, text = _classify(exc, target, connect_timeout)
     return kind, safe_text(scrub(text), max_len=300)

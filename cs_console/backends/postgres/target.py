@@ -1,8 +1,9 @@
-"""Where a DSN points, said without its password, and scrubbing secrets from text.
+"""Where a DSN points, said without its password.
 
-Every message the PostgreSQL backend produces goes through `Scrubber`, so a
-password given in the DSN, in PGPASSWORD or in the profile's env var can never
-reach the screen, a log or an error line.
+Every message the PostgreSQL backend produces goes through a
+`cs_console.domain.redaction.Redactor` (the connector's `scrub`), so a password
+given in the DSN, in PGPASSWORD or in the profile's env var can never reach the
+screen, a log or an error line.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cs_console.domain.redaction import redact
+
 _DSN_RE = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*):[^@/\n]*@")
-_PASSWORD_PARAM = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
 
 
 class InvalidDsn(ValueError):
@@ -41,18 +42,14 @@ class DbTarget:
         return hashlib.sha1(f"{self.host}:{self.port}/{self.database}".encode()).hexdigest()[:12]
 
 
-def redact_dsn(dsn: str) -> str:
-    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1:***@", dsn))
-
-
 def parse_target(dsn: str) -> DbTarget:
     if not _DSN_RE.match(dsn):
-        raise InvalidDsn(f"not a PostgreSQL DSN ({redact_dsn(dsn)[:60]!s}): expected postgresql://user@host:port/database")
+        raise InvalidDsn(f"not a PostgreSQL DSN ({redact(dsn)[:60]!s}): expected postgresql://user@host:port/database")
     try:
         parts = urlsplit(dsn)
         port = parts.port or int(os.environ.get("PGPORT", "5432"))
     except ValueError:
-        raise InvalidDsn(f"bad port in DSN {redact_dsn(dsn)}: expected postgresql://user@host:port/database") from None
+        raise InvalidDsn(f"bad port in DSN {redact(dsn)}: expected postgresql://user@host:port/database") from None
     query = parse_qs(parts.query)
     user = unquote(parts.username or "") or (query.get("user") or [""])[0] or os.environ.get("PGUSER", "") or _os_user()
     host = parts.hostname or (query.get("host") or [""])[0] or os.environ.get("PGHOST", "localhost")
@@ -68,17 +65,3 @@ def _os_user() -> str:
         return getpass.getuser()
     except Exception:
         return "postgres"
-
-
-class Scrubber:
-    """Replaces every known secret (and any DSN's password part) with ***."""
-
-    def __init__(self, *secrets: str | None) -> None:
-        # Longest first so a secret containing another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 2}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        text = redact_dsn(text)
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text

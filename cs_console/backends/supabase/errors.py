@@ -6,28 +6,20 @@ token and keys are scrubbed from anything a server echoed back.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-# Shapes of Supabase credentials, scrubbed even when we do not know the value.
-_SECRET_PATTERNS = (
-    re.compile(r"sbp_[A-Za-z0-9_\-]+"),  # personal access token
-    re.compile(r"sb_secret_[^\s\"',;]+"),  # secret API key
-    re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),  # JWT (service_role)
-    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"),
-)
+from cs_console.domain.redaction import Redactor
+
 MAX_DETAIL = 200
 
 
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """One line, secrets replaced by ***, cut to a readable length."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) + " ***") if m.lastindex else "***", text)
+def safe_detail(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """One printable line, secrets replaced by ***, cut to a readable length."""
+    redactor = Redactor(secrets)
+    text = redactor.text(text)
     text = " ".join(text.split())  # newlines, tabs, runs of spaces -> one space
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    text = redactor.text(text)  # again: joining the lines may have spelled a secret anew
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 
 

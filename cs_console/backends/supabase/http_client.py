@@ -31,7 +31,7 @@ from cs_console.backends.supabase.errors import (
     Timeout,
     Unauthorized,
     Unreachable,
-    redact,
+    safe_detail,
 )
 from cs_console.backends.supabase.rate_budget import BudgetExhausted, EndpointClass, Priority, RateBudget, classify
 
@@ -190,7 +190,7 @@ class SupabaseClient:
         except (TimeoutError, httpx.TimeoutException):
             raise Timeout(f"{path}: no answer within {deadline:g}s") from None
         except httpx.TransportError as exc:
-            raise Unreachable(f"{path}: cannot reach {httpx.URL(url).host}: {redact(type(exc).__name__ + ' ' + str(exc), self._secrets())}") from None
+            raise Unreachable(f"{path}: cannot reach {httpx.URL(url).host}: {safe_detail(type(exc).__name__ + ' ' + str(exc), self._secrets())}") from None
         finally:
             self.last_calls[path] = CallInfo(path, (time.monotonic() - started) * 1000.0, status, time.monotonic())
 
@@ -199,7 +199,7 @@ class SupabaseClient:
         if code < 400:
             return
         detail = _server_message(response)
-        suffix = f": {redact(detail, self._secrets())}" if detail else ""
+        suffix = f": {safe_detail(detail, self._secrets())}" if detail else ""
         if code == 401:
             raise Unauthorized(f"{path}: 401 unauthorized (check the token in ${self.access_token_env if cls else self.service_role_key_env}){suffix}")
         if code == 403:
@@ -213,7 +213,7 @@ class SupabaseClient:
             raise ServerError(f"{path}: {code} server error{suffix}", code)
         if _has_analytics_error(response, code):
             # Bad SQL or window: the same failure Supabase may also send with 200.
-            raise AnalyticsError(f"{path}: {redact(detail, self._secrets())}", code)
+            raise AnalyticsError(f"{path}: {safe_detail(detail, self._secrets())}", code)
         raise ClientError(f"{path}: {code}{suffix}", code)
 
     @staticmethod
@@ -272,7 +272,7 @@ class SupabaseClient:
             raise BadResponse(f"{path}: expected an object with `result`, got {type(body).__name__}")
         error = body.get("error")
         if error:
-            raise AnalyticsError(f"{path}: {redact(_analytics_error_text(error), self._secrets())}", 200)
+            raise AnalyticsError(f"{path}: {safe_detail(_analytics_error_text(error), self._secrets())}", 200)
         result = body.get("result", [])
         if result is None:
             return []

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from cs_console.config import Profile
 from cs_console.domain.runbooks import templates
 from cs_console.domain.runbooks.inputs import resolve_secret, secret_env_name
-from cs_console.domain.runbooks.redaction import Redactor
+from cs_console.domain.redaction import Redactor
 from cs_console.domain.runbooks.run_state import Run
 from cs_console.domain.runbooks.schema import Runbook
 
