@@ -21,6 +21,7 @@ import tomli_w
 
 from cs_console.domain.maintenance import DEFAULT_WINDOWS, MaintenanceWindow, parse_window
 from cs_console.domain.thresholds import DEFAULT_THRESHOLDS, Threshold
+from cs_console.domain.toml_lines import line_in
 
 APP_NAME = "cs-console"
 CONFIG_ENV = "CS_CONSOLE_CONFIG"
@@ -197,28 +198,6 @@ class Config:
         return build_profile(chosen, self.raw_profiles.get(chosen, {}), self, flags)
 
 
-def _line_of(text: str, dotted: str) -> int | None:
-    """Best-effort line number of a dotted key in TOML text (tomllib gives none)."""
-    parts = dotted.split(".")
-    table: list[str] = []
-    header_re = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    key_re = re.compile(r'^\s*("?)([A-Za-z0-9_\-.]+)\1\s*=')
-    best: int | None = None
-    for n, line in enumerate(text.splitlines(), start=1):
-        m = header_re.match(line)
-        if m:
-            table = [p.strip().strip('"') for p in m.group(1).split(".")]
-            if table == parts:
-                best = n
-            continue
-        k = key_re.match(line)
-        if k:
-            full = table + [p.strip('"') for p in k.group(2).split(".")]
-            if full == parts or (len(full) < len(parts) and parts[: len(full)] == full):
-                return n
-    return best
-
-
 def _unknown_key(key: str, known: list[str] | tuple[str, ...], what: str) -> str:
     """What was expected instead of an unknown key: the likely intended one first (a typo at 3 a.m.)."""
     import difflib
@@ -252,50 +231,50 @@ def _check_value(spec: FieldSpec, value: Any) -> str | None:
 def _validate_profile(cfg_path: Path, text: str, pname: str, raw: Any) -> None:
     base = f"profiles.{pname}"
     if not isinstance(raw, dict):
-        raise ConfigError(cfg_path, _line_of(text, base), base, "a table")
+        raise ConfigError(cfg_path, line_in(text, base), base, "a table")
     for key, value in raw.items():
         dotted = f"{base}.{key}"
         if key == "refresh":
             if not isinstance(value, dict):
-                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a table")
+                raise ConfigError(cfg_path, line_in(text, dotted), dotted, "a table")
             for rk, rv in value.items():
                 spec = REFRESH_FIELDS.get(rk)
                 if spec is None:
-                    raise ConfigError(cfg_path, _line_of(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", _unknown_key(rk, tuple(REFRESH_FIELDS), "a refresh interval"))
+                    raise ConfigError(cfg_path, line_in(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", _unknown_key(rk, tuple(REFRESH_FIELDS), "a refresh interval"))
                 problem = _check_value(spec, rv)
                 if problem:
-                    raise ConfigError(cfg_path, _line_of(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", problem)
+                    raise ConfigError(cfg_path, line_in(text, f"{dotted}.{rk}"), f"{dotted}.{rk}", problem)
         elif key == "thresholds":
             if not isinstance(value, dict):
-                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a table")
+                raise ConfigError(cfg_path, line_in(text, dotted), dotted, "a table")
             for tk, tv in value.items():
                 tdot = f"{dotted}.{tk}"
                 if tk not in DEFAULT_THRESHOLDS:
-                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, _unknown_key(tk, tuple(DEFAULT_THRESHOLDS), "a known threshold"))
+                    raise ConfigError(cfg_path, line_in(text, tdot), tdot, _unknown_key(tk, tuple(DEFAULT_THRESHOLDS), "a known threshold"))
                 if not isinstance(tv, dict) or not tv or set(tv) - {"warning", "critical"}:
-                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, "a table with warning and/or critical numbers")
+                    raise ConfigError(cfg_path, line_in(text, tdot), tdot, "a table with warning and/or critical numbers")
                 for lk, lv in tv.items():
                     if isinstance(lv, bool) or not isinstance(lv, (int, float)):
-                        raise ConfigError(cfg_path, _line_of(text, f"{tdot}.{lk}"), f"{tdot}.{lk}", "a number")
+                        raise ConfigError(cfg_path, line_in(text, f"{tdot}.{lk}"), f"{tdot}.{lk}", "a number")
                 d = DEFAULT_THRESHOLDS[tk]
                 if float(tv.get("warning", d.warning)) > float(tv.get("critical", d.critical)):
-                    raise ConfigError(cfg_path, _line_of(text, tdot), tdot, "warning <= critical")
+                    raise ConfigError(cfg_path, line_in(text, tdot), tdot, "warning <= critical")
         elif key == "maintenance":
             if not isinstance(value, dict):
-                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, "a table")
+                raise ConfigError(cfg_path, line_in(text, dotted), dotted, "a table")
             for mk, mv in value.items():
                 mdot = f"{dotted}.{mk}"
                 try:
                     parse_window(mk, mv)
                 except ValueError as exc:
-                    raise ConfigError(cfg_path, _line_of(text, mdot), mdot, str(exc)) from None
+                    raise ConfigError(cfg_path, line_in(text, mdot), mdot, str(exc)) from None
         else:
             spec = PROFILE_FIELDS.get(key)
             if spec is None:
-                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, _unknown_key(key, (*PROFILE_FIELDS, "refresh", "thresholds", "maintenance"), "a known key"))
+                raise ConfigError(cfg_path, line_in(text, dotted), dotted, _unknown_key(key, (*PROFILE_FIELDS, "refresh", "thresholds", "maintenance"), "a known key"))
             problem = _check_value(spec, value)
             if problem:
-                raise ConfigError(cfg_path, _line_of(text, dotted), dotted, problem)
+                raise ConfigError(cfg_path, line_in(text, dotted), dotted, problem)
 
 
 def load_config(path_flag: str | None = None) -> Config:
@@ -329,26 +308,26 @@ def load_config(path_flag: str | None = None) -> Config:
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(path, _line_of(text, key), key, _unknown_key(key, tuple(sorted(TOP_LEVEL_KEYS)), "a known top-level key"))
+            raise ConfigError(path, line_in(text, key), key, _unknown_key(key, tuple(sorted(TOP_LEVEL_KEYS)), "a known top-level key"))
     default_profile = data.get("default_profile")
     if default_profile is not None and not isinstance(default_profile, str):
-        raise ConfigError(path, _line_of(text, "default_profile"), "default_profile", "a string")
+        raise ConfigError(path, line_in(text, "default_profile"), "default_profile", "a string")
     theme = data.get("theme", "")
     if not isinstance(theme, str):
-        raise ConfigError(path, _line_of(text, "theme"), "theme", "a string")
+        raise ConfigError(path, line_in(text, "theme"), "theme", "a string")
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict):
-        raise ConfigError(path, _line_of(text, "keymap"), "keymap", "a table of binding-id = \"key\"")
+        raise ConfigError(path, line_in(text, "keymap"), "keymap", "a table of binding-id = \"key\"")
     for k, v in keymap.items():
         if not isinstance(v, str) or not v.strip():
-            raise ConfigError(path, _line_of(text, f"keymap.{k}"), f"keymap.{k}", "a key name string such as \"ctrl+r\" or \"f5\"")
+            raise ConfigError(path, line_in(text, f"keymap.{k}"), f"keymap.{k}", "a key name string such as \"ctrl+r\" or \"f5\"")
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):
-        raise ConfigError(path, _line_of(text, "profiles"), "profiles", "a table of profiles")
+        raise ConfigError(path, line_in(text, "profiles"), "profiles", "a table of profiles")
     for pname, raw in profiles.items():
         _validate_profile(path, text, pname, raw)
     if default_profile is not None and default_profile not in profiles:
-        raise ConfigError(path, _line_of(text, "default_profile"), "default_profile", f"the name of a defined profile (got {default_profile!r})")
+        raise ConfigError(path, line_in(text, "default_profile"), "default_profile", f"the name of a defined profile (got {default_profile!r})")
     return Config(path, origin, True, default_profile, theme, dict(keymap), list(profiles), profiles, text, warnings)
 
 
@@ -357,7 +336,7 @@ def build_profile(name: str, raw: dict[str, Any], cfg: Config, flags: dict[str, 
     origins: dict[str, str] = {}
 
     def file_origin(dotted: str) -> str:
-        line = _line_of(cfg.text, dotted)
+        line = line_in(cfg.text, dotted)
         return f"file:{cfg.path}:{line}" if line else f"file:{cfg.path}"
 
     for key, spec in PROFILE_FIELDS.items():
@@ -416,13 +395,6 @@ def build_profile(name: str, raw: dict[str, Any], cfg: Config, flags: dict[str, 
 
 
 # ---------------------------------------------------------------- writing
-
-
-def redact(key: str, value: Any) -> Any:
-    """Config holds env var NAMES, never secrets; but never print a DSN password either."""
-    if isinstance(value, str) and key.endswith("dsn"):
-        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", value)
-    return value
 
 
 def write_profile(path: Path, name: str, values: dict[str, Any], make_default: bool) -> None:

@@ -80,6 +80,11 @@ def test_good_config_values_and_origins(tmp_path: Path) -> None:
         ('default_profile = "nope"\n[profiles.p]\n', 1, "default_profile", "defined profile"),
         ('colour = "red"\n', 1, "colour", "known top-level key"),
         ('[keymap]\n"app.quit" = 3\n', 2, "keymap.app.quit", "key name"),
+        # Dotted keys and arrays of tables: the one TOML line finder (domain/toml_lines.py) places them too.
+        ('[profiles.p]\nthresholds.cpu_pct = { warning = 99, critical = 90 }\n', 2, "profiles.p.thresholds.cpu_pct", "warning <= critical"),
+        ('[profiles.p]\nenvironment = "x"\nthresholds.cpu_pct.warning = 99\nthresholds.cpu_pct.critical = 90\n', 3, "profiles.p.thresholds.cpu_pct", "warning <= critical"),
+        ('[[profiles.p]]\nenvironment = "x"\n', 1, "profiles.p", "a table"),
+        ('[profiles.p]\nenvironment = """\nread_only = 1\n"""\nread_only = "no"\n', 5, "profiles.p.read_only", "true or false"),
     ],
 )
 def test_bad_values_name_file_line_key(tmp_path: Path, text: str, line: int, key: str, expected: str) -> None:

@@ -29,7 +29,7 @@ from cs_console.domain.runbooks.schema import (
     SqlAction,
     Transaction,
 )
-from cs_console.domain.runbooks.toml_lines import line_of
+from cs_console.domain.toml_lines import line_of
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -8,7 +8,7 @@ each part of the loader can fail with `ctx.fail(path, display, expected)`.
 
 from __future__ import annotations
 
-from cs_console.domain.runbooks.toml_lines import key_lines, line_of
+from cs_console.domain.toml_lines import key_lines, line_of
 
 
 class RunbookError(ValueError):

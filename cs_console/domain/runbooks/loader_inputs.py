@@ -10,7 +10,7 @@ from cs_console.domain.runbooks.inputs import ENV_REF_RE, InputError, convert
 from cs_console.domain.runbooks.loader_errors import LoadContext
 from cs_console.domain.runbooks.loader_fields import NAME_RE, read_str, read_str_list, reject_unknown
 from cs_console.domain.runbooks.schema import InputSpec, InputType
-from cs_console.domain.runbooks.toml_lines import line_of
+from cs_console.domain.toml_lines import line_of
 
 INPUT_KEYS = {"name", "type", "prompt", "help", "required", "default", "pattern", "min", "max", "choices"}
 

@@ -50,7 +50,7 @@ from cs_console.domain.runbooks.schema import (
     StepKind,
     Transaction,
 )
-from cs_console.domain.runbooks.toml_lines import line_of
+from cs_console.domain.toml_lines import line_of
 
 RETRY_RE = re.compile(r"^retry\s+(\d+)$")
 STEP_KEYS = ACTION_KEYS | {

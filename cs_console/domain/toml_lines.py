@@ -1,6 +1,7 @@
 """Line numbers for keys of a TOML document (tomllib gives none).
 
-Maps paths such as ``id``, ``steps[2]``, ``steps[2].risk``,
+One finder for every TOML file the console reads: the config file's errors
+and `config show` origins, and runbook loader errors. Maps paths such as ``id``, ``steps[2]``, ``steps[2].risk``,
 ``steps[2].verify.sql`` or ``inputs[0].default`` (0-based array-of-table
 indices) to the line that defines them. Best effort: good enough to point the
 operator at the right place, and never raises.
@@ -9,6 +10,7 @@ operator at the right place, and never raises.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*(\]\]?)\s*(#.*)?$")
 _KEY_RE = re.compile(r'^\s*("?)([A-Za-z0-9_\-.]+)\1\s*=')
@@ -42,6 +44,7 @@ def key_lines(text: str) -> dict[str, int]:
                 for k in [k for k in counters if k.startswith(f"{base}[{idx - 1}]")]:
                     del counters[k]
                 current = prefix + [f"{parts[-1]}[{idx}]"]
+                lines.setdefault(base, n)  # the array itself: where its first element starts
             else:
                 current = _resolve(parts, counters)
             lines.setdefault(".".join(current), n)
@@ -71,7 +74,12 @@ def _resolve(parts: list[str], counters: dict[str, int]) -> list[str]:
 
 
 def line_of(index: dict[str, int], path: str) -> int | None:
-    """The line of `path`, else of its nearest defined parent."""
+    """The line of `path`, else of its first child (``a.b.c = 1`` defines ``a.b``), else of its nearest defined parent."""
+    if path in index:
+        return index[path]
+    children = [n for p, n in index.items() if p.startswith(path + ".") or p.startswith(path + "[")]
+    if children:
+        return min(children)
     parts = path.split(".")
     while parts:
         found = index.get(".".join(parts))
@@ -79,3 +87,13 @@ def line_of(index: dict[str, int], path: str) -> int | None:
             return found
         parts.pop()
     return None
+
+
+@lru_cache(maxsize=8)
+def _index(text: str) -> dict[str, int]:
+    return key_lines(text)
+
+
+def line_in(text: str, path: str) -> int | None:
+    """`line_of` for a document read once and asked many times (the config file)."""
+    return line_of(_index(text), path)
