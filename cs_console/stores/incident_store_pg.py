@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 
+from cs_console.domain.backoff import Backoff
 from cs_console.domain.incidents.errors import ConcurrentAppend, StoreUnavailable, UnknownIncident
 from cs_console.domain.incidents.events import IncidentEvent
 from cs_console.domain.incidents.model import fold
@@ -278,7 +279,7 @@ class PgIncidentStore:
             state["conn"] = conn
 
         async def keeper() -> None:
-            delay = 0.5
+            backoff = Backoff(initial=0.5, cap=10.0)
             while not state["closing"]:
                 await lost.wait()
                 lost.clear()
@@ -291,10 +292,9 @@ class PgIncidentStore:
                     try:
                         await listen()
                     except _DB_ERRORS:
-                        await asyncio.sleep(delay)
-                        delay = min(delay * 2, 10.0)
+                        await asyncio.sleep(backoff.next())
                         continue
-                    delay = 0.5
+                    backoff.reset()
                     self._problem = ""
                     deliver(None)
                     break

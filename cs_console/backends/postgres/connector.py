@@ -27,6 +27,7 @@ import asyncpg
 
 from cs_console.backends.postgres.failure import CONNECTION_ERRORS, FailureKind, describe_failure
 from cs_console.backends.postgres.target import DbTarget, parse_target
+from cs_console.domain.backoff import Backoff
 from cs_console.domain.redaction import Redactor
 
 APPLICATION_NAME = "cs-console"
@@ -150,13 +151,11 @@ class PgConnector:
         self.connect_timeout = connect_timeout
         self.statement_timeout_ms = statement_timeout_ms
         self.max_size = max(1, min(2, max_size))
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_cap_s = backoff_cap_s
+        self._backoff = Backoff(backoff_initial_s, backoff_cap_s)
         self._monotonic = monotonic
         self.scrub = Redactor([password, self.target.password, os.environ.get("PGPASSWORD")])
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
-        self._failures = 0
         self._next_attempt = 0.0
         self.failure: DatabaseUnavailable | None = None  # set while down
         self.capabilities: Capabilities | None = None
@@ -187,14 +186,13 @@ class PgConnector:
         kind, reason = describe_failure(exc, self.label, self.scrub, self.connect_timeout)
         if kind is FailureKind.AUTH and self.password_source:
             reason = f"{reason} (password from {self.password_source})"
-        self._failures += 1
-        delay = min(self.backoff_cap_s, self.backoff_initial_s * (2 ** (self._failures - 1)))
+        delay = self._backoff.next()
         self._next_attempt = self._monotonic() + delay
         self.failure = DatabaseUnavailable(kind, reason, delay)
         return self.failure
 
     def _succeed(self) -> None:
-        self._failures = 0
+        self._backoff.reset()
         self._next_attempt = 0.0
         self.failure = None
 

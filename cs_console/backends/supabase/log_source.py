@@ -40,6 +40,7 @@ from cs_console.backends.supabase.http_client import MAX_LOG_WINDOW, SupabaseCli
 from cs_console.backends.supabase.log_sql import SOURCE_TABLES, TABLE_SOURCE, Conditions, logs_sql
 from cs_console.backends.supabase.rate_budget import EndpointClass, Priority
 from cs_console.backends.supabase.source_state import StatusTracker, state_for
+from cs_console.domain.backoff import Backoff
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.log_buffer import Backfill
 from cs_console.domain.log_filter import Pushdown
@@ -264,7 +265,8 @@ class SupabaseLogHub:
         return tables, cond, cursor
 
     async def _poll_loop(self) -> None:
-        backoff = self.interval_s
+        # After a failure, twice the poll interval and doubling, up to a minute; a 429 says how long itself.
+        backoff = Backoff(initial=2 * self.interval_s, cap=60.0)
         while self._subs:
             budget_wait = self.client.budget.wait_time(EndpointClass.LOGS, Priority.HIGH)
             if budget_wait > self.interval_s:
@@ -272,27 +274,27 @@ class SupabaseLogHub:
                 blocked = self.client.budget.state(EndpointClass.LOGS).blocked_for_s > 0
                 why = "rate limited by Supabase (429)" if blocked else "logs budget used up"
                 self.tracker.set(SourceState.DEGRADED, f"{why}: next poll in {budget_wait:.0f}s")
-            await asyncio.sleep(min(max(self.interval_s, budget_wait, backoff), 300.0))
+            await asyncio.sleep(min(max(self.interval_s, budget_wait, backoff.current), 300.0))
             if not self._subs:
                 return
             try:
                 await self.poll_once()
-                backoff = self.interval_s
+                backoff.reset()
             except RateLimited as exc:
                 self.tracker.set(SourceState.DEGRADED, f"{'budget used up' if exc.local else 'rate limited (429)'}: next poll in {exc.reset_s:.0f}s")
-                backoff = max(self.interval_s, exc.reset_s)
+                backoff.hint(max(self.interval_s, exc.reset_s))
             except SupabaseError as exc:
                 self.tracker.set(state_for(exc), exc.message)
-                backoff = min(max(backoff * 2, self.interval_s), 60.0)
+                backoff.next()
             except ValueError as exc:  # a window the client refused to send
                 self.tracker.set(SourceState.DEGRADED, str(exc))
-                backoff = min(max(backoff * 2, self.interval_s), 60.0)
+                backoff.next()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never let the poller die silently
                 log.exception("supabase log poll failed")
                 self.tracker.set(SourceState.DOWN, f"log poll failed: {type(exc).__name__}")
-                backoff = 60.0
+                backoff.hint(backoff.cap)
 
     async def poll_once(self) -> int:
         """One poll for every subscriber; returns how many rows came back."""
