@@ -18,7 +18,8 @@ from cs_console.domain.incidents.model import Incident, Role, Source
 from cs_console.domain.incidents.phases import phase_views
 from cs_console.domain.incidents.severity import POLICIES
 from cs_console.domain.incidents.status import TRANSITIONS
-from cs_console.domain.incidents.timers import TimerKind, TimerState, format_remaining, sla
+from cs_console.domain.durations import countdown
+from cs_console.domain.incidents.timers import TimerKind, TimerState, sla
 from cs_console.domain.incidents.triage import CRITERIA, prefill_from_alert, prefill_from_health, propose, remaining_questions
 from cs_console.domain.incidents.updates import render_update
 
@@ -221,7 +222,7 @@ def test_response_timer_green_amber_red_then_met() -> None:
     assert sla(log.inc, at(46)).response.state is TimerState.CLOSE  # < 25 % of 1 h left
     late = sla(log.inc, at(61))
     assert late.response.state is TimerState.BREACHED and late.breached_now
-    assert format_remaining(late.response.remaining) == "-1:00"
+    assert countdown(late.response.remaining) == "-1:00"
     inc = log.do(wf.acknowledge(log.inc, at(70), "bob"))
     report = sla(inc, at(80))
     assert report.response.state is TimerState.MET

@@ -23,7 +23,8 @@ from cs_console.backends.postgres.metrics_compute import (
 from cs_console.backends.postgres.size_history import SizeHistory
 from cs_console.backends.postgres.target import InvalidDsn, parse_target
 from cs_console.domain.redaction import Redactor, redact
-from cs_console.domain.db_inspect import INSPECT_VIEWS, ColumnKind, format_cell, format_seconds, view_by_id, UnknownInspectView
+from cs_console.domain.db_inspect import INSPECT_VIEWS, ColumnKind, format_cell, view_by_id, UnknownInspectView
+from cs_console.domain.durations import measured
 from cs_console.domain.metrics import METRICS
 
 CAPS = Capabilities(150004, "app", 5, True, True, "public", "")
@@ -222,5 +223,5 @@ def test_catalogue_and_formatting() -> None:
     assert format_cell(None, ColumnKind.INT) == ""
     assert format_cell(True, ColumnKind.BOOL) == "yes"
     assert format_cell(12.345, ColumnKind.PCT) == "12.3 %"
-    assert format_seconds(0.25) == "250 ms" and format_seconds(125) == "2m 05s" and format_seconds(7300) == "2h 01m"
+    assert measured(0.25) == "250 ms" and measured(125) == "2m 05s" and measured(7300) == "2h 01m"
     assert str(view_by_id("locks").columns[0]) == "PID"

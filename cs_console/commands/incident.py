@@ -251,7 +251,8 @@ async def _do_open(args: argparse.Namespace, service: Any) -> int:
 async def _do_show(args: argparse.Namespace, service: Any) -> int:
     from cs_console.domain.incidents.phases import phase_views
     from cs_console.domain.incidents.postmortem import describe, export_json, utc
-    from cs_console.domain.incidents.timers import format_duration, sla
+    from cs_console.domain.durations import elapsed
+    from cs_console.domain.incidents.timers import sla
     from cs_console.domain.incidents.views import timer_text
 
     inc = await service.get(args.ref)
@@ -272,7 +273,7 @@ async def _do_show(args: argparse.Namespace, service: Any) -> int:
     print("Phases:")
     for view in phase_views(inc, now):
         mark = {"done": "✓", "current": "▶", "upcoming": " "}[view.state]
-        extra = f" {format_duration(view.elapsed)}" if view.elapsed is not None else ""
+        extra = f" {elapsed(view.elapsed)}" if view.elapsed is not None else ""
         late = " OVERDUE" if view.overdue else ""
         print(f"  {mark} {view.phase.title} ({view.phase.window}){extra}{late}")
         if view.state != "upcoming":

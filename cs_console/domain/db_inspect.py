@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from cs_console.domain.durations import measured
+
 Cell = int | float | str | bool | datetime | None
 
 
@@ -246,22 +248,6 @@ def format_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def format_seconds(s: float) -> str:
-    """Compact duration: 850 ms, 12.3 s, 4m 05s, 2h 10m, 3d 04h."""
-    if s < 0:
-        return "-" + format_seconds(-s)
-    if s < 1:
-        return f"{s * 1000:.0f} ms"
-    if s < 60:
-        return f"{s:.1f} s"
-    total = int(s)
-    if total < 3600:
-        return f"{total // 60}m {total % 60:02d}s"
-    if total < 86400:
-        return f"{total // 3600}h {(total % 3600) // 60:02d}m"
-    return f"{total // 86400}d {(total % 86400) // 3600:02d}h"
-
-
 def format_cell(value: Cell, kind: ColumnKind) -> str:
     """Text for one cell; '' for NULL. Text cells are returned as they are (the
     caller makes control characters visible and renders literally)."""
@@ -275,7 +261,7 @@ def format_cell(value: Cell, kind: ColumnKind) -> str:
         if kind is ColumnKind.BYTES:
             return format_bytes(value)
         if kind is ColumnKind.SECONDS:
-            return format_seconds(float(value))
+            return measured(float(value))
         if kind is ColumnKind.PCT:
             return f"{value:.1f} %"
         if kind is ColumnKind.FLOAT:

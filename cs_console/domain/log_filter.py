@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 from typing import Union
 
+from cs_console.domain.durations import parse_unit_sum, unit_sum_text
 from cs_console.domain.log_record import Level, LogRecord
 
 FILTER_HELP = """\
@@ -207,9 +208,6 @@ _TIME_FIELDS = {"since", "until"}
 
 _FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(==|!=|<=|>=|=|<|>)")
 _OP_RE = re.compile(r"(==|!=|<=|>=|=|<|>)")
-_DURATION_RE = re.compile(r"(?:[0-9]{1,9}[smhdw])+")
-_DURATION_PART = re.compile(r"([0-9]+)([smhdw])")
-_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _MAX_AGO = 100 * 365 * 86400
 
 
@@ -398,8 +396,9 @@ class _Parser:
 
 def _parse_time(raw: str, k: int, end: int) -> Ago | datetime:
     low = raw.lower()
-    if _DURATION_RE.fullmatch(low):
-        seconds = sum(int(num) * _UNIT_SECONDS[unit] for num, unit in _DURATION_PART.findall(low))
+    total = parse_unit_sum(low)
+    if total is not None:
+        seconds = int(total)
         if seconds > _MAX_AGO:
             raise FilterError(f"duration {raw!r} is too long (at most 100 years)", k, end)
         return Ago(seconds)
@@ -456,18 +455,6 @@ def _format_regex(pattern: str) -> str:
     return "/" + "".join(out) + "/"
 
 
-def _format_duration(seconds: int) -> str:
-    if seconds == 0:
-        return "0s"
-    out = []
-    for unit in ("w", "d", "h", "m", "s"):
-        size = _UNIT_SECONDS[unit]
-        if seconds >= size:
-            out.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(out)
-
-
 def _format_value(v: FieldValue) -> str:
     if isinstance(v, Level):
         return v.label
@@ -476,7 +463,7 @@ def _format_value(v: FieldValue) -> str:
             return str(v.low)
         return f"{v.low // 100}xx"
     if isinstance(v, Ago):
-        return _format_duration(v.seconds)
+        return unit_sum_text(v.seconds)
     if isinstance(v, datetime):
         return v.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
     return v

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cs_console.domain.durations import compact
+
 
 def format_bytes(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB", "TB"):
@@ -9,17 +11,6 @@ def format_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:.1f} TB"
-
-
-def format_duration_s(s: float) -> str:
-    s = float(s)
-    if s < 60:
-        return f"{s:.0f}s"
-    if s < 3600:
-        return f"{int(s // 60)}m{int(s % 60):02d}s"
-    if s < 86400:
-        return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
-    return f"{int(s // 86400)}d{int(s % 86400 // 3600):02d}h"
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -30,7 +21,7 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "ms":
         return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
     if unit == "s":
-        return format_duration_s(value)
+        return compact(value)
     if unit == "h":
         return f"{value:.1f} h"
     if unit == "bytes":

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cs_console.domain.durations import one_unit_decimal
+
 KEEP_S = 8 * 86400
 
 
@@ -73,15 +75,7 @@ class SizeHistory:
         candidates = [s for s in self._samples if latest_t - s[0] >= self.min_span_s]
         if not candidates:
             span = latest_t - self._samples[0][0]
-            return Growth(None, f"n/a: needs {_span(self.min_span_s)} of size samples (have {_span(span)})")
+            return Growth(None, f"n/a: needs {one_unit_decimal(self.min_span_s)} of size samples (have {one_unit_decimal(span)})")
         ref_t, ref_b = min(candidates, key=lambda s: abs((latest_t - s[0]) - 86400))
         span = latest_t - ref_t
-        return Growth((latest_b - ref_b) / span * 86400, f"over the last {_span(span)}")
-
-
-def _span(seconds: float) -> str:
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return Growth((latest_b - ref_b) / span * 86400, f"over the last {one_unit_decimal(span)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cs_console.domain.durations import elapsed
 from cs_console.domain.incidents.events import EventType, IncidentEvent, format_ts
 from cs_console.domain.safe_text import safe_text
 
@@ -113,10 +114,8 @@ def _block(text: Any) -> str:
 
 
 def _durations(inc: "Incident") -> list[tuple[str, str]]:
-    from cs_console.domain.incidents.timers import format_duration
-
     def span(a: datetime | None, b: datetime | None) -> str:
-        return format_duration(b - a) if a and b else "—"
+        return elapsed(b - a) if a and b else "—"
 
     return [
         ("Time to detect→declare", span(inc.detected_at, inc.declared_at)),

@@ -203,32 +203,3 @@ def sla(inc: Incident, now: datetime) -> SlaReport:
     update, ub = _updates(inc, now)
     breaches = sorted(rb + ub, key=lambda b: b.deadline)
     return SlaReport(response, update, tuple(breaches))
-
-
-def format_remaining(remaining: timedelta | None) -> str:
-    """'12:04', '1h05m', '-3:10' (late), compact for the timer column."""
-    if remaining is None:
-        return "—"
-    secs = int(remaining.total_seconds())
-    sign = "-" if secs < 0 else ""
-    secs = abs(secs)
-    h, rem = divmod(secs, 3600)
-    m, s = divmod(rem, 60)
-    if h >= 24:
-        return f"{sign}{h // 24}d{h % 24:02d}h"
-    if h:
-        return f"{sign}{h}h{m:02d}m"
-    return f"{sign}{m}:{s:02d}"
-
-
-def format_duration(delta: timedelta | None) -> str:
-    if delta is None:
-        return "—"
-    secs = max(0, int(delta.total_seconds()))
-    h, rem = divmod(secs, 3600)
-    m, s = divmod(rem, 60)
-    if h:
-        return f"{h}h {m:02d}m" if m else f"{h}h"
-    if m:
-        return f"{m}m {s:02d}s" if s else f"{m}m"
-    return f"{s}s"

@@ -12,7 +12,7 @@ from datetime import datetime
 from cs_console.domain.incidents.model import Incident
 from cs_console.domain.incidents.severity import Severity
 from cs_console.domain.incidents.status import Status
-from cs_console.domain.incidents.timers import format_duration
+from cs_console.domain.durations import elapsed
 
 _STATUS_WORDS = {
     Status.TRIAGE: "We are assessing the problem.",
@@ -62,7 +62,7 @@ def render_update(inc: Incident, now: datetime) -> str:
     if inc.status.is_working and cadence is not None:
         # Sending this update restarts the timer, so the next one is due a cadence from now.
         nxt = now + cadence
-        next_update = f"Next update by {nxt:%H:%M} UTC (every {format_duration(cadence)})."
+        next_update = f"Next update by {nxt:%H:%M} UTC (every {elapsed(cadence)})."
     elif inc.status.is_working:
         next_update = "Next update when the situation changes."
     else:
@@ -74,6 +74,6 @@ def render_update(inc: Incident, now: datetime) -> str:
         impact=str(impact).strip().splitlines()[0] if str(impact).strip() else "Being assessed.",
         components=", ".join(inc.components) or "being determined",
         declared=f"{inc.declared_at:%H:%M} UTC" if inc.declared_at else "—",
-        age=format_duration(now - inc.declared_at) if inc.declared_at else "—",
+        age=elapsed(now - inc.declared_at) if inc.declared_at else "—",
         commander=inc.commander or "not assigned yet", next_update=next_update,
     ).rstrip() + "\n"

@@ -7,7 +7,8 @@ from typing import Any
 
 from cs_console.domain.incidents.events import format_ts
 from cs_console.domain.incidents.model import Incident
-from cs_console.domain.incidents.timers import SlaReport, Timer, TimerKind, TimerState, format_duration, format_remaining, sla
+from cs_console.domain.durations import countdown, elapsed
+from cs_console.domain.incidents.timers import SlaReport, Timer, TimerKind, TimerState, sla
 
 
 def timer_text(timer: Timer) -> str:
@@ -19,8 +20,8 @@ def timer_text(timer: Timer) -> str:
     verb = "ack in" if timer.kind is TimerKind.RESPONSE else "upd in"
     if timer.state is TimerState.BREACHED:
         verb = "ack LATE" if timer.kind is TimerKind.RESPONSE else "upd LATE"
-        return f"{verb} {format_remaining(timer.remaining).lstrip('-')}"
-    return f"{verb} {format_remaining(timer.remaining)}"
+        return f"{verb} {countdown(timer.remaining).lstrip('-')}"
+    return f"{verb} {countdown(timer.remaining)}"
 
 
 def timer_phrase(timer: Timer) -> str:
@@ -31,8 +32,8 @@ def timer_phrase(timer: Timer) -> str:
     if timer.state is TimerState.MET:
         return "acknowledged"
     if timer.state is TimerState.BREACHED:
-        return f"{verb} LATE {format_remaining(timer.remaining).lstrip('-')}"
-    return f"{verb} in {format_remaining(timer.remaining)}"
+        return f"{verb} LATE {countdown(timer.remaining).lstrip('-')}"
+    return f"{verb} in {countdown(timer.remaining)}"
 
 
 def summary_json(inc: Incident, now: datetime, report: SlaReport | None = None) -> dict[str, Any]:
@@ -55,4 +56,4 @@ def summary_json(inc: Incident, now: datetime, report: SlaReport | None = None) 
 def age_text(inc: Incident, now: datetime) -> str:
     if inc.declared_at is None:
         return "—"
-    return format_duration((inc.closed_at or now) - inc.declared_at)
+    return elapsed((inc.closed_at or now) - inc.declared_at)

@@ -25,7 +25,8 @@ from cs_console.domain.incidents.errors import IncidentError
 from cs_console.domain.incidents.model import Incident, Source
 from cs_console.domain.incidents.phases import phase_views
 from cs_console.domain.incidents.postmortem import describe
-from cs_console.domain.incidents.timers import SlaReport, TimerState, format_duration, sla
+from cs_console.domain.durations import elapsed
+from cs_console.domain.incidents.timers import SlaReport, TimerState, sla
 from cs_console.domain.incidents.triage import Prefill, prefill_from_alert, prefill_from_health
 from cs_console.domain.incidents.views import age_text, timer_phrase, timer_text
 from cs_console.domain.safe_text import safe_text
@@ -366,7 +367,7 @@ class IncidentsPane(Pane):
         current = next((v for v in phase_views(inc, now) if v.state == "current"), None)
         if current is not None and inc.status.is_working:
             done = sum(1 for i in current.items if i.done)
-            phase = f" · {current.phase.title} {format_duration(current.elapsed)}, {done}/{len(current.items)} done"
+            phase = f" · {current.phase.title} {elapsed(current.elapsed)}, {done}/{len(current.items)} done"
             if current.overdue:
                 phase += " (past its time box)"
         clocks = Content.assemble(

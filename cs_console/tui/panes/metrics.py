@@ -18,7 +18,8 @@ from textual.widgets import DataTable, OptionList, Static, TabbedContent, TabPan
 from textual.widgets.option_list import Option
 
 from cs_console.domain.db_inspect import format_cell
-from cs_console.domain.metric_format import format_duration_s, format_value
+from cs_console.domain.durations import compact
+from cs_console.domain.metric_format import format_value
 from cs_console.domain.metrics import GROUPS, METRICS, FunctionStats, MetricDef
 from cs_console.domain.safe_text import safe_text
 from cs_console.domain.scaling import advise
@@ -64,7 +65,7 @@ def metric_line(metric: MetricDef, value: float | None, note: str, state: Metric
     if state is not None:
         # Minutes resolution once past a minute, so the cell does not tick every refresh.
         age = (now - since).total_seconds() if since else 0
-        since_text = f"for {format_duration_s(age if age < 60 else age // 60 * 60)}"
+        since_text = f"for {compact(age if age < 60 else age // 60 * 60)}"
     return MetricLine(format_value(value, metric.unit), state, spark, since_text)
 
 
@@ -220,7 +221,7 @@ class MetricsPane(Pane):
         parts: list[Content] = [Content.styled("Vertical scaling triggers (Scaling Procedures)", "bold $primary"), Content("")]
         for t in advise(live.states, self.console.monitor.history, now):
             if t.crossed:
-                since = f" for {format_duration_s((now - t.since).total_seconds())}" if t.since else ""
+                since = f" for {compact((now - t.since).total_seconds())}" if t.since else ""
                 head = Content.assemble(("▲ CROSSED ", "bold $error"), (t.manual, "bold"), f"  now {t.value}{since}")
                 parts.append(head)
                 parts.extend(Content(f"    → {action}") for action in t.actions)

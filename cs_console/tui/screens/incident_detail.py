@@ -25,7 +25,8 @@ from cs_console.domain.incidents.errors import IncidentError
 from cs_console.domain.incidents.model import Incident
 from cs_console.domain.incidents.phases import phase_views
 from cs_console.domain.incidents.postmortem import describe
-from cs_console.domain.incidents.timers import TimerState, format_duration, sla
+from cs_console.domain import durations
+from cs_console.domain.incidents.timers import TimerState, sla
 from cs_console.domain.incidents.views import timer_phrase
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.screens.incident_flows import IncidentActions
@@ -173,7 +174,7 @@ class IncidentDetailScreen(Screen[None]):
         options: list[Option] = []
         for view in phase_views(self.inc, now):
             mark = {"done": "✓", "current": "▶", "upcoming": "·"}[view.state]
-            elapsed = f" {format_duration(view.elapsed)}" if view.elapsed is not None else ""
+            elapsed = f" {durations.elapsed(view.elapsed)}" if view.elapsed is not None else ""
             style = "bold $error" if view.overdue else ("bold" if view.state == "current" else "$text-muted")
             label = Content.assemble(
                 (f"{mark} {view.phase.title}", style), (f" {view.phase.window}{elapsed}", "$text-muted"),
