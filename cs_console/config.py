@@ -12,9 +12,9 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal, get_args
 
 import platformdirs
 import tomli_w
@@ -103,58 +103,56 @@ def _check_positive(v: float) -> str | None:
     return None if v > 0 else "a number greater than 0"
 
 
-PROFILE_FIELDS: dict[str, FieldSpec] = {
-    "environment": FieldSpec(str, "", "environment name shown in the header (production stands out)"),
-    "project_ref": FieldSpec(str, "", "Supabase project ref", _check_ref),
-    "management_api_url": FieldSpec(str, "https://api.supabase.com", "Management API base URL", _check_url),
-    "project_url": FieldSpec(str, "", "project URL (default https://<ref>.supabase.co)", _check_url),
-    "db_dsn": FieldSpec(str, "", "PostgreSQL DSN, without password", _check_dsn),
-    "access_token_env": FieldSpec(str, "SUPABASE_ACCESS_TOKEN", "env var holding the Management API token", _check_env_name),
-    "service_role_key_env": FieldSpec(str, "SUPABASE_SERVICE_ROLE_KEY", "env var holding the service role / secret key", _check_env_name),
-    "db_password_env": FieldSpec(str, "PGPASSWORD", "env var holding the database password", _check_env_name),
-    "webhook_url_env": FieldSpec(str, "", "env var holding the stakeholder-update webhook URL", _check_env_name),
-    "read_only": FieldSpec(bool, False, "refuse every destructive action"),
-    "theme": FieldSpec(str, "", "theme name (see themes/)"),
-    "log_dialect": FieldSpec(("auto", "bigquery", "clickhouse"), "auto", "Supabase logs SQL dialect"),
-    "log_buffer_size": FieldSpec(int, 100_000, "log records kept in memory", lambda v: None if v >= 100 else "an integer >= 100"),
-    "store": FieldSpec(("local", "postgres"), "local", "where incidents, audit and runs live (postgres = team mode)"),
-    "team_dsn": FieldSpec(str, "", "PostgreSQL DSN of the team store, without password", _check_dsn),
-    "team_password_env": FieldSpec(str, "CS_CONSOLE_TEAM_PASSWORD", "env var holding the team store password", _check_env_name),
-}
-
 REFRESH_FIELDS: dict[str, FieldSpec] = {
     "metrics": FieldSpec(float, 2.0, "seconds between metrics refreshes", _check_positive),
     "health": FieldSpec(float, 10.0, "seconds between health checks", _check_positive),
     "logs": FieldSpec(float, 5.0, "seconds between Supabase log polls", _check_positive),
 }
 
-SECRET_ENV_FIELDS = ("access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env", "team_password_env")
-
 TOP_LEVEL_KEYS = {"default_profile", "theme", "keymap", "profiles"}
+
+# The settings that name an env var holding a secret (the secret itself never is in the config).
+SecretField = Literal["access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env", "team_password_env"]
+SECRET_ENV_FIELDS: tuple[SecretField, ...] = get_args(SecretField)
+
+
+def _setting(kind: type | tuple[str, ...], default: Any, doc: str, check: Callable[[Any], str | None] | None = None) -> Any:
+    """A profile key: its typed attribute's default, with the schema that validates it alongside."""
+    return field(default=default, metadata={"spec": FieldSpec(kind, default, doc, check)})
 
 
 # ---------------------------------------------------------------- model
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Profile:
-    name: str
-    values: dict[str, Any]
-    refresh: dict[str, float]
-    thresholds: dict[str, Threshold]
-    maintenance: tuple[MaintenanceWindow, ...]
-    origins: dict[str, str] = field(default_factory=dict)
+    """The effective profile: one typed attribute per `[profiles.<name>]` key, in schema order."""
 
-    def __getattr__(self, key: str) -> Any:
-        # Plain attribute access for the flat fields (profile.project_ref).
-        values = self.__dict__.get("values")
-        if values is not None and key in values:
-            return values[key]
-        raise AttributeError(key)
+    name: str
+    environment: str = _setting(str, "", "environment name shown in the header (production stands out)")
+    project_ref: str = _setting(str, "", "Supabase project ref", _check_ref)
+    management_api_url: str = _setting(str, "https://api.supabase.com", "Management API base URL", _check_url)
+    project_url: str = _setting(str, "", "project URL (default https://<ref>.supabase.co)", _check_url)
+    db_dsn: str = _setting(str, "", "PostgreSQL DSN, without password", _check_dsn)
+    access_token_env: str = _setting(str, "SUPABASE_ACCESS_TOKEN", "env var holding the Management API token", _check_env_name)
+    service_role_key_env: str = _setting(str, "SUPABASE_SERVICE_ROLE_KEY", "env var holding the service role / secret key", _check_env_name)
+    db_password_env: str = _setting(str, "PGPASSWORD", "env var holding the database password", _check_env_name)
+    webhook_url_env: str = _setting(str, "", "env var holding the stakeholder-update webhook URL", _check_env_name)
+    read_only: bool = _setting(bool, False, "refuse every destructive action")
+    theme: str = _setting(str, "", "theme name (see themes/)")
+    log_dialect: str = _setting(("auto", "bigquery", "clickhouse"), "auto", "Supabase logs SQL dialect")
+    log_buffer_size: int = _setting(int, 100_000, "log records kept in memory", lambda v: None if v >= 100 else "an integer >= 100")
+    store: str = _setting(("local", "postgres"), "local", "where incidents, audit and runs live (postgres = team mode)")
+    team_dsn: str = _setting(str, "", "PostgreSQL DSN of the team store, without password", _check_dsn)
+    team_password_env: str = _setting(str, "CS_CONSOLE_TEAM_PASSWORD", "env var holding the team store password", _check_env_name)
+    refresh: dict[str, float] = field(default_factory=lambda: {k: s.default for k, s in REFRESH_FIELDS.items()})
+    thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    maintenance: tuple[MaintenanceWindow, ...] = tuple(DEFAULT_WINDOWS)
+    origins: dict[str, str] = field(default_factory=dict)  # key -> default | file:<path>:<line> | env:<VAR> | flag:--<flag>
 
     @property
     def environment_name(self) -> str:
-        return self.values["environment"] or self.name
+        return self.environment or self.name
 
     @property
     def is_production(self) -> bool:
@@ -162,15 +160,18 @@ class Profile:
 
     @property
     def resolved_project_url(self) -> str:
-        if self.values["project_url"]:
-            return self.values["project_url"]
-        ref = self.values["project_ref"]
-        return f"https://{ref}.supabase.co" if ref else ""
+        if self.project_url:
+            return self.project_url
+        return f"https://{self.project_ref}.supabase.co" if self.project_ref else ""
 
-    def secret(self, field_name: str) -> str | None:
+    def secret(self, field_name: SecretField) -> str | None:
         """The secret held by the env var this profile names (never logged)."""
-        env_name = self.values.get(field_name, "")
+        env_name = getattr(self, field_name)
         return os.environ.get(env_name) if env_name else None
+
+
+# The flat keys of a profile table, in the order `config show` lists them.
+PROFILE_FIELDS: dict[str, FieldSpec] = {f.name: f.metadata["spec"] for f in fields(Profile) if "spec" in f.metadata}
 
 
 @dataclass
@@ -391,7 +392,7 @@ def build_profile(name: str, raw: dict[str, Any], cfg: Config, flags: dict[str, 
     for wname in windows:
         origins.setdefault(f"maintenance.{wname}", "default")
 
-    return Profile(name, values, refresh, thresholds, tuple(windows.values()), origins)
+    return Profile(name=name, **values, refresh=refresh, thresholds=thresholds, maintenance=tuple(windows.values()), origins=origins)
 
 
 # ---------------------------------------------------------------- writing

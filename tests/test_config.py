@@ -286,3 +286,18 @@ def test_demo_speed_outside_0_to_3600_is_a_usage_error(speed: str, capsys: pytes
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--speed", speed])
     assert exit_info.value.code == 2 and "--speed" in capsys.readouterr().err
+
+
+def test_profile_is_typed_frozen_and_defaults_from_its_schema(tmp_path: Path) -> None:
+    import dataclasses
+
+    from cs_console.config import PROFILE_FIELDS, SECRET_ENV_FIELDS, Profile
+
+    prof = load_config(str(write(tmp_path, GOOD))).profile("production")
+    assert isinstance(prof, Profile) and prof.project_ref == "csgnlprodabcdefghijk" and prof.read_only is True
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        prof.read_only = False  # type: ignore[misc]
+    bare = Profile(name="x")
+    assert {k: getattr(bare, k) for k in PROFILE_FIELDS} == {k: s.default for k, s in PROFILE_FIELDS.items()}
+    assert list(PROFILE_FIELDS)[:2] == ["environment", "project_ref"] and set(SECRET_ENV_FIELDS) <= set(PROFILE_FIELDS)
+    assert bare.refresh == {"metrics": 2.0, "health": 10.0, "logs": 5.0} and bare.environment_name == "x"

@@ -3,6 +3,7 @@ quitting mid-mount, a pane that cannot load, and a footer that is not rebuilt ne
 
 from __future__ import annotations
 
+import dataclasses
 
 import pytest
 
@@ -123,7 +124,7 @@ async def test_the_chosen_theme_applies_without_reparsing_every_stylesheet(theme
     original = Stylesheet.reparse
     monkeypatch.setattr(Stylesheet, "reparse", lambda self: (reparses.append(1), original(self))[1])
     app = bare_app()
-    app.session.profile.values["theme"] = theme
+    app.session.profile = dataclasses.replace(app.session.profile, theme=theme)
     app = ConsoleApp(app.session, app.env)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)

@@ -11,14 +11,15 @@ from cs_console.commands.registration import add_command
 
 
 def _show(args: argparse.Namespace) -> int:
-    from cs_console.config import SECRET_ENV_FIELDS, state_dir
+    from cs_console.config import PROFILE_FIELDS, SECRET_ENV_FIELDS, state_dir
     from cs_console.domain.redaction import redact
     from cs_console.services.session import open_session_or_exit
 
     session = open_session_or_exit(args)
     cfg, profile = session.config, session.profile
     rows: list[dict[str, object]] = []
-    for key, value in profile.values.items():
+    for key in PROFILE_FIELDS:
+        value = getattr(profile, key)
         # Config holds env var NAMES, never secrets; every string is still scrubbed (a pasted token, a DSN password).
         shown = redact(value) if isinstance(value, str) else value
         row: dict[str, object] = {"key": key, "value": shown, "origin": profile.origins.get(key, "default")}

@@ -32,7 +32,7 @@ class Session:
 
     @property
     def read_only(self) -> bool:
-        return bool(self.profile.values["read_only"])
+        return bool(self.profile.read_only)
 
     @property
     def environment_label(self) -> str:
@@ -46,11 +46,11 @@ class Session:
         `dsn` may be empty (a profile that says store = "postgres" and no team_dsn):
         each caller says how it copes.
         """
-        values = self.profile.values
-        if values.get("store") != "postgres" or self.demo is not None:
+        profile = self.profile
+        if profile.store != "postgres" or self.demo is not None:
             return None
-        password = self.profile.secret("team_password_env") if values.get("team_password_env") else None
-        return TeamStore(dsn=values.get("team_dsn") or "", password=password)
+        password = profile.secret("team_password_env") if profile.team_password_env else None
+        return TeamStore(dsn=profile.team_dsn or "", password=password)
 
 
 @dataclass(frozen=True)

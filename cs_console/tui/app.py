@@ -109,7 +109,7 @@ class ConsoleApp(App[int]):
         for theme in loaded.themes.values():
             self.register_theme(theme)
         self._startup_notices += loaded.warnings
-        theme_name, warning = choose_theme(session.profile.values.get("theme", ""), loaded.themes)
+        theme_name, warning = choose_theme(session.profile.theme, loaded.themes)
         if warning:
             self._startup_notices.append(warning)
         self._set_initial_theme(theme_name)

@@ -50,7 +50,7 @@ def build_router(session: "Session", environment: "Environment | None") -> LiveR
     from cs_console.backends.executors.shell import ShellExecutor
 
     sql = None
-    dsn = session.profile.values.get("db_dsn") or ""
+    dsn = session.profile.db_dsn or ""
     if dsn:
         from cs_console.backends.executors.sql import SqlExecutor
 

@@ -14,14 +14,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cs_console.config import Profile
+from cs_console.config import SECRET_ENV_FIELDS
 from cs_console.domain.runbooks import templates
 from cs_console.domain.runbooks.inputs import resolve_secret, secret_env_name
 from cs_console.domain.redaction import Redactor
 from cs_console.domain.runbooks.run_state import Run
 from cs_console.domain.runbooks.schema import Runbook
 
-# The profile fields naming the env vars of secrets a run may touch.
-PROFILE_SECRET_FIELDS = ("access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env", "team_password_env")
 # {{secret.NAME}} -> the profile field naming its env var.
 TEMPLATE_SECRETS = {"access_token": "access_token_env", "service_role_key": "service_role_key_env",
                     "db_password": "db_password_env"}
@@ -49,7 +48,7 @@ class RunContext:
 
     def prime_secrets(self) -> None:
         """Teach the redactor every secret this run could touch, before anything is shown."""
-        for fname in PROFILE_SECRET_FIELDS:
+        for fname in SECRET_ENV_FIELDS:
             try:
                 self.redactor.add_secret(self.profile.secret(fname))
             except Exception:
@@ -62,14 +61,14 @@ class RunContext:
 
     @property
     def db_name(self) -> str:
-        return db_name(self.profile.values.get("db_dsn", ""))
+        return db_name(self.profile.db_dsn)
 
     def _profile_values(self) -> dict[str, Any]:
-        v = self.profile.values
+        p = self.profile
         return {
-            "name": self.profile.name, "project_ref": v.get("project_ref", ""),
-            "project_url": self.profile.resolved_project_url, "management_api_url": v.get("management_api_url", ""),
-            "db_dsn": v.get("db_dsn", ""), "db_name": db_name(v.get("db_dsn", "")),
+            "name": p.name, "project_ref": p.project_ref,
+            "project_url": p.resolved_project_url, "management_api_url": p.management_api_url,
+            "db_dsn": p.db_dsn, "db_name": db_name(p.db_dsn),
             "environment": self.environment_name,
         }
 
@@ -115,7 +114,7 @@ class RunContext:
                 if value in (None, ""):
                     if p.root == "secret":
                         field_name = TEMPLATE_SECRETS.get(p.path.split(".", 1)[-1], "")
-                        env_name = self.profile.values.get(field_name, "") or "(not configured)"
+                        env_name = (getattr(self.profile, field_name) if field_name else "") or "(not configured)"
                         missing.append(f"{p.path} (env var {env_name})")
                     else:
                         missing.append(f"{p.root} (env var {secret_env_name(self.inputs.get(p.root) or 'env:UNSET')})")

@@ -179,7 +179,7 @@ class LogsPane(LogsSourceWorker):
         self.screen.set_focus(self.filter_bar.input if self.filter_bar.has_class("-open") else self.view)
 
     def _buffer_capacity(self) -> int:
-        value = self.options.get("buffer") or self.console.session.profile.values.get("log_buffer_size")
+        value = self.options.get("buffer") or self.console.session.profile.log_buffer_size
         try:
             return max(100, int(value)) if value else DEFAULT_CAPACITY
         except (TypeError, ValueError):
