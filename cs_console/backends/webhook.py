@@ -9,8 +9,11 @@ any record that mentions a URL we posted to.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import httpx
+
+from cs_console.domain.redaction import redact
 
 USER_AGENT = "cs-console (stakeholder update)"
 
@@ -57,6 +60,6 @@ async def post_text(url: str, text: str, *, timeout: float = 10.0, transport: ht
         raise WebhookError(f"the webhook could not be reached ({type(exc).__name__})") from None
     if not 200 <= response.status_code < 300:
         body = response.text.strip().splitlines()[0][:120] if response.text.strip() else ""
-        if url in body:
-            body = ""
+        # The URL (its path is Slack's token) in any spelling, and any credential shape: redacted.
+        body = redact(body, [url, urlsplit(url).path])
         raise WebhookError(f"the webhook answered HTTP {response.status_code}" + (f": {body}" if body else ""))

@@ -32,6 +32,7 @@ from cs_console.domain.incidents.events import IncidentEvent
 from cs_console.domain.incidents.model import fold
 from cs_console.domain.incidents.reference import format_ref, normalize_ref
 from cs_console.domain.incidents.store import ChangeCallback
+from cs_console.domain.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,9 @@ LATEST = MIGRATIONS[-1][0]
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
 
 
-def _unavailable(exc: BaseException) -> StoreUnavailable:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+def _unavailable(exc: BaseException, password: str | None = None) -> StoreUnavailable:
+    # The server's words may quote the DSN or the password: scrubbed like every other error line.
+    text = redact(str(exc).strip().splitlines()[0], [password]) if str(exc).strip() else ""
     return StoreUnavailable(f"team store unavailable: {type(exc).__name__}" + (f": {text[:200]}" if text else ""))
 
 
@@ -149,7 +151,7 @@ class PgIncidentStore:
         except StoreUnavailable:
             raise
         except _DB_ERRORS as exc:
-            raise _unavailable(exc) from None
+            raise _unavailable(exc, password) from None
         return cls(pool, dsn, password)
 
     @property
@@ -166,8 +168,8 @@ class PgIncidentStore:
         except (ConcurrentAppend, UnknownIncident, StoreUnavailable):
             raise
         except _DB_ERRORS as exc:
-            self._problem = str(_unavailable(exc))
-            raise _unavailable(exc) from None
+            self._problem = str(_unavailable(exc, self._password))
+            raise _unavailable(exc, self._password) from None
         if self._problem.startswith("team store unavailable"):
             self._problem = ""
         return result
