@@ -43,6 +43,13 @@ def test_filter_text_round_trips(seconds: int) -> None:
 def test_parse_unit_sum_grammars() -> None:
     assert d.parse_unit_sum("1h30m") == 5400 and d.parse_unit_sum("2w") == 2 * 604800
     assert d.parse_unit_sum("1h30") is None and d.parse_unit_sum("1234567890s") is None and d.parse_unit_sum("") is None
-    go = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-    assert d.parse_unit_sum("1.5h10ms", go, r"\d+(?:\.\d+)?") == 5400.01
-    assert d.parse_unit_sum("1d", go, r"\d+(?:\.\d+)?") is None
+    assert d.parse_go_duration("1.5h10ms") == 5400.01 and d.parse_go_duration("876000h") == 876000 * 3600
+    assert d.parse_go_duration("1d") is None and d.parse_go_duration("none") is None and d.parse_go_duration("1.h") is None
+
+
+@given(st.text(alphabet="0123456789.nsuµmhd", max_size=12))
+def test_go_durations_accept_what_the_old_runbook_input_rule_accepted(text: str) -> None:
+    import re
+
+    old = re.compile(r"^(none|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
+    assert (d.parse_go_duration(text) is not None) == bool(old.match(text))

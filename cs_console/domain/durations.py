@@ -10,7 +10,8 @@ Each function is one output format a screen, an export or a CLI line relies on
 - :func:`one_unit`   "0.5s", "45s", "5m", "3h", "2d"         a lag in a status line
 - :func:`one_unit_decimal`  "45 min", "1.5 h", "2.0 d"       spans inside a sentence
 - :func:`hms`        "01:02:03"                              PostgreSQL's interval text
-- :func:`unit_sum_text` / :func:`parse_unit_sum`  "1w2d3h"   the log filter's syntax (and the Go API's)
+- :func:`unit_sum_text` / :func:`parse_unit_sum`  "1w2d3h"   the log filter's syntax
+- :func:`parse_go_duration`  "1h30m", "1.5s"                 Go's durations (Auth API, runbook inputs)
 """
 
 from __future__ import annotations
@@ -134,6 +135,15 @@ def parse_unit_sum(text: str, units: dict[str, float] = FILTER_UNITS, number: st
     if not whole.fullmatch(text):
         return None
     return sum(float(n) * units[u] for n, u in part.findall(text))
+
+
+# Go's time.ParseDuration units (the Auth admin API's ban_duration, runbook `duration` inputs): no days.
+GO_UNITS: dict[str, float] = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_go_duration(text: str) -> float | None:
+    """Seconds in a Go duration ("24h", "90m", "1h30m", "1.5s"), else None."""
+    return parse_unit_sum(text, GO_UNITS, r"\d+(?:\.\d+)?")
 
 
 def unit_sum_text(seconds: int, units: dict[str, float] = FILTER_UNITS) -> str:

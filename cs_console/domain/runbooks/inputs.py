@@ -11,12 +11,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cs_console.domain.durations import parse_go_duration
 from cs_console.domain.runbooks.schema import InputSpec, InputType
 
 ENV_REF_RE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-DURATION_RE = re.compile(r"^(none|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
 
 
 class InputError(ValueError):
@@ -73,7 +73,7 @@ def convert(spec: InputSpec, raw: Any) -> Any:
         raise InputError(name, "an e-mail address")
     if t is InputType.IDENTIFIER and text and not IDENT_RE.match(text):
         raise InputError(name, "a name of letters, digits, _ . - (starting with a letter or _)")
-    if t is InputType.DURATION and text and not DURATION_RE.match(text):
+    if t is InputType.DURATION and text and text != "none" and parse_go_duration(text) is None:
         raise InputError(name, "a duration such as 24h, 90m, 876000h or none")
     if spec.pattern and text and not re.fullmatch(spec.pattern, text):
         raise InputError(name, f"text matching {spec.pattern}")
