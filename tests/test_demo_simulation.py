@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cs_console.backends.demo.model.auth import parse_go_duration
+from cs_console.backends.demo.model.auth import ban_duration_s
 from cs_console.backends.demo.model.project import DemoProject
 from cs_console.backends.demo.model.results import DemoActionError
 from cs_console.domain.health import COMPONENTS, HealthStatus
@@ -221,10 +221,10 @@ def test_containment_stops_the_breach() -> None:
 
 
 def test_ban_duration_parsing_and_network_bans() -> None:
-    assert parse_go_duration("24h") == 86400.0
-    assert parse_go_duration("1h30m") == 5400.0
+    assert ban_duration_s("24h") == 86400.0
+    assert ban_duration_s("1h30m") == 5400.0
     with pytest.raises(DemoActionError, match="invalid format for ban duration"):
-        parse_go_duration("1d")
+        ban_duration_s("1d")
     p = project("security-breach")
     bans = {b.banned_address for b in p.list_network_bans()}
     assert "203.0.113.77" in bans

@@ -7,7 +7,6 @@ answered by an action (ban, CAPTCHA, key rotation, network ban) on the timeline.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 from cs_console.backends.demo.model import scenarios as sc
@@ -31,24 +30,20 @@ from cs_console.backends.demo.model.results import (
     DemoActionError,
     NetworkBan,
 )
+from cs_console.domain.durations import parse_go_duration
 
-_GO_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _STALE_BAN = "192.0.2.44"  # auto-banned last week for failed Postgres logins
 
 
-def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration ("24h", "90m", "1h30m"), as the Auth admin API parses ban_duration.
+def ban_duration_s(text: str) -> float:
+    """Seconds in a ban_duration, parsed as the Auth admin API does (a Go duration: "24h", "1h30m").
 
     Raises DemoActionError with the API's wording for anything else (no "d" unit, as in Go).
     """
-    value = text.strip()
-    if not _GO_DURATION.match(value):
+    seconds = parse_go_duration(text.strip())
+    if seconds is None:
         raise DemoActionError(f"invalid format for ban duration: {text!r} (a Go duration such as 24h, 90m or 876000h)")
-    total = 0.0
-    for number, unit_name in re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", value):
-        total += float(number) * _GO_UNITS[unit_name]
-    return total
+    return seconds
 
 
 def auth_failure_counts(project: ProjectCore, start: float, end: float) -> list[AuthFailureHotspot]:
@@ -131,7 +126,7 @@ class AuthFacet(ProjectCore):
             found = self.find_user(user)
             if duration.strip() == "none":
                 return self.unban_user(user)
-            seconds = parse_go_duration(duration)
+            seconds = ban_duration_s(duration)
             target = "compromised" if found.email == COMPROMISED_USER else found.id
             t = self._record("ban_user", target, seconds)
             self._bans[found.id] = datetime.fromtimestamp(t + seconds, tz=timezone.utc)
