@@ -19,6 +19,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cs_console.domain.durations import hms
+
 # Extensions enabled on every Supabase project (and therefore in the simulated one).
 DEMO_EXTENSIONS: frozenset[str] = frozenset({
     "pg_stat_statements", "pgcrypto", "uuid-ossp", "pg_graphql", "supabase_vault", "plpgsql",
@@ -44,11 +46,6 @@ def _pid_filter(pids: Any) -> set[int] | None:
         except ValueError:
             raise ValueError(f"pids: expected comma-separated numbers (got {item!r})") from None
     return out
-
-
-def _age_text(seconds: float) -> str:
-    s = int(max(0.0, seconds))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _seconds_since(now: datetime, then: datetime | None) -> float:
@@ -100,7 +97,7 @@ class DemoRunbookCalls:
         now = self._project.now()
         return [
             {"pid": b.pid, "user": b.user, "application_name": b.application_name, "client_addr": b.client_addr,
-             "idle_for": _age_text(_seconds_since(now, b.state_change)), "last_query": b.query[:160]}
+             "idle_for": hms(_seconds_since(now, b.state_change)), "last_query": b.query[:160]}
             for b in self._idle_backends(idle_minutes, application_name, pids)
         ]
 
@@ -132,7 +129,7 @@ class DemoRunbookCalls:
         now = self._project.now()
         return [
             {"pid": b.pid, "user": b.user, "application_name": b.application_name,
-             "running_for": _age_text(_seconds_since(now, b.query_start)), "wait_event_type": b.wait_event_type,
+             "running_for": hms(_seconds_since(now, b.query_start)), "wait_event_type": b.wait_event_type,
              "blocked_by": len(b.blocked_by), "query": b.query[:160]}
             for b in self._long_running(long_running_minutes, application_name)
         ]

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from cs_console.config import Profile
-from cs_console.config import SECRET_ENV_FIELDS
+from cs_console.config import SECRET_ENV_FIELDS, Profile
 from cs_console.domain.runbooks import templates
 from cs_console.domain.runbooks.inputs import resolve_secret, secret_env_name
 from cs_console.domain.redaction import Redactor

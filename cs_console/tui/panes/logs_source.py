@@ -19,6 +19,7 @@ from typing import Any
 from textual import work
 from textual.message import Message
 
+from cs_console.domain.backoff import Backoff
 from cs_console.domain.log_buffer import Backfill
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.safe_text import safe_text
@@ -86,7 +87,7 @@ class LogsSourceWorker(LogsStatusLine):
     async def _ingest(self) -> None:
         from cs_console.services.environment import UnknownLogSource
 
-        delay = 1.0
+        backoff = Backoff(initial=1.0, cap=_RETRY_MAX_SECONDS)
         try:
             since = self._initial_since()
         except ValueError as exc:
@@ -111,7 +112,7 @@ class LogsSourceWorker(LogsStatusLine):
                     if self.source_error is not None:
                         self.source_error = None
                         self._update_status()
-                    delay = 1.0
+                    backoff.reset()
                     await asyncio.sleep(0)  # keys and repaints get their turn between batches
                 self._source_done = True
                 self._update_status()
@@ -125,8 +126,7 @@ class LogsSourceWorker(LogsStatusLine):
             except Exception as exc:  # noqa: BLE001 - any source fault: show it, retry, keep what we have
                 self.source_error = safe_text(str(exc) or type(exc).__name__, 200)
                 self._update_status()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX_SECONDS)
+                await asyncio.sleep(backoff.next())
 
     def _append(self, batch: list[LogRecord]) -> None:
         matched = self.buffer.ingest(batch)

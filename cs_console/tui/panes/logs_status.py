@@ -13,6 +13,7 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
+from cs_console.domain.durations import one_unit
 from cs_console.domain.log_buffer import LogBuffer
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.pane import Pane
@@ -32,18 +33,6 @@ def compact(n: float) -> str:
     if n >= 1000:
         return f"{n / 1000:.1f}k"
     return f"{int(n)}"
-
-
-def seconds(value: float) -> str:
-    if value < 1:
-        return f"{value:.1f}s"
-    if value < 120:
-        return f"{value:.0f}s"
-    if value < 7200:
-        return f"{value / 60:.0f}m"
-    if value < 172_800:
-        return f"{value / 3600:.0f}h"
-    return f"{value / 86_400:.0f}d"
 
 
 class LogsStatusLine(Pane):
@@ -115,7 +104,7 @@ class LogsStatusLine(Pane):
             except Exception:  # noqa: BLE001
                 lag = None
         if lag is not None:
-            parts.append((f"lag {seconds(lag)}", "bold $warning" if lag > 60 else ""))
+            parts.append((f"lag {one_unit(lag)}", "bold $warning" if lag > 60 else ""))
         buffer = self.buffer
         fill = f"buf {compact(len(buffer))}/{compact(buffer.capacity)}"
         if buffer.dropped:
