@@ -106,3 +106,10 @@ def test_tui_builds_no_sql() -> None:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value):
                 offenders.append(f"{path.name}: {node.value[:60]!r}")
     assert offenders == []
+
+
+def test_no_module_is_a_warehouse() -> None:
+    """Rooms, not warehouses: no module over ~500 lines (a little headroom for the app and the wizard)."""
+    limit = 540
+    big = [f"{p.relative_to(REPO)}: {n}" for p in sorted(ROOT.rglob("*.py")) if (n := len(p.read_text(encoding="utf-8").splitlines())) > limit]
+    assert big == []
