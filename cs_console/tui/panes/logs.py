@@ -21,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from cs_console.domain.log_filter import Filter
 from cs_console.domain.log_record import Level, LogRecord
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.panes.logs_source import LogsSourceWorker
-from cs_console.tui.panes.logs_status import ERRORS_ONLY_TERM, STATUS_INTERVAL, WARNINGS_UP_TERM
+from cs_console.tui.panes.logs_status import ERRORS_ONLY_TERM, WARNINGS_UP_TERM
 from cs_console.tui.widgets.log_filter_bar import LogFilterBar, parse_filter_text
 from cs_console.tui.screens.log_detail import CLIPBOARD_MAX_CHARS
 from cs_console.tui.widgets.log_line_text import record_plain_line

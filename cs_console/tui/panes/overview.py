@@ -6,8 +6,6 @@ state changes, so an idle console sends little to the terminal.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
