@@ -153,13 +153,12 @@ async def test_pane_lists_every_group_and_searches_at_80x24() -> None:
         assert groups == ["group-Daily", "group-Incident", "group-Maintenance", "group-Backup & Recovery",
                           "group-Security", "group-Scaling"]
         await pilot.press("slash", *"backup")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: app.query_one("#rb-search", Input).value == "backup")
         shown = {rb.id for rb in pane.shown}
         assert {"manual-backup", "restore-from-backup", "pre-maintenance-checklist"} <= shown
         assert "scaling-review" not in shown
         await pilot.press("escape")
-        await pilot.pause(0.1)
-        assert len(pane.shown) == 21
+        await wait_for(pilot, lambda: len(pane.shown) == 21)
         # Details of the highlighted runbook: what the manual section is and its highest risk.
         assert "Manual:" in screen_text(app)
         assert all(len(line) <= SIZE[0] for line in screen_text(app).splitlines())

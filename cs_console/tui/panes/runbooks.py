@@ -76,7 +76,9 @@ class RunbooksPane(Pane):
         self._load()
 
     def focus_default(self) -> None:
-        self.query_one("#rb-list", OptionList).focus()
+        # Focus now, not later (Widget.focus defers): a late focus on the list would take
+        # the keys typed right after `/` away from the search.
+        self.screen.set_focus(self.query_one("#rb-list", OptionList))
 
     def _claim_focus(self) -> None:
         """Focus the list when this pane is on screen and nothing has the focus (a pane shown
@@ -266,7 +268,7 @@ class RunbooksPane(Pane):
         self.query_one("#rb-list", OptionList).focus()
 
     def action_search(self) -> None:
-        self.query_one("#rb-search", Input).focus()
+        self.screen.set_focus(self.query_one("#rb-search", Input))
 
     def action_clear_search(self) -> None:
         search = self.query_one("#rb-search", Input)
