@@ -169,7 +169,7 @@ async def test_run_health_check_survives_broken_and_hanging_probes(tmp_path: Pat
 
 async def test_run_health_check_reads_the_alert_history(tmp_path: Path) -> None:
     env = make_env(tmp_path, [StaticProbe("db", [comp("Database", H)])], [])
-    history = AlertHistory(env.session.state_dir)
+    history = AlertHistory(env.session.state_dir, env.session.profile.name)
     history.record(Alert("db_down:db", "db_down", AlertClass.CRITICAL, "Database down", "refused", NOW - timedelta(hours=3)), "raised")
     history.record(Alert("old", "db_down", AlertClass.CRITICAL, "Old outage", "", NOW - timedelta(hours=30)), "raised")
     history.record(Alert("p95", "api_p95", AlertClass.WARNING, "Slow API", "", NOW - timedelta(hours=1)), "raised")

@@ -45,7 +45,7 @@ class Monitor:
         self.history = MetricHistory()
         self.tracker = StateTracker(env.session.profile.thresholds)
         self.alerts = AlertEngine()
-        self._alert_store = AlertHistory(env.alert_state_dir) if persist_alerts else None
+        self._alert_store = AlertHistory(env.alert_state_dir, env.session.profile.name) if persist_alerts else None
         self._thr_desc = {name: t.description for name, t in env.session.profile.thresholds.items()}
 
     async def _collect_one(self, source) -> MetricsSnapshot | None:
