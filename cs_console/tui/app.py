@@ -432,6 +432,9 @@ class ConsoleApp(App[int]):
         await self.monitor.refresh_health()
         await self.monitor.refresh_metrics()
         self._live_changed()
+        pane = self.current_pane
+        if pane is not None and pane.is_mounted:
+            self._guarded(pane, pane.refresh_requested)
         self.notify("refreshed", timeout=1.5)
 
     def triage_alert(self, alert: Any) -> None:

@@ -49,6 +49,10 @@ class Pane(Widget, can_focus=False):
     def refresh_live(self) -> None:
         """New live data is in `self.console.live`; redraw what depends on it."""
 
+    def refresh_requested(self) -> None:
+        """The operator asked for fresh data now (F5), after the live state was re-polled and
+        `refresh_live` called: re-read what this pane reads by itself (none by default)."""
+
     def clock_tick(self) -> None:
         """A second has passed (the app's tick, only when polling): redraw what derives from time.
 

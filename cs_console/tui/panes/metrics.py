@@ -6,7 +6,7 @@ Only the visible tab repaints, and each cell only when its text changes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from rich.text import Text
 from textual import work
@@ -29,6 +29,10 @@ from cs_console.tui.pane import Pane
 from cs_console.tui.widgets.metrics_list import MetricLine, MetricsList
 
 SPARK_WIDTH = 20
+# A shown database view re-reads with the metrics cadence, but never spends more
+# than 1/VIEW_BUDGET of the time on the server: a view that takes 400 ms is read
+# at most every 8 s, whatever the cadence.
+VIEW_BUDGET = 20
 _STATE_STYLE = {
     MetricState.OK: "$success",
     MetricState.WARNING: "bold $warning",
@@ -91,6 +95,9 @@ class MetricsPane(Pane):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._view_id: str | None = None
+        self._view_read_at: datetime | None = None  # on the environment's clock
+        self._view_elapsed_ms: float = 0.0
+        self._view_running = False
 
     def compose(self) -> ComposeResult:
         # No `initial`: the first tab is the default, and ContentTabs given an initial id
@@ -170,6 +177,23 @@ class MetricsPane(Pane):
             self._show_functions()
         elif active == "mt-scaling":
             self._show_scaling()
+        elif active == "mt-database" and self._view_due():
+            self._run_view(self._view_id)
+
+    def refresh_requested(self) -> None:
+        if self.is_mounted and self._view_id and self.query_one("#mt-tabs", TabbedContent).active == "mt-database":
+            self._run_view(self._view_id)
+
+    def view_interval_s(self) -> float:
+        """How often the shown view re-reads: the metrics cadence, within the server-time budget."""
+        cadence = float(self.console.session.profile.refresh["metrics"])
+        return max(cadence, self._view_elapsed_ms * VIEW_BUDGET / 1000.0)
+
+    def _view_due(self) -> bool:
+        if self._view_id is None or self._view_running or self._view_read_at is None:
+            return False  # nothing chosen yet, a read in flight, or the first read not back
+        age = (self.console.env.clock.now() - self._view_read_at).total_seconds()
+        return age >= self.view_interval_s() - 0.05  # a poll that lands a hair early still counts
 
     def _show_metrics(self) -> None:
         live = self.console.live
@@ -238,6 +262,8 @@ class MetricsPane(Pane):
             return
         event.stop()
         self._view_id = event.option.id
+        self._view_read_at = None
+        self._view_elapsed_ms = 0.0
         self.refresh_bindings()
         self._run_view(event.option.id)
 
@@ -252,28 +278,51 @@ class MetricsPane(Pane):
         table = self.query_one("#mt-view-table", DataTable)
         if inspector is None:
             return
-        note.update(Content("running…"))
+        first = self._view_read_at is None or not table.columns
+        if first:
+            note.update(Content("running…"))
+        self._view_running = True
         try:
             result = await inspector.run(view_id)
         except Exception as exc:  # the view failed; say so, keep the pane
             note.update(Content.styled(f"view failed: {safe_text(str(exc), 200)}", "$error"))
             return
+        finally:
+            self._view_running = False
+            self._view_read_at = self.console.env.clock.now()
+        if view_id != self._view_id:
+            return  # the operator chose another view while this one ran
+        self._view_elapsed_ms = result.elapsed_ms or 0.0
+        read = f"read {self._view_read_at.astimezone(timezone.utc):%H:%M:%S}Z"
         if result.error:
-            note.update(Content.styled(f"{result.view.title}: {safe_text(result.error, 200)}", "$error"))
+            note.update(Content.styled(f"{result.view.title}: {safe_text(result.error, 200)} ({read})", "$error"))
             return
-        table.clear(columns=True)
-        # DataTable measures rich Text (not Content); Text(str) is literal, never markup.
-        for column in result.columns:
-            table.add_column(Text(safe_text(column.label, 40)), key=column.name)
+        self._fill_table(table, result)
+        text = f"{result.view.title}: {len(result.rows)} rows · {read}"
+        if result.elapsed_ms is not None:
+            text += f" in {result.elapsed_ms:.0f} ms"
+        text += f" · every {compact(self.view_interval_s())}"
+        if result.note:
+            text += f" — {safe_text(result.note, 200)}"
+        text += f"\n{result.view.description}"
+        note.update(Content(text))
+
+    @staticmethod
+    def _fill_table(table: DataTable, result) -> None:
+        keys = tuple(column.name for column in result.columns)
+        same_columns = tuple(key.value for key in table.columns) == keys
+        cursor, scroll_x, scroll_y = table.cursor_coordinate, table.scroll_x, table.scroll_y
+        # A re-read of the same view keeps the operator's place in it.
+        table.clear(columns=not same_columns)
+        if not same_columns:
+            # DataTable measures rich Text (not Content); Text(str) is literal, never markup.
+            for column in result.columns:
+                table.add_column(Text(safe_text(column.label, 40)), key=column.name)
         for row in result.rows:
             table.add_row(*(
                 Text(safe_text(format_cell(value, column.kind), 200), no_wrap=True, justify="right" if column.kind.numeric else "left")
                 for value, column in zip(row, result.columns)
             ))
-        text = f"{result.view.title}: {len(result.rows)} rows"
-        if result.elapsed_ms is not None:
-            text += f" in {result.elapsed_ms:.0f} ms"
-        if result.note:
-            text += f" — {safe_text(result.note, 200)}"
-        text += f"\n{result.view.description}"
-        note.update(Content(text))
+        if same_columns and result.rows:
+            table.move_cursor(row=min(cursor.row, len(result.rows) - 1), column=cursor.column, animate=False, scroll=False)
+            table.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
