@@ -444,3 +444,29 @@ async def test_reachable_from_an_alert_in_the_overview() -> None:
         metrics = inc.events[2].data["metrics"]
         assert metrics["db.connections.pct"]["state"].lower() == "critical" and metrics["db.connections.pct"]["value"] > 80
         assert "Database" in metrics["_health"]
+
+
+@pytest.mark.postgres
+async def test_a_note_submitted_while_the_team_store_is_down_waits_and_syncs(tmp_path: Path, pg_factory) -> None:
+    from cs_console.stores.incident_store_pg import PgIncidentStore
+
+    server = pg_factory()
+    app = make_app(tmp_path, f'[profiles.team]\nstore = "postgres"\nteam_dsn = "{server.dsn}"\n')
+    other = IncidentService(await PgIncidentStore.connect(server.dsn), actor="bob")
+    try:
+        inc = await other.open(title="Store blinks", severity=Severity.P1)
+        async with app.run_test(size=(120, 30)) as pilot:
+            p = await show_pane(pilot)
+            await until(pilot, lambda: "Store blinks" in screen_text(app), timeout=5)
+            server.stop()
+            await pilot.press("n")
+            await until(pilot, lambda: "What happened" in screen_text(app))
+            await pilot.press(*"failover started", "enter")
+            await until(pilot, lambda: "1 note waiting to sync" in screen_text(app), timeout=10)
+            server.start()
+            await until(pilot, lambda: "waiting to sync" not in screen_text(app), timeout=10)
+            got = await other.get(inc.ref)
+            assert [e.data["text"] for e in got.events if e.type is EventType.NOTE] == ["failover started"]
+            await until(pilot, lambda: bool(p.incidents) and any(e.type is EventType.NOTE for e in p.incidents[0].events), timeout=5)
+    finally:
+        await other.close()

@@ -20,16 +20,18 @@ import asyncio
 import getpass
 import logging
 import random
+import uuid
+from dataclasses import replace
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.health import ComponentHealth
 from cs_console.domain.incidents import workflow
-from cs_console.domain.incidents.errors import ConcurrentAppend, IncidentError, StoreUnavailable
-from cs_console.domain.incidents.events import IncidentEvent
+from cs_console.domain.incidents.errors import ConcurrentAppend, IncidentError, QueuedForSync, StoreUnavailable, ValidationError
+from cs_console.domain.incidents.events import IncidentEvent, format_ts, parse_ts
 from cs_console.domain.incidents.model import Incident, Role, Source, fold
 from cs_console.domain.incidents.postmortem import export_json, export_markdown
 from cs_console.domain.incidents.reference import normalize_ref
@@ -42,6 +44,10 @@ from cs_console.domain.incidents.updates import render_update
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 50  # optimistic retries before giving up (only under extreme contention)
+# While something waits in the outbox, retry this often (live updates resume as fast).
+OUTBOX_RETRY_S = (0.25, 1.0)
+# What the operator types that the outbox keeps while the team store is unreachable.
+_OUTBOX_NOUN = {"note": "note", "severity": "severity change", "status": "status change", "role": "role change", "update": "stakeholder update"}
 
 Decide = Callable[[Incident, datetime], Sequence[IncidentEvent] | IncidentEvent]
 
@@ -62,7 +68,7 @@ class IncidentService:
     def __init__(
         self, store: IncidentStore, *, clock: Clock | None = None, actor: str | None = None,
         environment: str = "", webhook_url: Callable[[], str | None] | None = None,
-        webhook_timeout: float = 10.0,
+        webhook_timeout: float = 10.0, outbox: Any = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -74,6 +80,9 @@ class IncidentService:
         # Incidents as last read: later reads fetch only the events after them.
         self._known: dict[str, Incident] = {}
         self._store_unsubscribe: Callable[[], Awaitable[None]] | None = None
+        # stores.incident_outbox.IncidentOutbox in team mode: typed changes survive a store outage.
+        self.outbox = outbox
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def kind(self) -> str:
@@ -229,6 +238,8 @@ class IncidentService:
             if target == normalize_ref(ref):
                 raise IncidentError(f"{target}: cannot merge an incident into itself")
             await self.get(target)  # must exist (UnknownIncident otherwise)
+        if status is not Status.MERGED:
+            return await self._submit(ref, "status", {"status": status.value, "reason": reason})
         inc = await self._mutate(ref, lambda i, now: workflow.change_status(
             i, status, now, self.actor, reason=reason, merge_into=merge_into))
         if status is Status.MERGED:
@@ -236,13 +247,15 @@ class IncidentService:
         return inc
 
     async def set_severity(self, ref: str, severity: Severity, reason: str) -> Incident:
-        return await self._mutate(ref, lambda i, now: workflow.change_severity(i, severity, now, self.actor, reason))
+        return await self._submit(ref, "severity", {"severity": severity.value, "reason": reason})
 
     async def add_note(self, ref: str, text: str, *, pinned: bool = False) -> Incident:
-        return await self._mutate(ref, lambda i, now: workflow.add_note(i, text, now, self.actor, pinned=pinned))
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError("note is required")
+        return await self._submit(ref, "note", {"text": text, "pinned": pinned})
 
     async def assign_role(self, ref: str, role: Role, person: str) -> Incident:
-        return await self._mutate(ref, lambda i, now: workflow.assign_role(i, role, person, now, self.actor))
+        return await self._submit(ref, "role", {"role": role.value, "person": person})
 
     async def attach_alert(self, ref: str, alert: Any) -> Incident:
         """An alert object (id, title, detail, alert_class, metric, at) or its dict."""
@@ -263,8 +276,7 @@ class IncidentService:
 
     async def record_update(self, ref: str, body: str, *, channel: str = "clipboard", delivered: bool = True, error: str = "") -> Incident:
         """A stakeholder update that went out (copied, posted, sent by hand): restarts the update timer."""
-        return await self._mutate(ref, lambda i, now: workflow.record_update(
-            i, body, channel, now, self.actor, delivered=delivered, error=error))
+        return await self._submit(ref, "update", {"body": body, "channel": channel, "delivered": delivered, "error": error})
 
     async def post_update(self, ref: str, body: str) -> Incident:
         """Post to the profile's webhook (Slack-compatible) and record the outcome."""
@@ -296,13 +308,119 @@ class IncidentService:
     async def pin(self, ref: str, seq: int, pinned: bool = True) -> Incident:
         return await self._mutate(ref, lambda i, now: workflow.set_pin(i, seq, pinned, now, self.actor))
 
+    # ------------------------------------------------------------ typed changes and the outbox
+
+    def _decider(self, action: str, args: Mapping[str, Any], actor: str) -> Callable[[Incident, datetime], Any]:
+        if action == "note":
+            return lambda i, now: workflow.add_note(i, args["text"], now, actor, pinned=bool(args.get("pinned")))
+        if action == "severity":
+            return lambda i, now: workflow.change_severity(i, Severity(args["severity"]), now, actor, args.get("reason", ""))
+        if action == "status":
+            return lambda i, now: workflow.change_status(i, Status(args["status"]), now, actor, reason=args.get("reason", ""))
+        if action == "role":
+            return lambda i, now: workflow.assign_role(i, Role(args["role"]), args.get("person", ""), now, actor)
+        if action == "update":
+            return lambda i, now: workflow.record_update(
+                i, args["body"], args.get("channel", "clipboard"), now, actor,
+                delivered=bool(args.get("delivered", True)), error=args.get("error", ""))
+        raise ValidationError(f"unknown queued change {action!r}")
+
+    async def _apply(self, ref: str, action: str, args: Mapping[str, Any], change_id: str, at: datetime, actor: str) -> Incident:
+        """Apply one typed change with ids fixed by `change_id`: applying it twice adds it once."""
+        decide = self._decider(action, args, actor)
+
+        def once(inc: Incident, now: datetime) -> list[IncidentEvent]:
+            if any(ev.id == change_id or ev.id.startswith(change_id + "-") for ev in inc.events):
+                return []  # an earlier sync wrote it and lost only the answer
+            drafts = decide(inc, at)  # the time it was typed, even when it syncs later
+            drafts = [drafts] if isinstance(drafts, IncidentEvent) else list(drafts)
+            return [replace(d, id=change_id if n == 0 else f"{change_id}-{n}") for n, d in enumerate(drafts)]
+
+        return await self._mutate(ref, once)
+
+    async def _submit(self, ref: str, action: str, args: Mapping[str, Any]) -> Incident:
+        change_id, at = uuid.uuid4().hex, self.clock.now()
+        try:
+            return await self._apply(ref, action, args, change_id, at, self.actor)
+        except StoreUnavailable as exc:
+            if self.outbox is None:
+                raise
+            reason = str(exc)
+        entry = {"id": change_id, "ref": normalize_ref(ref), "action": action, "args": dict(args), "at": format_ts(at), "actor": self.actor}
+        try:
+            await asyncio.to_thread(self.outbox.add, entry)
+        except OSError as exc:
+            raise StoreUnavailable(f"{reason}; and the local outbox is not writable ({exc.strerror or exc}): nothing was kept") from None
+        self._start_flusher()
+        await self._notify(entry["ref"])  # panes show "1 note waiting to sync"
+        raise QueuedForSync(f"{entry['ref']}: {_OUTBOX_NOUN.get(action, 'change')} kept locally; {self.outbox_summary()} ({reason})")
+
+    def outbox_summary(self) -> str:
+        """ "1 note waiting to sync", "3 changes waiting to sync", or "" when nothing waits."""
+        if self.outbox is None:
+            return ""
+        try:
+            pending, rejected = self.outbox.pending(), self.outbox.rejected()
+        except OSError as exc:
+            return f"outbox unreadable: {exc.strerror or exc}"
+        parts: list[str] = []
+        if pending:
+            actions = {e.get("action") for e in pending}
+            noun = _OUTBOX_NOUN.get(next(iter(actions)), "change") if len(actions) == 1 else "change"
+            parts.append(f"{len(pending)} {noun}{'' if len(pending) == 1 else 's'} waiting to sync")
+        if rejected:
+            last = rejected[-1]
+            parts.append(f"{len(rejected)} queued change(s) refused when synced (kept in {self.outbox.path}): {last.get('reason', '')}")
+        return "; ".join(parts)
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop(), name="incident-outbox")
+
+    async def _flush_loop(self) -> None:
+        delay = OUTBOX_RETRY_S[0]
+        while True:
+            try:
+                left = await self.flush_outbox()
+            except OSError:
+                left = -1
+            if left == 0:
+                return
+            await asyncio.sleep(delay)
+            delay = min(OUTBOX_RETRY_S[1], delay * 2)
+
+    async def flush_outbox(self) -> int:
+        """Apply what waits, in the order typed; stop at the first that cannot reach the store.
+
+        Returns how many still wait. A change the store refuses now (the incident was
+        closed meanwhile) is kept in the outbox as refused, with the reason, never dropped.
+        """
+        if self.outbox is None:
+            return 0
+        pending = await asyncio.to_thread(self.outbox.pending)
+        for n, entry in enumerate(pending):
+            try:
+                at = parse_ts(entry["at"]) if isinstance(entry.get("at"), str) else self.clock.now()
+                await self._apply(entry["ref"], entry["action"], entry.get("args") or {}, entry["id"], at, entry.get("actor") or self.actor)
+            except StoreUnavailable:
+                return len(pending) - n
+            except (IncidentError, KeyError, ValueError) as exc:
+                await asyncio.to_thread(self.outbox.mark_rejected, entry["id"], str(exc) or type(exc).__name__)
+                await self._notify(entry.get("ref"))
+                continue
+            await asyncio.to_thread(self.outbox.mark_done, entry["id"])
+            await self._notify(entry["ref"])
+        return 0
+
     # ------------------------------------------------------------ live updates
 
     async def subscribe(self, callback: ChangeCallback) -> Callable[[], Awaitable[None]]:
         """callback(ref) after any change, ours or another console's. Returns an async unsubscribe."""
         self._subscribers.append(callback)
         if self._store_unsubscribe is None:
-            self._store_unsubscribe = await self.store.subscribe(self._notify)
+            self._store_unsubscribe = await self.store.subscribe(self._on_store_change)
+            if self.outbox_summary():
+                self._start_flusher()  # left by an earlier session that could not sync
 
         async def unsubscribe() -> None:
             if callback in self._subscribers:
@@ -312,6 +430,11 @@ class IncidentService:
                 await stop()
 
         return unsubscribe
+
+    async def _on_store_change(self, ref: str | None) -> None:
+        if ref is None and self.outbox is not None:
+            self._start_flusher()  # the store is back (a reconnect): sync what waits
+        await self._notify(ref)
 
     async def _notify(self, ref: str | None) -> None:
         for callback in list(self._subscribers):
@@ -323,6 +446,8 @@ class IncidentService:
                 log.exception("incident subscriber failed")
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()  # what waits stays in the outbox for the next session
         if self._store_unsubscribe is not None:
             stop, self._store_unsubscribe = self._store_unsubscribe, None
             await stop()

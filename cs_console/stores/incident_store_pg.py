@@ -281,7 +281,8 @@ class PgIncidentStore:
             state["conn"] = conn
 
         async def keeper() -> None:
-            backoff = Backoff(initial=0.5, cap=10.0)
+            # Capped at 1 s: live updates resume within about a second of the server's return.
+            backoff = Backoff(initial=0.25, cap=1.0)
             while not state["closing"]:
                 await lost.wait()
                 lost.clear()

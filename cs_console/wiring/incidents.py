@@ -23,19 +23,23 @@ async def open_incident_service(session: Session, *, clock: Clock | None = None,
     """The service for this session's profile (raises StoreUnavailable for a bad team store)."""
     profile = session.profile
     store: IncidentStore
+    outbox = None
     target = session.team_store
     if target is not None:
         from cs_console.stores.incident_store_pg import PgIncidentStore
 
         if not target.dsn:
             raise StoreUnavailable("store = \"postgres\" needs team_dsn in the profile")
+        from cs_console.stores.incident_outbox import IncidentOutbox
+
         store = await PgIncidentStore.connect(target.dsn, password=target.password)
+        outbox = IncidentOutbox(state_dir(), profile.name)
     else:
         from cs_console.stores.incident_store_local import LocalIncidentStore
 
         store = LocalIncidentStore(local_store_root(session))
     return IncidentService(
         store, clock=clock, actor=actor, environment=session.environment_label,
-        webhook_url=lambda: profile.secret("webhook_url_env"),
+        webhook_url=lambda: profile.secret("webhook_url_env"), outbox=outbox,
     )
 

@@ -36,3 +36,7 @@ class ConcurrentAppend(Exception):
 
 class StoreUnavailable(IncidentError):
     """The store cannot be reached or written (team database down, disk full)."""
+
+
+class QueuedForSync(IncidentError):
+    """Not a failure: the store was unreachable, so the change was kept locally and will sync."""

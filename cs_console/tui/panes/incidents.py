@@ -317,6 +317,10 @@ class IncidentsPane(Pane):
             parts.append("showing closed")
         if overdue:
             parts.append(f"{overdue} overdue")
+        # What waits to sync first: the store's error text is long and the line is cut.
+        waiting = self.service.outbox_summary()
+        if waiting:
+            parts.append(waiting)
         problem = self.service.health() or self.service_error
         if problem:
             parts.append(problem)

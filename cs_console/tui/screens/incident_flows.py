@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.dom import DOMNode
 
-from cs_console.domain.incidents.errors import IncidentError
+from cs_console.domain.incidents.errors import IncidentError, QueuedForSync
 from cs_console.domain.incidents.model import Incident
 from cs_console.tui.screens.incident_changes import (
     IncidentNoteScreen, IncidentRoleScreen, IncidentSeverityScreen, IncidentStatusScreen, StatusChoice,
@@ -51,6 +51,9 @@ class IncidentActions:
         async def job() -> None:
             try:
                 result = await work(service)
+            except QueuedForSync as exc:  # kept locally: it syncs when the store is back
+                self.app.notify(str(exc), severity="warning", timeout=8, markup=False)
+                return
             except IncidentError as exc:
                 self.app.notify(str(exc), severity="error", timeout=8, markup=False)
                 return
