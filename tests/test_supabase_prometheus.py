@@ -180,3 +180,17 @@ def test_parser_keeps_the_primary_and_rejects_garbage() -> None:
         parse_scrape("{{{ not prometheus", 0.0)
     with pytest.raises(BadResponse):
         parse_scrape("", 0.0)
+
+
+def test_a_series_repeated_with_the_same_labels_is_taken_once_not_summed() -> None:
+    from cs_console.backends.supabase.prometheus_metrics import parse_scrape
+
+    text = (
+        '# TYPE pg_stat_database_num_backends gauge\n'
+        'pg_stat_database_num_backends{datname="postgres",supabase_identifier="ref"} 12\n'
+        'pg_stat_database_num_backends{datname="postgres",supabase_identifier="ref"} 12\n'
+        'pg_stat_database_num_backends{datname="app",supabase_identifier="ref"} 5\n'
+    )
+    scrape = parse_scrape(text, 0.0, identifier="ref")
+    assert scrape.total("pg_stat_database_num_backends") == 17
+    assert scrape.total("pg_stat_database_num_backends", datname="postgres") == 12

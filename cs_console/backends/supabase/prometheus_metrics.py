@@ -49,15 +49,18 @@ class Scrape:
 def parse_scrape(text: str, at: float, *, identifier: str | None = None) -> Scrape:
     """Parse Prometheus text. identifier: keep only the primary's series
     (`supabase_identifier` is the ref, or a read replica's id) where labelled."""
-    series: dict[str, list[tuple[Labels, float]]] = {}
+    # name -> labels -> value: a series repeated with the same labels (an exporter
+    # listed twice) is one series, taken once (the last value), never summed.
+    unique: dict[str, dict[tuple[tuple[str, str], ...], tuple[Labels, float]]] = {}
     try:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 labels = dict(sample.labels)
-                series.setdefault(_base(sample.name), []).append((labels, float(sample.value)))
+                unique.setdefault(_base(sample.name), {})[tuple(sorted(labels.items()))] = (labels, float(sample.value))
     except (ValueError, TypeError, IndexError) as exc:
         first = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
         raise BadResponse(f"metrics endpoint: not Prometheus text ({first})") from None
+    series: dict[str, list[tuple[Labels, float]]] = {name: list(rows.values()) for name, rows in unique.items()}
     if not series:
         raise BadResponse("metrics endpoint: empty answer (no samples)")
     scrape = Scrape(at, series)
