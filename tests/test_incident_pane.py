@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +28,7 @@ from cs_console.services.session import session_from_args
 from cs_console.stores.incident_store_local import LocalIncidentStore
 from cs_console.tui.app import ConsoleApp
 from cs_console.tui.panes.incidents import IncidentRow, IncidentsPane
-from tests.screen_text import screen_segments, screen_text
+from tests.screen_text import screen_segments, screen_text, until
 from tests.sessions import session_args
 
 
@@ -49,15 +48,6 @@ def store_service(app: ConsoleApp, *, ago: timedelta = timedelta(0), actor: str 
     """Another console's view of the same local store, its clock `ago` in the past."""
     clock = FixedClock(datetime.now(timezone.utc) - ago)
     return IncidentService(LocalIncidentStore(local_store_root(app.session)), clock=clock, actor=actor), clock
-
-
-async def until(pilot, check: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time:\n" + screen_text(pilot.app))
-        await pilot.pause(0.05)
 
 
 def burst(app: ConsoleApp, text: str) -> None:

@@ -22,6 +22,7 @@ from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
 from cs_console.tui.panes.metrics import MetricsPane
 from tests.pg_server import PgServer, until_true
+from tests.screen_text import until
 from tests.sessions import session_args
 
 START = datetime(2026, 12, 3, 4, 52, 13, tzinfo=timezone.utc)
@@ -54,15 +55,6 @@ def note_text(app: ConsoleApp) -> str:
     return str(app.query_one("#mt-view-note", Static).render())
 
 
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
 async def test_blocking_view_rereads_on_the_cadence_and_on_f5(pg: PgServer, lockdb: str, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[profiles.db]\n[profiles.db.refresh]\nmetrics = 5\n")
@@ -83,11 +75,11 @@ async def test_blocking_view_rereads_on_the_cadence_and_on_f5(pg: PgServer, lock
             await pilot.press("d")
             pane = app.query_one(MetricsPane)
             views = app.query_one("#mt-views", OptionList)
-            await wait_for(pilot, lambda: views.option_count > 0)
+            await until(pilot, lambda: views.option_count > 0)
             views.highlighted = next(i for i in range(views.option_count) if views.get_option_at_index(i).id == "blocking")
             views.focus()
             await pilot.press("enter")
-            await wait_for(pilot, lambda: "Blocking" in note_text(app) and "rows" in note_text(app))
+            await until(pilot, lambda: "Blocking" in note_text(app) and "rows" in note_text(app))
             assert "0 rows · read 04:52:13Z in " in note_text(app) and "· every 5s" in note_text(app)
             assert inspector.reads == 1
 
@@ -104,13 +96,13 @@ async def test_blocking_view_rereads_on_the_cadence_and_on_f5(pg: PgServer, lock
 
             clock.advance(5)
             pane.refresh_live()  # the next metrics poll
-            await wait_for(pilot, lambda: "3 rows · read 04:52:18Z" in note_text(app))
+            await until(pilot, lambda: "3 rows · read 04:52:18Z" in note_text(app))
             assert app.query_one("#mt-view-table", DataTable).row_count == 3
             assert inspector.reads == 2
 
             clock.advance(1)
             await pilot.press("f5")  # the footer's Refresh re-reads the view at once
-            await wait_for(pilot, lambda: "read 04:52:19Z" in note_text(app))
+            await until(pilot, lambda: "read 04:52:19Z" in note_text(app))
             assert inspector.reads == 3
     finally:
         if started:

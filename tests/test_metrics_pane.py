@@ -17,7 +17,7 @@ from cs_console.services.environment import Environment
 from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
 from cs_console.tui.widgets.metrics_list import MetricLine, MetricsList
-from tests.screen_text import screen_segments, screen_text
+from tests.screen_text import screen_segments, screen_text, until
 from tests.sessions import session_args
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
@@ -65,14 +65,6 @@ def db_only_app(note: str = "no transactions in the interval", detail: str = "ro
     session.demo = None
     env = Environment(session=session, clock=FixedClock(NOW), metrics_sources=[DbOnlySource(note)], health_probes=[DbOnlyProbe(detail)])
     return ConsoleApp(session, env, poll=False)
-
-
-async def until(pilot, check, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time:\n" + screen_text(pilot.app))
 
 
 async def refreshed(app: ConsoleApp, pilot) -> None:
