@@ -178,3 +178,59 @@ async def test_console_session_is_small_named_and_read_only(pg: PgServer, appdb:
                 await db.conn.execute("create table must_not_exist(x int)")
     finally:
         await source.close()
+
+
+async def test_the_applications_own_rollbacks_are_not_errors(pg: PgServer, appdb: str) -> None:
+    work = await asyncpg.connect(appdb, server_settings={"application_name": "cs-test-rb"}, statement_cache_size=0)
+    source = PostgresMetricsSource(PgConnector(appdb), statements_every_s=0)
+    try:
+        await work.execute("create table rb_t (a int)")
+        for word in ("begin", "insert into rb_t values (1)", "rollback"):  # one explicit ROLLBACK before we look
+            await work.execute(word)
+        # A backend flushes pg_stat_database at most once a second (and when it exits), while
+        # pg_stat_statements counts at once: close it so both sides of the first read agree.
+        await work.close()
+        await _wait_gone(pg, "cs-test-rb")
+        await source.collect()  # finds the ROLLBACK statement's query id, reads its calls
+        work = await asyncpg.connect(appdb, server_settings={"application_name": "cs-test-rb"}, statement_cache_size=0)
+        for i in range(20):  # 16 commits, 4 explicit ROLLBACKs (a 20 % mix), then 2 real errors
+            await work.execute("begin")
+            await work.execute("insert into rb_t values (1)")
+            await work.execute("rollback" if i % 5 == 0 else "commit")
+        for _ in range(2):
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await work.fetchval("select 1/0")
+        await work.close()
+        await _wait_gone(pg, "cs-test-rb")
+        snap = await source.collect()
+    finally:
+        await source.close()
+    deltas = source.last_deltas
+    assert deltas is not None and deltas.rollbacks == 6, deltas
+    rate = snap.value("db.error_rate_pct")
+    note = snap.samples["db.error_rate_pct"].note
+    # 2 unasked rollbacks of about 22 transactions (+ the console's few): ~9 %, not the raw 27 %.
+    assert rate is not None and 6.0 <= rate <= 11.0, (rate, note, deltas)
+    assert "67 % of rollbacks were explicit" in note, note
+
+
+async def test_without_track_utility_the_error_rate_says_what_it_counts(pg: PgServer, appdb: str) -> None:
+    pg.psql("alter system set pg_stat_statements.track_utility = off")  # not allowed in a transaction block
+    pg.psql("select pg_reload_conf()")
+    try:
+        await asyncio.sleep(0.2)
+        source = PostgresMetricsSource(PgConnector(appdb), statements_every_s=0)
+        try:
+            await source.collect()
+            work = await asyncpg.connect(appdb)
+            await work.execute("begin")
+            await work.execute("rollback")
+            await work.close()
+            snap = await source.collect()
+        finally:
+            await source.close()
+        note = snap.samples["db.error_rate_pct"].note
+        assert "errors and explicit ROLLBACK alike" in note and "track_utility" in note, note
+    finally:
+        pg.psql("alter system reset pg_stat_statements.track_utility")
+        pg.psql("select pg_reload_conf()")

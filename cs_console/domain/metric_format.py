@@ -19,9 +19,12 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "%":
         return f"{value:.2f}%" if value < 1 else f"{value:.1f}%"
     if unit == "ms":
+        if 0 < value < 1:  # 0.02 ms is 20 µs, not "0.0 ms"
+            return f"{value * 1000:.0f} µs"
         return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
     if unit == "s":
-        return compact(value)
+        # An age is never negative; a clock a little ahead on the other side reads as 0.
+        return compact(max(0.0, value))
     if unit == "h":
         return f"{value:.1f} h"
     if unit == "bytes":

@@ -11,6 +11,12 @@
   the statement and rolls back (real rows affected, nothing kept).
 - The step timeout is enforced twice: ``statement_timeout`` on the server and
   a client-side deadline that cancels the query.
+- Poolers (PgBouncer, Supavisor): ``application_name`` is the only startup
+  parameter (a stock PgBouncer refuses any other), there is no statement cache,
+  and the timeouts are ``SET LOCAL`` inside the step's transaction. An autocommit
+  step through a pooler gets no session ``SET`` (it would stay on a server
+  connection the application shares): its deadline is the client's, and the
+  output says so.
 """
 
 from __future__ import annotations
@@ -122,12 +128,8 @@ class SqlExecutor:
         return None
 
     async def _connect(self, call: SqlCall, timeout_s: float) -> asyncpg.Connection:
-        settings = {"application_name": APPLICATION_NAME}
-        stmt_ms = call.statement_timeout_ms or int(timeout_s * 1000)
-        settings["statement_timeout"] = str(stmt_ms)
-        if call.lock_timeout_ms:
-            settings["lock_timeout"] = str(call.lock_timeout_ms)
-        kwargs: dict[str, Any] = {"timeout": min(self.connect_timeout, timeout_s), "server_settings": settings}
+        kwargs: dict[str, Any] = {"timeout": min(self.connect_timeout, timeout_s), "statement_cache_size": 0,
+                                  "server_settings": {"application_name": APPLICATION_NAME}}
         if self.password:
             kwargs["password"] = self.password
         if call.database:
@@ -156,21 +158,26 @@ class SqlExecutor:
 
     async def _run(self, call: SqlCall, timeout_s: float, on_output: OutputCallback | None) -> ExecResult:
         conn = await self._connect(call, timeout_s)
+        timeouts = _timeouts(call, timeout_s)
         try:
             if call.wrap is SqlWrap.EXPLAIN:
-                return await self._explain(conn, call, on_output)
+                async with conn.transaction():
+                    await conn.execute(_set_sql(timeouts, local=True))
+                    return await self._explain(conn, call, on_output)
             if call.transaction is Transaction.NONE:
-                return await self._autocommit(conn, call, on_output)
-            # Prepare outside the transaction: a multi-statement script cannot be prepared
-            # and must go through the simple protocol (no params, no rows).
-            try:
-                prepared: Any = await self._params(conn, call.query, call.params)
-            except asyncpg.PostgresSyntaxError as exc:
-                if "multiple commands" not in str(exc) or call.params:
-                    raise
-                prepared = None
+                pooled = conn.get_server_pid() != await conn.fetchval("select pg_backend_pid()")
+                if not pooled:  # our own connection, closed after this step
+                    await conn.execute(_set_sql(timeouts, local=False))
+                result = await self._autocommit(conn, call, on_output)
+                if pooled:
+                    result.output += "\n(through a pooler: the timeout was the console's, not the server's)"
+                return result
             try:
                 async with conn.transaction():
+                    # Everything inside the transaction: through a transaction pooler it is
+                    # the one thing that keeps these statements on one server connection.
+                    await conn.execute(_set_sql(timeouts, local=True))
+                    prepared = await self._prepare_or_script(conn, call)
                     result = await self._fetch(conn, call, prepared, on_output)
                     if call.wrap is SqlWrap.ROLLBACK:
                         raise _Rollback(result)
@@ -184,6 +191,18 @@ class SqlExecutor:
                 await asyncio.wait_for(conn.close(), timeout=5)
             except Exception:
                 conn.terminate()
+
+    async def _prepare_or_script(self, conn: asyncpg.Connection, call: SqlCall) -> Any:
+        """The prepared statement, or None for a multi-statement script, which cannot be
+        prepared and goes through the simple protocol (no params, no rows). The attempt
+        sits in a savepoint so a script leaves the transaction usable."""
+        try:
+            async with conn.transaction():
+                return await self._params(conn, call.query, call.params)
+        except asyncpg.PostgresSyntaxError as exc:
+            if "multiple commands" not in str(exc) or call.params:
+                raise
+            return None
 
     async def _params(self, conn: asyncpg.Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, list[Any]]:
         stmt = await conn.prepare(query)
@@ -237,6 +256,18 @@ class SqlExecutor:
             for line in lines:
                 on_output(line)
         return ExecResult(True, value={"estimated_rows": estimate, "plan": top}, output="\n".join(lines), rows_affected=estimate)
+
+
+def _timeouts(call: SqlCall, timeout_s: float) -> dict[str, str]:
+    out = {"statement_timeout": str(call.statement_timeout_ms or int(timeout_s * 1000))}
+    if call.lock_timeout_ms:
+        out["lock_timeout"] = str(call.lock_timeout_ms)
+    return out
+
+
+def _set_sql(settings: dict[str, str], *, local: bool) -> str:
+    scope = "set local" if local else "set"
+    return "; ".join(f"{scope} {name} = {int(value)}" for name, value in settings.items())
 
 
 def _plan_lines(node: dict[str, Any], depth: int = 0) -> list[str]:

@@ -1,10 +1,13 @@
 """The console's one small connection pool to a PostgreSQL database.
 
-- At most two connections (min 1, max 2), `application_name = cs-console`, a
-  short `statement_timeout`, `default_transaction_read_only = on` (everything the
-  console does here only reads), no JIT, generic plans (the same monitoring
-  statements run every refresh; planning them again each time costs more than
-  running them).
+- One connection, a second only while two readers overlap (min 1, max 2; an idle
+  second closes after IDLE_EXTRA_S). `application_name = cs-console` is the only
+  startup parameter (poolers refuse others); a short `statement_timeout`,
+  read-only transactions, no JIT and, directly, generic plans are applied after
+  connecting and read back (safety_settings.py).
+- Directly or through a pooler (pooler.py): through one, every statement runs in a
+  read-only transaction that starts with its `SET LOCAL`s, and there is no
+  prepared-statement cache.
 - Never hangs: connects time out, queries time out on the server and, as a last
   resort, on the client.
 - Lost connection: fail fast with a one-line reason and retry with capped
@@ -26,11 +29,14 @@ from typing import Any
 import asyncpg
 
 from cs_console.backends.postgres.failure import CONNECTION_ERRORS, FailureKind, describe_failure
+from cs_console.backends.postgres.pooler import Route, detect_route
+from cs_console.backends.postgres.safety_settings import CHECK_SQL, SafetySettings, settings_problems
 from cs_console.backends.postgres.target import DbTarget, parse_target
 from cs_console.domain.backoff import Backoff
 from cs_console.domain.redaction import Redactor
 
 APPLICATION_NAME = "cs-console"
+IDLE_EXTRA_S = 30.0  # a pooled connection unused this long is closed (longer than any refresh cadence)
 NOTE_NEEDS_STATS = "n/a: needs pg_read_all_stats"
 
 
@@ -55,10 +61,15 @@ class Capabilities:
     superuser: bool
     pgss_schema: str | None  # where pg_stat_statements lives, if installed
     pgss_problem: str  # "" when pg_stat_statements is usable, else the "n/a: ..." note
+    pgss_track_utility: bool = False  # it counts utility statements (ROLLBACK) too
 
     @property
     def pgss_ok(self) -> bool:
         return self.pgss_schema is not None and not self.pgss_problem
+
+    @property
+    def counts_rollback_calls(self) -> bool:
+        return self.pgss_ok and self.pgss_track_utility
 
     @property
     def has_query_id(self) -> bool:  # pg_stat_activity.query_id, pgss toplevel, pg_locks.waitstart
@@ -93,7 +104,8 @@ select current_setting('server_version_num')::int as version,
        pg_has_role('pg_read_all_stats', 'USAGE') as read_all_stats,
        coalesce((select rolsuper from pg_roles where rolname = current_user), false) as superuser,
        (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace
-         where e.extname = 'pg_stat_statements') as pgss_schema"""
+         where e.extname = 'pg_stat_statements') as pgss_schema,
+       coalesce(current_setting('pg_stat_statements.track_utility', true), 'off') = 'on' as track_utility"""
 
 
 async def probe_capabilities(conn: asyncpg.Connection) -> Capabilities:
@@ -114,7 +126,7 @@ async def probe_capabilities(conn: asyncpg.Connection) -> Capabilities:
     return Capabilities(
         server_version=row["version"], database=row["database"], db_oid=row["db_oid"],
         read_all_stats=bool(row["read_all_stats"]), superuser=bool(row["superuser"]),
-        pgss_schema=schema, pgss_problem=problem,
+        pgss_schema=schema, pgss_problem=problem, pgss_track_utility=bool(row["track_utility"]),
     )
 
 
@@ -150,6 +162,7 @@ class PgConnector:
         self.password_source = password_source
         self.connect_timeout = connect_timeout
         self.statement_timeout_ms = statement_timeout_ms
+        self.safety = SafetySettings(statement_timeout_ms=statement_timeout_ms)
         self.max_size = max(1, min(2, max_size))
         self._backoff = Backoff(backoff_initial_s, backoff_cap_s)
         self._monotonic = monotonic
@@ -159,6 +172,9 @@ class PgConnector:
         self._next_attempt = 0.0
         self.failure: DatabaseUnavailable | None = None  # set while down
         self.capabilities: Capabilities | None = None
+        self.route: Route | None = None  # found once, before the pool opens
+        self.settings_problems: list[str] = []  # safety settings found not in force
+        self.own_pids: list[int] = []  # the console's own backends (direct only), newest last
         self.connected_once = False
         # The console's own load, so metrics can subtract it.
         self.own_commits = 0
@@ -182,8 +198,13 @@ class PgConnector:
     def retry_in(self) -> float:
         return max(0.0, self._next_attempt - self._monotonic())
 
+    @property
+    def pooled(self) -> bool:
+        return self.route is not None and self.route.pooled
+
     def _fail(self, exc: BaseException) -> DatabaseUnavailable:
-        kind, reason = describe_failure(exc, self.label, self.scrub, self.connect_timeout)
+        pooler = self.route.pooler if self.route is not None and self.route.pooled else None
+        kind, reason = describe_failure(exc, self.label, self.scrub, self.connect_timeout, pooler=pooler)
         if kind is FailureKind.AUTH and self.password_source:
             reason = f"{reason} (password from {self.password_source})"
         delay = self._backoff.next()
@@ -198,22 +219,38 @@ class PgConnector:
 
     # ------------------------------------------------------------ pool
 
-    def _server_settings(self) -> dict[str, str]:
-        return {
-            "application_name": APPLICATION_NAME,
-            "statement_timeout": str(self.statement_timeout_ms),
-            "lock_timeout": "1000",
-            "idle_in_transaction_session_timeout": "10000",
-            "default_transaction_read_only": "on",
-            "jit": "off",
-            "plan_cache_mode": "force_generic_plan",
-        }
+    def _connect_kwargs(self) -> dict[str, Any]:
+        return {"password": self._password, "timeout": self.connect_timeout,
+                "server_settings": {"application_name": APPLICATION_NAME}}
 
     async def _on_new_connection(self, conn: asyncpg.Connection) -> None:
         self.connections_opened += 1
         self.capabilities = await probe_capabilities(conn)
         self.own_commits += 2
+        if self.pooled:
+            # Proof that SET LOCAL holds through this pooler: read the settings back in such a transaction.
+            await conn.execute(self.safety.begin_sql(pooled=True))
+            try:
+                rows = await conn.fetch(CHECK_SQL)
+            finally:
+                await conn.execute("commit")
+        else:
+            await conn.execute(self.safety.session_sql())
+            rows = await conn.fetch(CHECK_SQL + " union all select 'pid', pg_backend_pid()::text")
+        seen = {r["name"]: r["setting"] for r in rows}
+        if "pid" in seen:
+            self.own_pids = [*self.own_pids[-3:], int(seen["pid"])]
+        self.own_commits += 2
+        self.settings_problems = settings_problems(self.safety, seen)
         self.connected_once = True
+
+    async def _find_route(self) -> Route:
+        if self.route is None:
+            # One short connection (two for an unknown pooler's mode), once per console.
+            self.route = await asyncio.wait_for(
+                detect_route(self._dsn, self.target, self._connect_kwargs()), timeout=self.connect_timeout * 3 + 1)
+            self.own_commits += 1
+        return self.route
 
     async def _get_pool(self) -> asyncpg.Pool:
         if self._closed:
@@ -225,17 +262,23 @@ class PgConnector:
                 return self._pool
             if self.failure is not None and self.retry_in() > 0:
                 raise DatabaseUnavailable(self.failure.kind, self.failure.reason, self.retry_in())
+            try:
+                route = await self._find_route()
+            except (Exception, asyncio.CancelledError) as exc:
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                raise self._fail(exc) from None
             pool = asyncpg.create_pool(
                 self._dsn,
-                password=self._password,
                 min_size=1,
                 max_size=self.max_size,
-                max_inactive_connection_lifetime=120.0,
-                timeout=self.connect_timeout,
+                max_inactive_connection_lifetime=IDLE_EXTRA_S,  # min_size's one reconnects on demand
                 command_timeout=self.statement_timeout_ms / 1000 + 1.5,
-                server_settings=self._server_settings(),
+                # A pooler may run the next statement on another server connection.
+                statement_cache_size=0 if route.pooled else 100,
                 init=self._on_new_connection,
                 reset=_keep_session,
+                **self._connect_kwargs(),
             )
             try:
                 await asyncio.wait_for(_initialised(pool), timeout=self.connect_timeout * 2 + 1)
@@ -345,9 +388,32 @@ class DbHandle:
         self.connector.own_commits += 1
         return elapsed
 
+    @property
+    def pooled(self) -> bool:
+        return self.connector.pooled
+
+    @asynccontextmanager
+    async def _readonly(self, timeout_ms: int | None = None) -> AsyncIterator[None]:
+        """A READ ONLY transaction begun with its SET LOCALs in one round trip."""
+        await self.conn.execute(self.connector.safety.begin_sql(pooled=self.pooled, statement_timeout_ms=timeout_ms))
+        try:
+            yield
+        except BaseException:
+            if not self.conn.is_closed():
+                try:
+                    await asyncio.wait_for(self.conn.execute("rollback"), timeout=2.0)
+                except Exception:
+                    self.conn.terminate()
+            raise
+        await self.conn.execute("commit")
+
     async def fetchrow(self, sql: str, *args: Any, timeout: float | None = None) -> asyncpg.Record | None:
         try:
-            row = await self.conn.fetchrow(sql, *args, timeout=timeout)
+            if self.pooled:  # no session settings hold through a pooler: this transaction carries them
+                async with self._readonly():
+                    row = await self.conn.fetchrow(sql, *args, timeout=timeout)
+            else:
+                row = await self.conn.fetchrow(sql, *args, timeout=timeout)
         except asyncpg.PostgresError:
             self.connector.own_rollbacks += 1
             raise
@@ -368,8 +434,7 @@ class DbHandle:
         )
         ms = int(timeout_ms or self.connector.statement_timeout_ms)
         try:
-            async with self.conn.transaction(readonly=True):
-                await self.conn.execute(f"set local statement_timeout = {ms}")
+            async with self._readonly(ms):
                 rows = await self.conn.fetch(wrapped, *args, timeout=ms / 1000 + 2.0)
         except asyncpg.PostgresError:
             self.connector.own_rollbacks += 1

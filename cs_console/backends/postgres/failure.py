@@ -23,6 +23,7 @@ class FailureKind(StrEnum):
     NETWORK = "network"
     CONFIG = "config"  # bad DSN or client setting
     QUERY = "query"  # the connection is fine; one statement failed
+    POOLER = "pooler"  # the pooler in front refused or failed; the database itself was not heard from
 
 
 # Errors after which the connection can no longer be trusted.
@@ -43,9 +44,36 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def describe_failure(exc: BaseException, target: str, scrub: Callable[[str], str], connect_timeout: float) -> tuple[FailureKind, str]:
-    """(kind, one-line reason) for `exc`; the reason never carries a secret."""
-    kind, text = _classify(exc, target, connect_timeout)
+# What PgBouncer and Supavisor say about themselves (PostgreSQL never says these).
+_POOLER_PHRASES = (
+    "pgbouncer", "no more connections allowed", "query_wait_timeout", "server_login_retry",
+    "client_login_timeout", "unsupported startup parameter", "unsupported pkt type", "server conn crashed",
+    "closing because", "no such database", "not allowed", "max_client_conn", "supavisor", "tenant",
+    "max client connections reached", "idle_transaction_timeout", "client_idle_timeout", "pool_size",
+)
+
+
+def is_pooler_error(exc: BaseException, pooler: str | None) -> bool:
+    """An error the pooler sent itself: PostgreSQL uses 08P01 only for a malformed
+    message, which the console never sends, while poolers use it for their own refusals."""
+    if not isinstance(exc, asyncpg.PostgresError):
+        return False
+    text = str(exc).lower()
+    if getattr(exc, "sqlstate", "") == "08P01":
+        return True
+    return pooler is not None and any(p in text for p in _POOLER_PHRASES)
+
+
+def describe_failure(exc: BaseException, target: str, scrub: Callable[[str], str], connect_timeout: float,
+                     *, pooler: str | None = None) -> tuple[FailureKind, str]:
+    """(kind, one-line reason) for `exc`; the reason never carries a secret.
+
+    `pooler` names the pooler the connection goes through, when one was found."""
+    if is_pooler_error(exc, pooler):
+        who = pooler or "the connection pooler"
+        kind, text = FailureKind.POOLER, f"{who} refused: {_first_line(exc)} (the database behind it was not reached)"
+    else:
+        kind, text = _classify(exc, target, connect_timeout)
     return kind, safe_text(scrub(text), max_len=300)
 
 

@@ -149,6 +149,47 @@ class StatementAverages:
         return MetricSample(self.last.key, self.last.value, f"{self.last.note}, read {age:.0f} s ago")
 
 
+class ExplicitRollbacks:
+    """How many of the rollbacks were the application's own ROLLBACK statements.
+
+    Many applications end transactions they do not want with ROLLBACK on purpose;
+    that is not an error. pg_stat_statements (with track_utility) counts the calls
+    of the ROLLBACK statements, but it is read only every so often (its read is
+    costly), so the share of rollbacks that were explicit is measured over each
+    window between two reads and applied to the refreshes after it. An error
+    inside a transaction block that the client then ends with ROLLBACK counts as
+    asked for; errors in autocommit statements and aborted commits do not.
+    """
+
+    def __init__(self) -> None:
+        self.share: float | None = None  # None: not measured (yet)
+        self.window_s = 0.0
+        self._calls: float | None = None
+        self._at = 0.0
+        self._rollbacks = 0  # transaction rollbacks since the last read (the console's left out)
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def rebase(self) -> None:
+        """The set of ROLLBACK statements changed: the next read starts a new window."""
+        self._calls, self._rollbacks = None, 0
+
+    def add_interval(self, rollbacks: int) -> None:
+        self._rollbacks += max(0, rollbacks)
+
+    def observe(self, calls: float, at: float) -> None:
+        """A read of the ROLLBACK statements' total calls at monotonic time `at`."""
+        if self._calls is not None and calls >= self._calls and at > self._at:
+            explicit = calls - self._calls
+            if self._rollbacks > 0:
+                self.share = min(1.0, explicit / self._rollbacks)
+            elif explicit == 0:
+                self.share = self.share if self.share is not None else 0.0
+            self.window_s = at - self._at
+        self._calls, self._at, self._rollbacks = calls, at, 0
+
+
 def _s(key: str, value: float | None, note: str = "") -> tuple[str, MetricSample]:
     return key, MetricSample(key, None if value is None else float(value), note)
 
@@ -163,8 +204,11 @@ def build_samples(
     size_note: str,
     growth: tuple[float | None, str],
     query_avg: MetricSample | None = None,
+    explicit_rollbacks: ExplicitRollbacks | None = None,
 ) -> dict[str, MetricSample]:
-    """All Database samples; `query_avg` comes from StatementAverages (None: pg_stat_statements unusable)."""
+    """All Database samples; `query_avg` comes from StatementAverages (None: pg_stat_statements unusable);
+    `explicit_rollbacks` (None: ROLLBACK calls cannot be counted) takes the application's own
+    ROLLBACKs out of the error rate."""
     out: dict[str, MetricSample] = {}
 
     def put(key: str, value: float | None, note: str = "") -> None:
@@ -237,8 +281,17 @@ def build_samples(
     put("db.commits_per_s", deltas.commits / deltas.seconds, window)
     put("db.rollbacks_per_s", deltas.rollbacks / deltas.seconds, window)
     total = deltas.commits + deltas.rollbacks
-    if total > 0:
-        put("db.error_rate_pct", deltas.rollbacks / total * 100, "share of transactions rolled back (errors and explicit ROLLBACK)")
+    share = explicit_rollbacks.share if explicit_rollbacks is not None else None
+    if total > 0 and share is not None:
+        unasked = deltas.rollbacks * (1.0 - share)
+        put("db.error_rate_pct", unasked / total * 100,
+            f"rolled back without a ROLLBACK asked for; {share * 100:.0f} % of rollbacks were explicit"
+            f" (pg_stat_statements, over {explicit_rollbacks.window_s:.0f} s) and are left out")
+    elif total > 0:
+        why = ("explicit ROLLBACK calls not counted yet" if explicit_rollbacks is not None
+               else "pg_stat_statements cannot count ROLLBACK calls (needs track_utility)")
+        put("db.error_rate_pct", deltas.rollbacks / total * 100,
+            f"share of transactions rolled back, errors and explicit ROLLBACK alike ({why})")
     else:
         put("db.error_rate_pct", None, "n/a: no transactions in the interval")
     if deltas.blks_fetched > 0:
