@@ -138,6 +138,8 @@ async def test_an_unchanged_refresh_repaints_nothing_and_a_new_value_only_its_ce
         await pilot.press("2")
         await until(pilot, lambda: "Connection limit" in screen_text(app))
         listing = app.query_one(MetricsList)
+        # Under load the labels can paint before the first values reach the list.
+        await until(pilot, lambda: all(listing.line(key) for key in ("db.connections.used", "db.connections.pct")))
         regions: list[Region] = []
         monkeypatch.setattr(listing, "refresh", lambda *r, **k: regions.extend(r))
         current = {key: listing.line(key) for key in ("db.connections.used", "db.connections.pct") if listing.line(key)}

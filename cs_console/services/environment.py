@@ -38,6 +38,9 @@ class Environment:
     inspector: Any = None
     # Opens `file:PATH` or `-` (stdin); set by the wiring (backends.log_files on every environment).
     local_log_opener: Callable[[str], LogSource] | None = None
+    # The profile's alert history (stores.alert_history_team.ProfileAlertHistory: the local
+    # file, and the team table in team mode); set by the wiring. None: the local file only.
+    alert_history: Any = None
 
     @property
     def is_demo(self) -> bool:

@@ -216,13 +216,16 @@ async def _collect(source: Any, timeout_s: float) -> tuple[MetricsSnapshot | Non
         return None, f"{source.name}: metrics: {type(exc).__name__}: {exc}"
 
 
-def _critical_alerts(state_dir: Any, profile: str, now: datetime) -> tuple[list[Any] | None, str]:
+async def _critical_alerts(env: Any, now: datetime) -> tuple[list[Any] | None, str]:
     from cs_console.stores.alert_history import AlertHistory
+    from cs_console.stores.alert_history_team import ProfileAlertHistory
 
+    history = env.alert_history or ProfileAlertHistory(AlertHistory(env.alert_state_dir, env.session.profile.name))
     try:
-        return list(AlertHistory(state_dir, profile).recent(hours=24, alert_class="critical", now=now)), ""
+        alerts, note = await history.recent(hours=24, alert_class="critical", now=now)
     except OSError as exc:
         return None, f"alert history unreadable: {exc.strerror or exc}"
+    return list(alerts), note
 
 
 async def run_health_check(
@@ -244,7 +247,7 @@ async def run_health_check(
     snapshot = merge_snapshots(snaps, now) if snaps else None
     alerts = None
     if include_alerts:
-        alerts, err = _critical_alerts(env.alert_state_dir, env.session.profile.name, now)
+        alerts, err = await _critical_alerts(env, now)
         if err:
             notes.append(err)
     checked = {c.name for c in components}

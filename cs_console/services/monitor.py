@@ -19,6 +19,7 @@ from cs_console.domain.metrics import MetricSample, MetricsSnapshot, merge_snaps
 from cs_console.domain.sources import SourceStatus
 from cs_console.services.environment import Environment
 from cs_console.stores.alert_history import AlertHistory
+from cs_console.stores.alert_history_team import ProfileAlertHistory
 
 SOURCE_TIMEOUT_S = 8.0
 RECENT_ALERTS = 50
@@ -36,6 +37,7 @@ class LiveState:
     health_at: datetime | None = None
     metrics_error: str = ""
     health_error: str = ""
+    alerts_note: str = ""  # the team store has not taken every alert event yet
 
 
 class Monitor:
@@ -45,7 +47,10 @@ class Monitor:
         self.history = MetricHistory()
         self.tracker = StateTracker(env.session.profile.thresholds)
         self.alerts = AlertEngine()
-        self._alert_store = AlertHistory(env.alert_state_dir, env.session.profile.name) if persist_alerts else None
+        self._alert_store: ProfileAlertHistory | None = None
+        if persist_alerts:
+            self._alert_store = env.alert_history or ProfileAlertHistory(AlertHistory(env.alert_state_dir, env.session.profile.name))
+        self._team_sync: asyncio.Task[None] | None = None
         self._thr_desc = {name: t.description for name, t in env.session.profile.thresholds.items()}
 
     async def _collect_one(self, source) -> MetricsSnapshot | None:
@@ -80,6 +85,7 @@ class Monitor:
                 self.live.metrics_error = ""
         self.live.sources = self.env.source_statuses()
         self._evaluate_alerts(now)
+        await self._store_alerts()
         return self.live
 
     async def refresh_health(self) -> LiveState:
@@ -105,6 +111,7 @@ class Monitor:
         self.live.health_at = now
         self.live.health_error = "; ".join(errors)
         self._evaluate_alerts(now)
+        await self._store_alerts()
         return self.live
 
     def _evaluate_alerts(self, now: datetime) -> None:
@@ -126,3 +133,26 @@ class Monitor:
             self._alert_store.record(alert, event)
         except OSError as exc:
             self.live.metrics_error = f"alert history not writable: {exc.strerror}"
+
+    async def _store_alerts(self) -> None:
+        """Hand queued events to the team store in the background: a slow or absent store
+        must not hold the refresh. The note says what still waits."""
+        store = self._alert_store
+        if store is None or store.team is None:
+            return
+        if store.waiting and (self._team_sync is None or self._team_sync.done()):
+            self._team_sync = asyncio.create_task(store.sync_team())
+        self.live.alerts_note = f"{store.waiting} alert event(s) waiting for the team store ({store.team_error})" if store.waiting and store.team_error else ""
+
+    async def flush_alerts(self, timeout_s: float = 10.0) -> None:
+        """Let the team store take what it can before exiting (the local file has it all already)."""
+        async def flush() -> None:
+            if self._team_sync is not None:
+                await self._team_sync
+            if self._alert_store is not None:
+                await self._alert_store.sync_team(force=True)
+
+        try:
+            await asyncio.wait_for(flush(), timeout_s)
+        except Exception:  # noqa: BLE001 - best effort; the Overview said what was waiting
+            pass

@@ -254,6 +254,7 @@ class ConsoleApp(App[int]):
                 await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 2.0)
             except Exception:  # noqa: BLE001 - shutting down regardless
                 pass
+        await self.monitor.flush_alerts(timeout_s=3.0)
         await super()._shutdown()
 
     def _report_pane_load_failure(self, spec: PaneSpec, exc: BaseException) -> None:

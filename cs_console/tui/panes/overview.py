@@ -249,7 +249,7 @@ class OverviewPane(Pane):
         # No per-refresh timestamps here: they would repaint every refresh. Say only when stale.
         refresh = self.console.session.profile.refresh
         now = self.console.env.clock.now()
-        problems = [p for p in (live.metrics_error, live.health_error) if p]
+        problems = [p for p in (live.metrics_error, live.health_error, live.alerts_note) if p]
         for what, at, interval in (("metrics", live.metrics_at, refresh["metrics"]), ("health", live.health_at, refresh["health"])):
             if at is not None and (now - at).total_seconds() > max(3 * interval, 15):
                 problems.append(f"{what} stale since {at:%H:%M:%S} UTC")
