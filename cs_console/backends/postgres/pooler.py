@@ -17,12 +17,13 @@ How it is detected, on one short connection before the pool opens:
   5432 session mode (Supabase's documented ports).
 - PgBouncer: its admin database `pgbouncer` answers (with `SHOW DATABASES` when the
   role may read it, else with PgBouncer's own "not allowed").
-- the mode, where nothing says it: a second client asks for its backend pid while
-  the first is still connected. Only a transaction (or statement) pooler can give
-  it the first client's server connection. A different pid is taken as session
-  mode only when that is consistent over several tries, or when the second client
-  is kept waiting (a full session pool); it changes nothing unsafe (settings stay
-  per transaction, the cache stays off).
+- the mode, where nothing says it: two clients ask for their backend pids in turn,
+  several times. Only a transaction (or statement) pooler moves a client to another
+  server connection or gives it the other client's. Session mode is said only when
+  each client kept one server connection of its own over every try, or when a second
+  client kept waiting (a full pool, in either mode, as under load) is given the first
+  one's server the moment the first disconnects (a session pool frees it only then). Unknown is treated as transaction mode: settings stay
+  per transaction and the cache stays off, which is right in both modes.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from cs_console.backends.postgres.target import DbTarget
 
 SUPAVISOR_SUFFIX = ".pooler.supabase.com"
 SUPAVISOR_TRANSACTION_PORT = 6543
-MODE_TRIES = 3
+MODE_TRIES = 5
 SECOND_CLIENT_WAIT_S = 1.0
 
 
@@ -116,21 +117,45 @@ async def _pgbouncer_admin(dsn: str, kwargs: ConnectArgs, database: str) -> tupl
 
 
 async def _mode_from_behaviour(dsn: str, kwargs: ConnectArgs, first: asyncpg.Connection) -> PoolMode:
+    """Transaction mode on proof (a client moved between server connections, or given
+    another client's); session mode when both clients kept their own server connection
+    over every try, or when a full pool served the waiting second client with the first
+    one's server as soon as the first let go. Anything else is UNKNOWN, which the
+    console treats as transaction mode. `first` is closed on the way."""
     second = await _connect(dsn, kwargs)
     try:
+        mine: list[int] = []
+        theirs: set[int] = set()
         for _ in range(MODE_TRIES):
-            mine = await first.fetchval("select pg_backend_pid()")
-            try:
-                theirs = await second.fetchval("select pg_backend_pid()", timeout=SECOND_CLIENT_WAIT_S)
-            except asyncio.TimeoutError:
-                # Kept waiting for a server connection while the first client's sat idle:
-                # a transaction pooler would have lent it; a full session pool cannot.
-                return PoolMode.SESSION
-            if mine == theirs:
-                return PoolMode.TRANSACTION
+            mine.append(await first.fetchval("select pg_backend_pid()"))
+            asking = asyncio.ensure_future(second.fetchval("select pg_backend_pid()"))
+            done, _ = await asyncio.wait({asking}, timeout=SECOND_CLIENT_WAIT_S)
+            if not done:
+                return await _after_the_first_lets_go(first, asking, mine)
+            theirs.add(asking.result())
+            if len(set(mine)) > 1 or len(theirs) > 1 or theirs & set(mine):
+                return PoolMode.TRANSACTION  # a session pooler never moves or shares a client's server
         return PoolMode.SESSION
     finally:
         second.terminate()
+
+
+async def _after_the_first_lets_go(first: asyncpg.Connection, asking: asyncio.Future, mine: list[int]) -> PoolMode:
+    """The second client waits for a server (a full pool, in either mode). A session pool
+    frees the first client's server only when it disconnects, and hands it to the next
+    waiting client; a transaction pool freed it already."""
+    if len(set(mine)) > 1:
+        asking.cancel()
+        return PoolMode.TRANSACTION
+    first.terminate()
+    done, _ = await asyncio.wait({asking}, timeout=SECOND_CLIENT_WAIT_S)
+    if not done:
+        asking.cancel()
+        return PoolMode.UNKNOWN
+    try:
+        return PoolMode.SESSION if asking.result() == mine[-1] else PoolMode.UNKNOWN
+    except (asyncpg.PostgresError, OSError):
+        return PoolMode.UNKNOWN
 
 
 async def detect_route(dsn: str, target: DbTarget, kwargs: ConnectArgs) -> Route:
@@ -151,8 +176,9 @@ async def detect_route(dsn: str, target: DbTarget, kwargs: ConnectArgs) -> Route
             mode = await _mode_from_behaviour(dsn, kwargs, first)
         except (asyncpg.PostgresError, OSError, asyncio.TimeoutError):
             return Route(name, PoolMode.UNKNOWN, "a second test connection failed")
-        how = ("a second client was given the same server connection" if mode is PoolMode.TRANSACTION
-               else f"a second client never shared the server connection in {MODE_TRIES} tries")
+        how = {PoolMode.TRANSACTION: "a client was moved to another server connection or given another's",
+               PoolMode.SESSION: "each client kept a server connection of its own until it disconnected"}.get(
+                   mode, "a second client was kept waiting for a server connection (pool full)")
         return Route(name, mode, how)
     finally:
         first.terminate()
