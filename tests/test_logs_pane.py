@@ -409,40 +409,6 @@ async def test_keys_typed_right_after_slash_go_to_the_filter(log_file: Path) -> 
         assert pane(app).buffer.match_count == N // 10
 
 
-def test_changed_spans_skip_equal_cells() -> None:
-    from cs_console.tui.widgets.changed_cells import MERGE_GAP, changed_spans
-
-    before = ("2026-11-27 03:00:01.250 INFO  a" + " " * 40, "x" * 71)
-    after = ("2026-11-27 03:00:01.750 INFO  b" + " " * 40, "x" * 71)
-    assert changed_spans(before, after) == [(20, 31)]  # 9 equal cells between: cheaper to resend
-    far = ("a" + " " * (MERGE_GAP + 5) + "b", "x" * (MERGE_GAP + 7))
-    near = ("A" + " " * (MERGE_GAP + 5) + "B", "x" * (MERGE_GAP + 7))
-    assert changed_spans(far, near) == [(0, 1), (MERGE_GAP + 6, MERGE_GAP + 7)]
-    # a style change alone is a change
-    assert changed_spans(("abc", "xxx"), ("abc", "xyx")) == [(1, 2)]
-    assert changed_spans(("abc", "xxx"), ("abc", "xxx")) == []
-
-
-def test_partial_updates_start_at_the_dirty_cell() -> None:
-    """The installed ChopsUpdate writes a dirty span from its first cell, not from the widget's left edge."""
-    from rich.console import Console
-    from rich.segment import Segment
-    from textual._compositor import ChopsUpdate
-    from textual.strip import Strip
-
-    from cs_console.tui.widgets.changed_cells import install_trimmed_updates
-
-    assert install_trimmed_updates()
-    console = Console(color_system=None, force_terminal=True, width=80)
-    strip = Strip([Segment("2026-11-27 03:00:01.750 INFO  payment")])
-    update = ChopsUpdate([{0: strip}], [(0, 20, 23)], [[strip.cell_length]])
-    assert update.render_segments(console) == "\x1b[1;21H750"
-    # a wide character is never cut in half: the write starts at the chop instead
-    wide = Strip([Segment("日本語 text")])
-    update = ChopsUpdate([{0: wide}], [(0, 1, 5)], [[wide.cell_length]])
-    assert update.render_segments(console).startswith("\x1b[1;1H日本")
-
-
 async def test_supabase_source_outage_shows_in_status_and_the_pane_recovers(fake_supabase) -> None:
     """The `edge` source over the loopback fake of the logs endpoint: a 503 run, then recovery."""
     from cs_console.backends.supabase.log_source import SupabaseLogHub

@@ -22,6 +22,7 @@ from textual.widgets import ContentSwitcher
 from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
 from cs_console.services.session import Session
+from cs_console.tui import textual_compat
 from cs_console.tui.pane import ClockTicked, Pane
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
@@ -189,7 +190,7 @@ class ConsoleApp(App[int]):
         return None
 
     def _shutting_down(self) -> bool:
-        return not self.is_running or bool(self._exit) or self._closing or self.screen._closing
+        return textual_compat.app_is_closing(self)
 
     async def _mount_remaining_panes(self) -> None:
         """After the first paint, the other panes one at a time, when the keyboard is quiet.

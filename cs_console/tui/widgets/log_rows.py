@@ -25,7 +25,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cs_console.domain.log_record import Level, LogRecord
-from cs_console.tui.widgets.changed_cells import changed_spans, install_trimmed_updates
+from cs_console.tui.textual_compat import install_trimmed_updates, trimmed_updates_active
+from cs_console.tui.widgets.changed_cells import Signature, cell_signature, changed_spans
 from cs_console.tui.widgets.log_line_text import FUNCTION_COLUMN_MAX, LEVEL_LABELS, format_timestamp, record_line_parts
 
 _STRIP_CACHE_SIZE = 600
@@ -115,7 +116,7 @@ class LogRows(ScrollView):
         # What the terminal shows of this widget: one strip per row, and per row
         # (text, style ids) to find the cells that change between two frames.
         self._frame: list[Strip] | None = None
-        self._frame_sigs: list[tuple[str, str] | None] = []
+        self._frame_sigs: list[Signature] = []
         self._frame_size = Size(0, 0)
         self._style_ids: dict[Style | None, str] = {}
 
@@ -283,24 +284,9 @@ class LogRows(ScrollView):
         rows += [None] * (height - len(rows))
         return [self._row_strip(row, y, width) for y, row in enumerate(rows[:height])]
 
-    def _signature(self, strip: Strip) -> tuple[str, str] | None:
-        """(text, one style id per cell), or None when a cell holds a wide character."""
-        texts: list[str] = []
-        ids: list[str] = []
-        style_ids = self._style_ids
-        for segment in strip:
-            text = segment.text
-            sid = style_ids.get(segment.style)
-            if sid is None:
-                if len(style_ids) > 4000:  # themes switched many times: start afresh
-                    style_ids.clear()
-                sid = style_ids[segment.style] = chr(0x100 + len(style_ids))
-            texts.append(text)
-            ids.append(sid * len(text))
-        text = "".join(texts)
-        if len(text) != strip.cell_length:
-            return None
-        return text, "".join(ids)
+    def _signature(self, strip: Strip) -> Signature:
+        """The row as terminal cells, with a style id per cell (see changed_cells)."""
+        return cell_signature(strip, self._style_ids)
 
     def _repaint(self) -> None:
         """Recompute the visible rows and refresh only the cells that changed.
@@ -322,12 +308,14 @@ class LogRows(ScrollView):
             self.refresh()
             return
         regions: list[Region] = []
-        width = self.scrollable_content_region.width
+        trimmed = trimmed_updates_active()
         for y, (before, after) in enumerate(zip(old_sigs, sigs)):
-            if before == after and before is not None:
+            if before == after:
                 continue
-            if before is None or after is None:
-                regions.append(Region(0, y, width, 1))
+            if not trimmed and not (isinstance(before[0], str) and isinstance(after[0], str)):
+                # Textual's own write cuts a span's end by cells and drops the combining
+                # marks there: a row that is not all ASCII is rewritten whole.
+                regions.append(Region(0, y, self.scrollable_content_region.width, 1))
                 continue
             for start, end in changed_spans(before, after):
                 regions.append(Region(start, y, end - start, 1))

@@ -20,6 +20,7 @@ from textual.geometry import Size
 from textual.message import Message
 
 from cs_console.domain.log_record import LogRecord
+from cs_console.tui import textual_compat
 from cs_console.tui.widgets.log_rows import Highlighter, LogLines, LogRows, Row
 
 _HSCROLL_STEP = 8
@@ -117,7 +118,9 @@ class LogView(LogRows, can_focus=True):
         # Line API widget) with ours (the record count): they never match, so any
         # layout anywhere (the header clock, every second) repainted the whole
         # scrollbar. Only a real change of size matters here.
-        return super()._size_updated(size, self.virtual_size, container_size, layout)
+        if textual_compat.enabled():
+            virtual_size = self.virtual_size
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def _sync_virtual_size(self, count: int, *, lazy: bool) -> None:
         """The scroll range is the record count.
@@ -139,7 +142,7 @@ class LogView(LogRows, can_focus=True):
         self.virtual_size = size
         # Whether the scrollbar shows is decided on layout, which _size_updated (above) skips
         # when only the range changed: decide it now, or a loaded machine could keep none.
-        self._refresh_scrollbars()
+        textual_compat.refresh_scrollbars(self)
 
     def _set_top(self, y: float) -> None:
         self._scrolling_internally = True
