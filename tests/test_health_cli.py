@@ -118,7 +118,7 @@ def test_health_demo_scenarios_as_the_issue_checks_them() -> None:
         assert name in names
     # Every component healthy and every derived line OK (the seeded calm demo).
     assert {c["name"]: c["status"] for c in data["components"]} == {
-        "Database": "HEALTHY", "Database connections": "OK", "Auth": "HEALTHY", "Auth failures": "OK", "REST": "HEALTHY",
+        "Platform status": "HEALTHY", "Database": "HEALTHY", "Database connections": "OK", "Auth": "HEALTHY", "Auth failures": "OK", "REST": "HEALTHY",
         "Storage": "HEALTHY", "Edge Functions": "HEALTHY", "Realtime": "HEALTHY", "Critical alerts (24 h)": "OK",
     }
     db = next(c for c in data["components"] if c["name"] == "Database")
@@ -136,6 +136,24 @@ def test_health_demo_scenarios_as_the_issue_checks_them() -> None:
 
     text = health("--scenario", "function-failures")  # --scenario alone means the demo
     assert text.returncode == 1 and "⚠️ DEGRADED  Edge Functions" in text.stdout and "Status: WARNING (exit 1)" in text.stdout
+
+
+def test_health_demo_platform_incident_names_the_incident() -> None:
+    proc = health("--demo", "--scenario", "platform-incident", "--json")
+    data = as_json(proc)
+    lines = {c["name"]: c for c in data["components"]}
+    platform = lines["Platform status"]
+    assert platform["status"] == "DEGRADED" and platform["state"] == "WARNING"
+    assert platform["detail"] == (
+        "incident in eu-central-1: Elevated API latency and errors in eu-central-1 (identified, major impact) https://stspg.io/demo0in"
+    )
+    assert data["components"][0]["name"] == "Platform status"  # first: it changes how the rest is read
+    # The platform's trouble shows in our own figures too; nothing is DOWN.
+    assert lines["REST"]["status"] == "DEGRADED" and "p95" in lines["REST"]["detail"]
+    assert not [c for c in data["components"] if c["status"] in ("DOWN", "CRITICAL")]
+    assert proc.returncode == 1 and data["status"] == "WARNING"
+    text = health("--demo", "--scenario", "platform-incident")
+    assert "⚠️ DEGRADED  Platform status" in text.stdout and "https://stspg.io/demo0in" in text.stdout
 
 
 def test_health_dsn_wrong_password_says_where_it_came_from(pg: PgServer) -> None:
