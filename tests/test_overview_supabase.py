@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import fake_statuspage as sp
+from tests.fake_statuspage import FakeStatusPage
 from tests.fake_supabase import FakeSupabase
 from tests.screen_text import screen_text, until
 from tests.sessions import session_args
@@ -42,7 +44,10 @@ async def test_project_row_shows_the_project_and_no_fault(fake_supabase: FakeSup
 
     from cs_console.tui.panes.overview import ComponentRow
 
-    app = _app(tmp_path, fake_supabase, monkeypatch)
+    page = FakeStatusPage().start()
+    # The fake project is in us-east-1 (its Management API project object): an incident there is ours.
+    page.summary = sp.summary(incidents=[sp.incident("Degraded Auth in us-east-1", ["us-east-1/auth"])])
+    app = _app(tmp_path, fake_supabase, monkeypatch, f'status_page_url = "{page.url}"\n')
     faults: list[str] = []
     async with app.run_test(size=(180, 45)) as pilot:
         original = app.notify
@@ -60,4 +65,9 @@ async def test_project_row_shows_the_project_and_no_fault(fake_supabase: FakeSup
         assert cells[0] == "Project" and cells[1].endswith("HEALTHY")
         assert "ACTIVE_HEALTHY" in cells[3] and "customersignal-prod (us-east-1)" in cells[3]
         assert "pane fault" not in text
+        await until(pilot, lambda: "Platform status" in {r.component_name for r in app.query(ComponentRow)})
+        platform = [str(s.render()) for s in {r.component_name: r for r in app.query(ComponentRow)}["Platform status"].query(Static)]
+        assert platform[1].endswith("DEGRADED") and platform[3].startswith("incident in us-east-1: Degraded Auth in us-east-1 (investigating")
+    page.stop()
     assert not [f for f in faults if "pane fault" in f]
+    assert page.requests == 1  # the cache: one look at the page however often health runs
