@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -56,3 +57,31 @@ async def test_declaring_from_live_health_records_the_page(tmp_path: Path) -> No
     view = next(i for v in phase_views(inc, at(1)) for i in v.items if i.item.id == "status_page")
     assert view.done and view.note == f"DEGRADED: {SEEN}"
     await svc.close()
+
+
+async def test_a_hand_tick_in_the_detail_view_records_the_consoles_reading(tmp_path: Path) -> None:
+    from cs_console.domain.incidents import Severity
+    from tests.screen_text import screen_text, until
+    from tests.test_incident_pane import make_app, show_pane, store_service
+
+    app = make_app(tmp_path)
+    svc, _ = store_service(app)
+    inc = await svc.open(title="API slow", severity=Severity.P2, summary="p95 over 800 ms")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await show_pane(pilot)
+        now = datetime.now(timezone.utc)
+        seen = ComponentHealth(PLATFORM_STATUS, HealthStatus.DEGRADED, SEEN, None, now)
+        app.live.health = HealthReport((seen,), now)
+        await pilot.press("enter")
+        await until(pilot, lambda: "Timeline (UTC)" in screen_text(app))
+        assert "[ ] Check the Supabase status page" in screen_text(app)
+        await pilot.press("tab")
+        phases = app.screen.query_one("#incd-phases")
+        while phases.highlighted_option is None or phases.highlighted_option.id != "item:status_page":
+            await pilot.press("up")
+        await pilot.press("enter")
+        await until(pilot, lambda: "[x] Check the Supabase status page" in screen_text(app))
+        await until(pilot, lambda: "seen: DEGRADED: incident in eu-central-1: Elevated" in screen_text(app))
+        assert "Checklist status_page: done (seen: DEGRADED: incident" in screen_text(app)  # the timeline
+        tick = [e for e in (await svc.get(inc.ref)).events if e.data.get("item") == "status_page"][-1]
+        assert tick.data == {"item": "status_page", "done": True, "note": f"DEGRADED: {SEEN}"}

@@ -187,8 +187,10 @@ class IncidentDetailScreen(Screen[None]):
             for item in view.items:
                 box = "[x]" if item.done else "[ ]"
                 how = " (auto)" if item.auto else ""
-                seen = f" — seen: {safe_text(item.note, 160)}" if item.done and item.note else ""
-                options.append(Option(Content(f"  {box} {item.item.label}{how}{seen}"), id=f"item:{item.item.id}"))
+                options.append(Option(Content(f"  {box} {item.item.label}{how}"), id=f"item:{item.item.id}"))
+                if item.done and item.note:  # what was seen, on its own line: the column is narrow
+                    options.append(Option(Content.styled(f"      seen: {safe_text(item.note, 300)}", "$text-muted"),
+                                          id=f"seen:{item.item.id}", disabled=True))
         return options
 
     def _render_phases(self) -> None:
