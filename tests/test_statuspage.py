@@ -161,3 +161,40 @@ def test_not_a_summary_is_a_format_error() -> None:
     for bad in (None, [], {"page": {}}, {"components": [{"name": "no id"}]}, {"incidents": [{"id": "x"}]}):
         with pytest.raises(SummaryFormatError):
             parse_summary(bad)
+
+
+def test_profile_keys_are_checked(tmp_path) -> None:
+    from cs_console.config import ConfigError, load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text('[profiles.p]\nplatform_region = "Frankfurt"\n')
+    with pytest.raises(ConfigError, match="a region code such as eu-central-1"):
+        load_config(str(path))
+    path.write_text('[profiles.p]\nstatus_page_url = "status.supabase.com"\n')
+    with pytest.raises(ConfigError, match="an http"):
+        load_config(str(path))
+    path.write_text('[profiles.p]\nplatform_region = "ap-southeast-1"\n')
+    prof = load_config(str(path)).profile("p")
+    assert prof.platform_region == "ap-southeast-1" and prof.status_page_url == "https://status.supabase.com"
+
+
+async def test_live_wiring_uses_the_profile_region_and_can_be_turned_off(page: FakeStatusPage, tmp_path, monkeypatch) -> None:
+    from cs_console.config import load_config
+    from cs_console.services.session import Session
+    from cs_console.wiring.live import build_live_environment
+
+    page.summary = sp.summary(incidents=[sp.incident("Storage slow in Singapore", ["ap-southeast-1/storage"])])
+    path = tmp_path / "config.toml"
+    base = '[profiles.p]\nproject_ref = "csgnlprodabcdefghijk"\nmanagement_api_url = "http://127.0.0.1:9"\n'
+    path.write_text(base + f'status_page_url = "{page.url}"\nplatform_region = "ap-southeast-1"\n')
+    config = load_config(str(path))
+    env = build_live_environment(Session(config, config.profile("p"), None, tmp_path / "state"))
+    [probe] = [p for p in env.health_probes if p.name == "statuspage"]
+    [comp] = await probe.check()  # the Management API is unreachable: the profile's region is enough
+    assert comp.status is HealthStatus.DEGRADED and "incident in ap-southeast-1: Storage slow in Singapore" in comp.detail
+    await env.aclose()
+    path.write_text(base + 'status_page_url = ""\n')
+    config = load_config(str(path))
+    env = build_live_environment(Session(config, config.profile("p"), None, tmp_path / "state"))
+    assert not [p for p in env.health_probes if p.name == "statuspage"]
+    await env.aclose()
