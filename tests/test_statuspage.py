@@ -72,8 +72,7 @@ async def test_resolved_incidents_and_maintenances(page: FakeStatusPage) -> None
     assert status is HealthStatus.HEALTHY
     assert detail == "no incident for eu-central-1; maintenance scheduled 2026-12-05 02:00 UTC: Database upgrades in eu-central-1"
     page.summary = sp.summary(maintenances=[sp.maintenance("Database upgrades in eu-central-1", ["eu-central-1/database"], status="in_progress")])
-    status, detail = await StatusPageClient(page.url).summary(), None
-    verdict = assess(status, "eu-central-1")
+    verdict = assess(await StatusPageClient(page.url).summary(), "eu-central-1")
     assert verdict.status is HealthStatus.DEGRADED and verdict.detail.startswith("maintenance in progress: Database upgrades")
 
 
