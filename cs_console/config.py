@@ -89,6 +89,10 @@ def _check_url(v: str) -> str | None:
     return None if v == "" or re.match(r"^https?://[^\s]+$", v) else "an http(s) URL"
 
 
+def _check_region(v: str) -> str | None:
+    return None if v == "" or re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$", v) else "a region code such as eu-central-1"
+
+
 def _check_dsn(v: str) -> str | None:
     if v == "":
         return None
@@ -133,6 +137,8 @@ class Profile:
     project_ref: str = _setting(str, "", "Supabase project ref", _check_ref)
     management_api_url: str = _setting(str, "https://api.supabase.com", "Management API base URL", _check_url)
     project_url: str = _setting(str, "", "project URL (default https://<ref>.supabase.co)", _check_url)
+    status_page_url: str = _setting(str, "https://status.supabase.com", "the platform's Statuspage site (\"\" turns the check off)", _check_url)
+    platform_region: str = _setting(str, "", "the project's region on the status page, e.g. eu-central-1 (default: from the Management API)", _check_region)
     db_dsn: str = _setting(str, "", "PostgreSQL DSN, without password", _check_dsn)
     access_token_env: str = _setting(str, "SUPABASE_ACCESS_TOKEN", "env var holding the Management API token", _check_env_name)
     service_role_key_env: str = _setting(str, "SUPABASE_SERVICE_ROLE_KEY", "env var holding the service role / secret key", _check_env_name)

@@ -11,7 +11,7 @@ from cs_console.backends.demo.log_source import DemoLogSource
 from cs_console.backends.demo.model.project import DemoProject
 from cs_console.backends.executors.demo import DemoExecutor
 from cs_console.domain.db_inspect import INSPECT_VIEWS, InspectTable
-from cs_console.domain.health import COMPONENTS, HealthStatus
+from cs_console.domain.health import COMPONENTS, PLATFORM_STATUS, HealthStatus
 from cs_console.domain.metrics import METRICS
 from cs_console.domain.runbooks.calls import DemoCall
 from cs_console.domain.sources import HealthProbe, LogSource, MetricsSource, SourceState
@@ -38,11 +38,13 @@ async def test_environment_for_a_one_shot_command(monkeypatch: pytest.MonkeyPatc
     snap = await source.collect()
     assert set(snap.samples) == {m.key for m in METRICS}
     assert snap.value("db.connections.pct") >= 90.0
-    [probe] = env.health_probes
-    assert isinstance(probe, HealthProbe)
+    probe, platform = env.health_probes
+    assert isinstance(probe, HealthProbe) and isinstance(platform, HealthProbe)
     comps = await probe.check()
     assert tuple(c.name for c in comps) == COMPONENTS
     assert comps[0].status is HealthStatus.DOWN
+    [page] = await platform.check()  # the simulated status page: no platform incident in this scenario
+    assert page.name == PLATFORM_STATUS and page.status is HealthStatus.HEALTHY
     [status] = env.source_statuses()
     assert status.name == "demo" and status.state is SourceState.UP and "connection-exhaustion" in status.detail
     for name in ("function", "edge", "auth", "postgres", "all"):

@@ -118,7 +118,7 @@ def test_health_demo_scenarios_as_the_issue_checks_them() -> None:
         assert name in names
     # Every component healthy and every derived line OK (the seeded calm demo).
     assert {c["name"]: c["status"] for c in data["components"]} == {
-        "Database": "HEALTHY", "Database connections": "OK", "Auth": "HEALTHY", "Auth failures": "OK", "REST": "HEALTHY",
+        "Platform status": "HEALTHY", "Database": "HEALTHY", "Database connections": "OK", "Auth": "HEALTHY", "Auth failures": "OK", "REST": "HEALTHY",
         "Storage": "HEALTHY", "Edge Functions": "HEALTHY", "Realtime": "HEALTHY", "Critical alerts (24 h)": "OK",
     }
     db = next(c for c in data["components"] if c["name"] == "Database")
@@ -136,6 +136,24 @@ def test_health_demo_scenarios_as_the_issue_checks_them() -> None:
 
     text = health("--scenario", "function-failures")  # --scenario alone means the demo
     assert text.returncode == 1 and "⚠️ DEGRADED  Edge Functions" in text.stdout and "Status: WARNING (exit 1)" in text.stdout
+
+
+def test_health_demo_platform_incident_names_the_incident() -> None:
+    proc = health("--demo", "--scenario", "platform-incident", "--json")
+    data = as_json(proc)
+    lines = {c["name"]: c for c in data["components"]}
+    platform = lines["Platform status"]
+    assert platform["status"] == "DEGRADED" and platform["state"] == "WARNING"
+    assert platform["detail"] == (
+        "incident in eu-central-1: Elevated API latency and errors in eu-central-1 (identified, major impact) https://stspg.io/demo0in"
+    )
+    assert data["components"][0]["name"] == "Platform status"  # first: it changes how the rest is read
+    # The platform's trouble shows in our own figures too; nothing is DOWN.
+    assert lines["REST"]["status"] == "DEGRADED" and "p95" in lines["REST"]["detail"]
+    assert not [c for c in data["components"] if c["status"] in ("DOWN", "CRITICAL")]
+    assert proc.returncode == 1 and data["status"] == "WARNING"
+    text = health("--demo", "--scenario", "platform-incident")
+    assert "⚠️ DEGRADED  Platform status" in text.stdout and "https://stspg.io/demo0in" in text.stdout
 
 
 def test_health_dsn_wrong_password_says_where_it_came_from(pg: PgServer) -> None:
@@ -161,3 +179,33 @@ def test_health_dsn_wrong_password_says_where_it_came_from(pg: PgServer) -> None
         hba.write_text(original)
         pg.psql("select pg_reload_conf()")
         pg.psql(f"drop role if exists {role}")
+
+
+def test_health_supabase_profile_reads_the_status_page(fake_supabase, tmp_path: Path) -> None:
+    from tests import fake_statuspage as sp
+    from tests.fake_statuspage import FakeStatusPage
+
+    def config(url: str) -> Path:
+        path = tmp_path / "config.toml"
+        path.write_text(
+            '[profiles.prod]\nproject_ref = "csgnlprodabcdefghijk"\n'
+            f'management_api_url = "{fake_supabase.url}"\nproject_url = "{fake_supabase.url}"\n'
+            f'access_token_env = "CS_TEST_SB_TOKEN"\nservice_role_key_env = "CS_TEST_SB_KEY"\nstatus_page_url = "{url}"\n'
+        )
+        path.chmod(0o600)
+        return path
+
+    env = {"CS_TEST_SB_TOKEN": fake_supabase.token, "CS_TEST_SB_KEY": fake_supabase.service_key}
+    with FakeStatusPage() as page:
+        # The region is the Management API project's (us-east-1): an incident in Singapore is not ours.
+        page.summary = sp.summary(incidents=[sp.incident("Storage slow in Singapore", ["ap-southeast-1/storage"])])
+        data = as_json(health("--config", str(config(page.url)), "--json", env=env))
+        line = next(c for c in data["components"] if c["name"] == "Platform status")
+        assert line["status"] == "HEALTHY" and line["detail"] == "no incident for us-east-1; 1 elsewhere: Storage slow in Singapore"
+        page.summary = sp.summary(incidents=[sp.incident("Auth errors in N. Virginia", ["us-east-1/auth"])])
+        text = health("--config", str(config(page.url)), env=env).stdout
+        assert "⚠️ DEGRADED  Platform status" in text and "Auth errors in N. Virginia (investigating, major impact) https://stspg.io/" in text
+    # No page at all (nothing listens there): UNKNOWN with the reason, never DOWN.
+    data = as_json(health("--config", str(config("http://127.0.0.1:9")), "--json", env=env))
+    line = next(c for c in data["components"] if c["name"] == "Platform status")
+    assert line["status"] == "UNKNOWN" and line["detail"].startswith("status page not read: cannot reach 127.0.0.1")

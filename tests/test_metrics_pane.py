@@ -78,10 +78,10 @@ async def test_overview_says_which_components_have_no_source_and_why_values_are_
     app = db_only_app()
     async with app.run_test(size=(120, 40)) as pilot:
         text = screen_text(app)
-        assert "Database       …" in text and "HEALTHY" not in text and "…" in text.split("Daily review")[1]  # before any data
+        assert "Database        …" in text and "HEALTHY" not in text and "…" in text.split("Daily review")[1]  # before any data
         await refreshed(app, pilot)
         text = screen_text(app)
-        assert "Database       ✓ HEALTHY" in text
+        assert "Database        ✓ HEALTHY" in text
         assert text.count("– no source") == 5 and "not checked yet" not in text
         assert "n/a (no statements in the last 2 s)" in text  # the reason, without "n/a (n/a: ..."
         assert "n/a (n/a" not in text

@@ -121,3 +121,27 @@ def test_overview_snapshot_80x24(snap_compare) -> None:
         await settle(pilot, lambda: mount_done(app) and "Daily review" in screen_text(app), what="overview")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 45)])
+async def test_platform_incident_shows_in_the_platform_status_row(size: tuple[int, int]) -> None:
+    from textual.widgets import Static
+
+    from cs_console.domain.health import PLATFORM_STATUS
+    from cs_console.tui.panes.overview import ComponentRow
+
+    app = demo_app("platform-incident")
+    async with app.run_test(size=size) as pilot:
+        await play(app, 60, 15)  # impact, but the status page has not posted yet
+        await pilot.pause(0.2)
+        row = next(r for r in app.query(ComponentRow) if r.component_name == PLATFORM_STATUS)
+        cells = [str(s.render()) for s in row.query(Static)]
+        assert cells[1].endswith("HEALTHY") and cells[3] == "no incident for eu-central-1"
+        await play(app, 120, 15)
+        await pilot.pause(0.2)
+        cells = [str(s.render()) for s in row.query(Static)]
+        assert cells[1].endswith("DEGRADED")
+        assert cells[3].startswith("incident in eu-central-1: Elevated API latency and errors in eu-central-1 (investigating")
+        text = screen_text(app)
+        assert "Platform status" in text and "pane fault" not in text
+        assert all(len(line) <= size[0] for line in text.splitlines())

@@ -153,7 +153,7 @@ async def test_sources_are_wired_after_the_first_frame_without_a_false_warning()
                 break
             await pilot.pause(0.05)
         assert built and app.env is built[0] and not app.environment_pending
-        assert "Database       ✓ HEALTHY" in screen_text(app) and "no sources configured" not in screen_text(app)
+        assert "Database        ✓ HEALTHY" in screen_text(app) and "no sources configured" not in screen_text(app)
 
 
 async def test_a_wiring_error_after_the_first_frame_exits_2_with_one_line() -> None:

@@ -16,6 +16,6 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     add_command(
         sub, "demo", "Open the console on the built-in demo environment (no credentials, no network).", _run,
-        epilog="Scenarios: calm, connection-exhaustion, function-failures, traffic-spike, security-breach. "
+        epilog="Scenarios: calm, connection-exhaustion, function-failures, traffic-spike, security-breach, platform-incident. "
         "--seed makes a run repeatable; --speed 10 runs simulated time ten times faster.",
     )

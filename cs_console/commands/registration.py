@@ -17,7 +17,7 @@ def add_command(sub: Any, name: str, help_text: str, handler: Handler, **kwargs:
     return parser
 
 
-SCENARIOS: tuple[str, ...] = ("calm", "connection-exhaustion", "function-failures", "traffic-spike", "security-breach")
+SCENARIOS: tuple[str, ...] = ("calm", "connection-exhaustion", "function-failures", "traffic-spike", "security-breach", "platform-incident")
 
 
 def add_global_flags(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 # The components the manual's health check names, in display order.
 COMPONENTS: tuple[str, ...] = ("Database", "Auth", "REST", "Storage", "Edge Functions", "Realtime")
+# Not one of the manual's six: the platform's status page, judged for our region (domain/platform_status.py).
+PLATFORM_STATUS = "Platform status"
 
 
 class HealthStatus(StrEnum):

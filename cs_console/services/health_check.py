@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from cs_console.domain.health import COMPONENTS, ComponentHealth, HealthStatus
+from cs_console.domain.health import COMPONENTS, PLATFORM_STATUS, ComponentHealth, HealthStatus
 from cs_console.domain.metrics import MetricsSnapshot, merge_snapshots
 from cs_console.domain.safe_text import safe_text
 from cs_console.domain.thresholds import DEFAULT_THRESHOLDS, MetricState, Threshold
@@ -51,9 +51,9 @@ _STATE_SYMBOL: dict[MetricState, str] = {
     MetricState.UNKNOWN: "❔",
 }
 
-# Display order: the project first, then the manual's components, the
-# connections line right under Database; unknown names after; alerts last.
-_ORDER: tuple[str, ...] = ("Project", "Database", CONNECTIONS_LINE, "Auth", AUTH_FAILURES_LINE, *COMPONENTS[2:])
+# Display order: the project and the platform's status page first, then the manual's
+# components, the connections line right under Database; unknown names after; alerts last.
+_ORDER: tuple[str, ...] = ("Project", PLATFORM_STATUS, "Database", CONNECTIONS_LINE, "Auth", AUTH_FAILURES_LINE, *COMPONENTS[2:])
 
 
 class _AlertLike(Protocol):

@@ -293,8 +293,8 @@ class IncidentService:
             raise IncidentError(f"update not delivered: {exc}") from None
         return await self.record_update(ref, body, channel="webhook")
 
-    async def check_item(self, ref: str, item: str, done: bool = True) -> Incident:
-        return await self._mutate(ref, lambda i, now: workflow.check_item(i, item, done, now, self.actor))
+    async def check_item(self, ref: str, item: str, done: bool = True, *, note: str = "") -> Incident:
+        return await self._mutate(ref, lambda i, now: workflow.check_item(i, item, done, now, self.actor, note=note))
 
     async def edit_details(self, ref: str, **fields: Any) -> Incident:
         return await self._mutate(ref, lambda i, now: workflow.edit_details(i, now, self.actor, **fields))

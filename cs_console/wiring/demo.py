@@ -17,6 +17,7 @@ from cs_console.backends.demo.health_probe import DemoHealthProbe
 from cs_console.backends.demo.inspector import DemoInspector
 from cs_console.backends.demo.log_source import DemoLogSource
 from cs_console.backends.demo.metrics_source import DemoMetricsSource
+from cs_console.backends.demo.platform_status_probe import DemoPlatformStatusProbe
 from cs_console.backends.demo.model.clock import parse_anchor
 from cs_console.backends.demo.model.project import DemoProject
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
@@ -68,7 +69,7 @@ def build_demo_environment(session: Session, one_shot: bool, *, anchor: datetime
     env = Environment(session=session, clock=project.clock, local_log_opener=open_local_log)
     env.demo = project
     env.metrics_sources.append(DemoMetricsSource(project))
-    env.health_probes.append(DemoHealthProbe(project))
+    env.health_probes += [DemoHealthProbe(project), DemoPlatformStatusProbe(project)]
     env.inspector = DemoInspector(project)
     env.log_factories = {name: _log_factory(project, name) for name in LOG_SOURCE_NAMES}
     return env

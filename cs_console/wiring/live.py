@@ -89,7 +89,25 @@ def _wire_supabase(env: Environment) -> None:
         client, clock=env.clock, stats_source=api, report_database=not profile.db_dsn,
         fn_error_degraded_pct=profile.thresholds["function_error_rate_pct"].warning,
     ))
+    _wire_status_page(env, client)
     # The log sources share this same `client` (and so its rate budget).
     hub = SupabaseLogHub(client, env.clock, interval_s=profile.refresh["logs"])
     for name in LOG_SOURCE_NAMES:
         env.log_factories[name] = lambda _name=name, **options: hub.source(_name)
+
+
+def _wire_status_page(env: Environment, client) -> None:
+    """The platform's status page, judged for the project's region (the profile's
+    platform_region, else the Management API project's `region`, asked once)."""
+    profile = env.session.profile
+    if not profile.status_page_url:
+        return
+    from cs_console.backends.statuspage.client import StatusPageClient
+    from cs_console.backends.statuspage.probe import PlatformStatusProbe
+
+    async def project_region() -> str | None:
+        return (await client.project()).get("region")
+
+    env.health_probes.append(PlatformStatusProbe(
+        StatusPageClient(profile.status_page_url), region=profile.platform_region, region_lookup=project_region, clock=env.clock,
+    ))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cs_console.domain.health import PLATFORM_STATUS
 from cs_console.domain.incidents.events import EventType
 from cs_console.domain.incidents.model import Incident
 from cs_console.domain.incidents.status import Status
@@ -37,11 +38,41 @@ def _lessons(inc: Incident) -> bool:
     return bool(inc.postmortem.get("root_cause")) or bool(inc.postmortem_waiver)
 
 
+_STEP_SEEN = {"succeeded", "failed"}  # the page was read (failed: its expectation "no incident" was not met)
+
+
+def status_page_seen(inc: Incident, *, ticks: bool = True) -> str:
+    """What the timeline says the status page showed, newest first; "" if nobody has looked.
+
+    A health snapshot naming the Platform status (the console read the page at
+    declaration or when evidence was attached), the incident-response runbook's
+    status_page step, or (`ticks`) a responder's tick that recorded what the
+    console showed. A page the console could not read (UNKNOWN) is not a look at it.
+    """
+    for ev in reversed(inc.events):
+        data = ev.data
+        if ev.type is EventType.METRIC_SNAPSHOT:
+            metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+            live = metrics.get("_health") if isinstance(metrics.get("_health"), dict) else {}
+            line = live.get(PLATFORM_STATUS)
+            if isinstance(line, str) and line and not line.startswith("UNKNOWN"):
+                return line
+            health = metrics.get("health")
+            if isinstance(health, dict) and health.get("component") == PLATFORM_STATUS and health.get("status") not in (None, "UNKNOWN"):
+                return f"{health['status']}: {health.get('detail') or ''}".rstrip(": ")
+        elif ev.type is EventType.RUNBOOK_STEP and data.get("step_id") == "status_page" and data.get("outcome") in _STEP_SEEN:
+            return f"runbook {data.get('runbook_id', '')}: {data.get('outcome')}" + (f": {data['detail']}" if data.get("detail") else "")
+        elif ticks and ev.type is EventType.CHECKLIST_ITEM and data.get("item") == "status_page" and data.get("done") and data.get("note"):
+            return str(data["note"])
+    return ""
+
+
 @dataclass(frozen=True)
 class ChecklistItem:
     id: str
     label: str
     auto: Callable[[Incident], bool] | None = None  # ticks itself from the timeline
+    seen: Callable[[Incident], str] | None = None  # what the timeline recorded for it (shown beside the tick)
 
 
 @dataclass(frozen=True)
@@ -57,7 +88,8 @@ class Phase:
 PHASES: tuple[Phase, ...] = (
     Phase("immediate", "Immediate response", "0–15 min", timedelta(minutes=15), frozenset({Status.TRIAGE}), (
         ChecklistItem("assess", "Assess the situation: run the health check", _has(EventType.METRIC_SNAPSHOT)),
-        ChecklistItem("status_page", "Check the Supabase status page (status.supabase.com) for ongoing incidents"),
+        ChecklistItem("status_page", "Check the Supabase status page (status.supabase.com) for ongoing incidents",
+                      lambda inc: bool(status_page_seen(inc, ticks=False)), status_page_seen),
         ChecklistItem("notify", "Initial communication: notify stakeholders", _has(EventType.STAKEHOLDER_UPDATE)),
         ChecklistItem("channel", "Create the incident channel / ticket"),
         ChecklistItem("log", "Begin the incident log", _has(EventType.CREATED)),
@@ -92,6 +124,7 @@ class ItemView:
     item: ChecklistItem
     done: bool
     auto: bool  # ticked by the timeline rather than by hand
+    note: str = ""  # what was seen, when the item records it (the status page)
 
 
 @dataclass(frozen=True)
@@ -141,6 +174,6 @@ def phase_views(inc: Incident, now: datetime) -> list[PhaseView]:
         for item in phase.items:
             auto = bool(item.auto and item.auto(inc))
             done = auto or inc.checklist.get(item.id, False)
-            items.append(ItemView(item, done, auto))
+            items.append(ItemView(item, done, auto, item.seen(inc) if item.seen else ""))
         views.append(PhaseView(phase, state, started, elapsed, overdue, tuple(items)))
     return views

@@ -89,7 +89,8 @@ def describe(ev: IncidentEvent) -> str:
         line = first[0].lstrip("🔴🟠🟡\ufe0f ") if first else ""
         return f"Stakeholder update {ok} via {d.get('channel')}: {line}"
     if t is EventType.CHECKLIST_ITEM:
-        return f"Checklist {d.get('item')}: {'done' if d.get('done', True) else 'not done'}"
+        seen = f" (seen: {d['note']})" if d.get("note") else ""
+        return f"Checklist {d.get('item')}: {'done' if d.get('done', True) else 'not done'}{seen}"
     if t is EventType.DETAILS_EDITED:
         return "Details edited: " + ", ".join(sorted(d))
     if t is EventType.POSTMORTEM_EDITED:

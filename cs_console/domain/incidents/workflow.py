@@ -238,10 +238,14 @@ def record_update(
     return _draft(inc, now, EventType.STAKEHOLDER_UPDATE, actor, data, pinned=delivered)
 
 
-def check_item(inc: Incident, item: str, done: bool, now: datetime, actor: str) -> IncidentEvent:
+def check_item(inc: Incident, item: str, done: bool, now: datetime, actor: str, *, note: str = "") -> IncidentEvent:
+    """`note`: what was seen (the status page's verdict when its item is ticked)."""
     if item not in ITEM_IDS:
         raise ValidationError(f"unknown checklist item {item!r} (expected one of {', '.join(sorted(ITEM_IDS))})")
-    return _draft(inc, now, EventType.CHECKLIST_ITEM, actor, {"item": item, "done": done})
+    data: dict[str, Any] = {"item": item, "done": done}
+    if note and done:
+        data["note"] = _text(note[:500], "note", limit=500)
+    return _draft(inc, now, EventType.CHECKLIST_ITEM, actor, data)
 
 
 def edit_details(

@@ -83,16 +83,21 @@ class ValueCell(Static):
 
 
 class ComponentRow(Horizontal):
+    """One component: name, status, latency, detail.
+
+    The four cells are made here, not in compose(): a row mounted while a health
+    report is being shown (the Project row, the platform status) is updated in the
+    same call, before Textual would have composed it.
+    """
+
     def __init__(self, name: str) -> None:
-        super().__init__(classes="component-row")
+        self._name_cell = Static(Content(name), classes="comp-name")
+        self._status_cell = Static(Content("…"), classes="comp-status")
+        self._latency_cell = Static(Content(""), classes="comp-latency")
+        self._detail_cell = Static(Content(""), classes="comp-detail")
+        super().__init__(self._name_cell, self._status_cell, self._latency_cell, self._detail_cell, classes="component-row")
         self.component_name = name
         self._last: tuple = ()
-
-    def compose(self) -> ComposeResult:
-        yield Static(Content(self.component_name), classes="comp-name")
-        yield Static(Content("…"), classes="comp-status")
-        yield Static(Content(""), classes="comp-latency")
-        yield Static(Content(""), classes="comp-detail")
 
     def show(self, comp: ComponentHealth | None, *, checked: bool = False, problem: str = "") -> None:
         """`checked`: a health check has run, so a missing component has no source (or its probe failed)."""
@@ -108,15 +113,14 @@ class ComponentRow(Horizontal):
             key = (comp.status.value, latency, safe_text(comp.detail, 200))
         if key == self._last:
             return
-        self._last = key
-        statics = list(self.query(Static))
         if key[0] == _NO_SOURCE:
-            statics[1].update(Content.styled("– no source", "$text-muted"))
+            self._status_cell.update(Content.styled("– no source", "$text-muted"))
         else:
             status = HealthStatus(key[0])
-            statics[1].update(Content.assemble((f"{status.glyph} {status.value}", _HEALTH_STYLE[status])))
-        statics[2].update(Content(key[1]))
-        statics[3].update(Content(key[2]))
+            self._status_cell.update(Content.assemble((f"{status.glyph} {status.value}", _HEALTH_STYLE[status])))
+        self._latency_cell.update(Content(key[1]))
+        self._detail_cell.update(Content(key[2]))
+        self._last = key  # only once shown: a failed update is retried on the next refresh
 
 
 class OverviewPane(Pane):
@@ -174,12 +178,16 @@ class OverviewPane(Pane):
         report = live.health
         if report is not None:
             # Components beyond the manual's six (e.g. the Supabase project status) get a row too.
-            known = {row.component_name for row in self.query(ComponentRow)}
+            rows = list(self.query(ComponentRow))
+            known = {row.component_name for row in rows}
             extra = [ComponentRow(c.name) for c in report.components if c.name not in known]
             if extra:
+                # The rows carry their cells from __init__, so they are filled below, in this call.
                 self.query_one("#ov-components").mount_all(extra)
-                self.call_after_refresh(self.refresh_live)
-        for row in self.query(ComponentRow):
+                rows += extra
+        else:
+            rows = list(self.query(ComponentRow))
+        for row in rows:
             row.show(report.component(row.component_name) if report else None, checked=report is not None, problem=live.health_error)
         snap = live.snapshot
         for key, _ in HEADLINE:

@@ -26,6 +26,7 @@ from cs_console.domain.incidents.model import Incident
 from cs_console.domain.incidents.phases import phase_views
 from cs_console.domain.incidents.postmortem import describe
 from cs_console.domain import durations
+from cs_console.domain.health import PLATFORM_STATUS, HealthStatus
 from cs_console.domain.incidents.timers import TimerState, sla
 from cs_console.domain.incidents.views import timer_phrase
 from cs_console.domain.safe_text import safe_text
@@ -187,6 +188,9 @@ class IncidentDetailScreen(Screen[None]):
                 box = "[x]" if item.done else "[ ]"
                 how = " (auto)" if item.auto else ""
                 options.append(Option(Content(f"  {box} {item.item.label}{how}"), id=f"item:{item.item.id}"))
+                if item.done and item.note:  # what was seen, on its own line: the column is narrow
+                    options.append(Option(Content.styled(f"      seen: {safe_text(item.note, 300)}", "$text-muted"),
+                                          id=f"seen:{item.item.id}", disabled=True))
         return options
 
     def _render_phases(self) -> None:
@@ -218,7 +222,16 @@ class IncidentDetailScreen(Screen[None]):
         if view_item is not None and view_item.auto:
             self.app.notify("ticked by the timeline; nothing to do", timeout=3, markup=False)
             return
-        self.actions.run(lambda s: s.check_item(self.inc.ref, item_id, not current), None)
+        note = self._platform_status_seen() if item_id == "status_page" and not current else ""
+        self.actions.run(lambda s: s.check_item(self.inc.ref, item_id, not current, note=note), None)
+
+    def _platform_status_seen(self) -> str:
+        """The console's own reading of the status page, recorded with a hand tick of its item."""
+        health = getattr(getattr(self.app, "live", None), "health", None)
+        comp = health.component(PLATFORM_STATUS) if health is not None else None
+        if comp is None or comp.status is HealthStatus.UNKNOWN:
+            return ""
+        return f"{comp.status.value}: {comp.detail}" if comp.detail else comp.status.value
 
     @on(OptionList.OptionSelected, "#incd-timeline")
     def _timeline_selected(self, event: OptionList.OptionSelected) -> None:

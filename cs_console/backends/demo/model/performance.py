@@ -134,6 +134,11 @@ def compute_signals(ctx: Context, s: int, load: Load, db: DbSecond) -> Signals:
     share_5xx = 0.0003 * (1.0 + jiggle(seed, "5xx", s))
     if load.util > 1.1:
         share_5xx += min(0.03, 0.1 * (load.util - 1.1) ** 2)  # PGRST003 pool timeouts, 504s
+    tau = ctx.tau(s)
+    if ctx.scenario == "platform-incident" and tau is not None:
+        impact = sc.platform_impact(tau)  # the platform's gateway, not our database
+        p95 += sc.PLATFORM_P95_EXTRA_MS * impact
+        share_5xx += sc.PLATFORM_5XX_SHARE * impact
     if db.at_capacity:
         p95 += 900.0  # PostgREST waits for a pool connection that cannot be opened
         share_5xx += 0.03

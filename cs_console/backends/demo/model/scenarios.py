@@ -72,6 +72,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         10.0,
         18 * 60.0,
     ),
+    Scenario(
+        "platform-incident",
+        "A Supabase platform incident",
+        "Supabase's API gateway in eu-central-1 (our region) slows down and drops requests: REST p95 "
+        "passes 800 ms and about 1% of requests fail with 5xx, though nothing of ours changed. Two "
+        "minutes in, status.supabase.com posts an incident for the region; it is identified at 8 min, "
+        "the fix rolls out from 24 min and the incident is resolved at 35 min.",
+        "Nothing to fix on our side: check the status page (the Overview's Platform status names the "
+        "incident), tell stakeholders it is the platform's, hold deploys, and watch it recover.",
+        10.0,
+        18 * 60.0,
+    ),
 )
 SCENARIO_BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 SCENARIO_NAMES: tuple[str, ...] = tuple(SCENARIO_BY_NAME)
@@ -138,3 +150,26 @@ BANNED_SESSION_GRACE_S = 45.0  # the banned user's access token still works unti
 
 def stuffing_level(tau: float) -> float:
     return ramp(tau, 0.0, 90.0)
+
+
+# --- platform-incident -----------------------------------------------------
+PLATFORM_POSTED_AT_S = 120.0  # the status page lags the impact, as real ones do
+PLATFORM_IDENTIFIED_AT_S = 8 * 60.0
+PLATFORM_MONITORING_AT_S = 25 * 60.0
+PLATFORM_RESOLVED_AT_S = 35 * 60.0
+PLATFORM_P95_EXTRA_MS = 700.0
+PLATFORM_5XX_SHARE = 0.012
+
+
+def platform_impact(tau: float) -> float:
+    """0..1: how hard the platform's gateway trouble hits our API (the fix rolls out from 24 min)."""
+    return ramp(tau, 0.0, 60.0) * (1.0 - ramp(tau, 24 * 60.0, 4 * 60.0))
+
+
+def platform_incident_status(tau: float) -> str | None:
+    """The status page's incident status at tau; None before it is posted and once resolved."""
+    if tau < PLATFORM_POSTED_AT_S or tau >= PLATFORM_RESOLVED_AT_S:
+        return None
+    if tau < PLATFORM_IDENTIFIED_AT_S:
+        return "investigating"
+    return "identified" if tau < PLATFORM_MONITORING_AT_S else "monitoring"

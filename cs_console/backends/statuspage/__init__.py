@@ -1,0 +1,1 @@
+"""The platform's public status page (Atlassian Statuspage JSON), read over HTTP."""
