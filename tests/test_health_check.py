@@ -62,6 +62,14 @@ def test_overall_state_and_exit_code(statuses: tuple[HealthStatus, ...], pct: fl
     assert result.status is expected and result.exit_code == code
 
 
+@pytest.mark.parametrize(("platform", "expected"), [(U, MetricState.OK), (D, MetricState.WARNING), (H, MetricState.OK)])
+def test_an_unreadable_status_page_does_not_make_the_project_unknown(platform: HealthStatus, expected: MetricState) -> None:
+    comps = [comp("Database", H), comp("Platform status", platform)]
+    result = combine_health(comps, snap(40.0, 10, 97), None, [], NOW)
+    assert result.status is expected
+    assert result.line("Platform status") is not None  # still shown, with its reason
+
+
 def test_connections_line_uses_profile_thresholds_and_order() -> None:
     thresholds = dict(DEFAULT_THRESHOLDS)
     thresholds["connections_pct"] = Threshold("connections_pct", "db.connections.pct", 50.0, 70.0, "custom")

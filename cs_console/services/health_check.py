@@ -91,8 +91,11 @@ class HealthCheckResult:
 
     @property
     def status(self) -> MetricState:
-        """Plugin rule: any CRITICAL, else any WARNING, else any UNKNOWN (or nothing checked), else OK."""
-        states = {c.state for c in self.components}
+        """Plugin rule: any CRITICAL, else any WARNING, else any UNKNOWN (or nothing checked), else OK.
+
+        A status page that could not be read is left out: it says nothing about the
+        project (a bastion without internet access would otherwise never be OK)."""
+        states = {c.state for c in self.components if not (c.name == PLATFORM_STATUS and c.state is MetricState.UNKNOWN)}
         if not self.components:
             return MetricState.UNKNOWN
         for state in (MetricState.CRITICAL, MetricState.WARNING, MetricState.UNKNOWN):
