@@ -18,6 +18,9 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     for var in ("CS_CONSOLE_CONFIG", "CS_CONSOLE_PROFILE", "CS_CONSOLE_READ_ONLY", "CS_CONSOLE_THEME", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
+    # A 16-colour TERM picks the ansi theme: screens and snapshots are taken at 256 colours.
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("COLORTERM", raising=False)
     return tmp_path
 
 

@@ -441,30 +441,17 @@ class ConsoleApp(App[int]):
 
     def triage_alert(self, alert: Any) -> None:
         """Open an incident pre-filled from an alert (the Incidents pane does the triage)."""
-        for pane in self.panes:
-            opener = getattr(pane, "open_from_alert", None)
-            if opener is not None:
-                self.show_pane(pane.PANE_ID)
-                opener(alert)
-                return
-        # Not mounted yet (the panes after the first are mounted one by one after start).
+        from cs_console.tui.palette import with_pane
+
         for spec in self._pane_specs:
             try:
                 cls = self._pane_class(spec.pane_id)
             except Exception:  # noqa: BLE001 - reported when that pane is shown
                 continue
             if hasattr(cls, "open_from_alert"):
-                self.show_pane(spec.pane_id)
-                self.call_after_refresh(self._open_alert_when_mounted, spec.pane_id, alert, 40)
+                with_pane(self, spec.pane_id, lambda pane: pane.open_from_alert(alert))  # type: ignore[attr-defined]
                 return
         self.notify("the Incidents pane is not available in this build", severity="warning")
-
-    def _open_alert_when_mounted(self, pane_id: str, alert: Any, tries: int) -> None:
-        pane = next((p for p in self.panes if p.PANE_ID == pane_id), None)
-        if pane is not None and pane.is_mounted:
-            pane.open_from_alert(alert)  # type: ignore[attr-defined]
-        elif tries > 0:
-            self.set_timer(0.05, lambda: self._open_alert_when_mounted(pane_id, alert, tries - 1))
 
     # ------------------------------------------------------------ help, palette, keymap
 
@@ -474,10 +461,10 @@ class ConsoleApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
         else:
-            from cs_console.tui.binding_catalog import widget_binding_sections
+            from cs_console.tui.binding_catalog import help_sections, widget_binding_sections
 
             self.push_screen(HelpScreen(
-                self.all_binding_sources() + widget_binding_sections(),
+                help_sections(self.all_binding_sources(), widget_binding_sections()),
                 [(cls.TITLE, cls.HELP) for cls in self._pane_classes],
                 self._key_text,
             ))
@@ -487,15 +474,14 @@ class ConsoleApp(App[int]):
         return ", ".join(self.get_key_display(Binding(k.strip(), binding.action)) for k in self.effective_key(binding).split(","))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from cs_console.tui.palette import console_commands
+
         yield from super().get_system_commands(screen)
-        for spec in self._pane_specs:
-            yield SystemCommand(f"Go to {spec.title}", f"Show the {spec.title} pane (key {spec.key})", lambda pid=spec.pane_id: self.show_pane(pid))
-        yield SystemCommand("Refresh now", "Poll every source now (F5)", self.action_refresh_now)
-        yield SystemCommand("Help", "Every key binding (F1)", self.action_help)
-        pane = self.current_pane
-        if pane is not None:
-            for title, help_text, callback in pane.palette_commands():
-                yield SystemCommand(title, help_text, callback)  # type: ignore[arg-type]
+        yield from console_commands(self)
+
+    @property
+    def pane_specs(self) -> tuple[PaneSpec, ...]:
+        return self._pane_specs
 
     def all_binding_sources(self) -> list[tuple[str, list[Binding]]]:
         """(section, bindings) for the help screen and keymap validation."""
@@ -505,7 +491,8 @@ class ConsoleApp(App[int]):
             for b in self.BINDINGS
             if isinstance(b, Binding) and not (b.id or "").startswith("app.pane") or (isinstance(b, Binding) and b.id in titles)
         ]
-        sections: list[tuple[str, list[Binding]]] = [("Global", global_bindings)]
+        palette = Binding("ctrl+p", "command_palette", "Command palette: every action by name")
+        sections: list[tuple[str, list[Binding]]] = [("Global", [*global_bindings, palette])]
         for cls in self._pane_classes:
             bindings: list[Binding] = []
             for klass in cls.__mro__:

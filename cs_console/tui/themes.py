@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,9 +63,29 @@ def load_themes() -> LoadedThemes:
     return LoadedThemes(themes, warnings)
 
 
-def choose_theme(requested: str, available: dict[str, Theme]) -> tuple[str, str | None]:
-    """The theme to use and a warning when the requested one cannot be used."""
-    if os.environ.get("NO_COLOR") and NO_COLOR_THEME in available:
+def terminal_colours(environ: Mapping[str, str] | None = None) -> int:
+    """How many colours the terminal shows, by the rule Rich (and so Textual) renders with:
+    COLORTERM truecolor/24bit, TERM ending in 256color (or kitty) for 256, else 16. No TERM
+    at all (a web session through textual-serve, a pipe) is not taken for 16 colours."""
+    env = os.environ if environ is None else environ
+    if env.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit"):
+        return 1 << 24
+    term = env.get("TERM", "").strip().lower()
+    if term in ("", "unknown"):
+        return 256
+    return 256 if term.rsplit("-", 1)[-1] in ("256color", "kitty") or term == "xterm-kitty" else 16
+
+
+def choose_theme(requested: str, available: dict[str, Theme], environ: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """The theme to use and a warning when the requested one cannot be used.
+
+    Without a requested theme a 16-colour terminal (TERM=xterm, screen, linux...) gets
+    the ansi theme: the others' colours, cut down to 16, turn hints and badges the red of
+    ERROR."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR") and NO_COLOR_THEME in available:
+        return NO_COLOR_THEME, None
+    if not requested and terminal_colours(env) <= 16 and NO_COLOR_THEME in available:
         return NO_COLOR_THEME, None
     if requested:
         if requested in available:

@@ -199,6 +199,12 @@ class LogsPane(LogsSourceWorker):
         self.view.lines_changed()
         self._update_status()
 
+    def apply_filter(self, text: str) -> None:
+        """Show the records matching `text` (the palette and drill-downs), as if typed."""
+        self.typed_filter = text
+        self.filter_bar.set_applied(text)
+        self._apply_effective_filter()
+
     @on(LogFilterBar.Changed)
     def _filter_changed(self, event: LogFilterBar.Changed) -> None:
         event.stop()

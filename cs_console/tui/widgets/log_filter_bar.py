@@ -86,6 +86,8 @@ class LogFilterBar(Widget):
         self.error: tuple[int, str] | None = None
 
     def on_mount(self) -> None:
+        with self.prevent(Input.Changed):  # set before the input existed (the pane mounts first)
+            self.input.value = self.applied_text
         self._show_error(self.error)
 
     def compose(self) -> ComposeResult:
@@ -111,8 +113,10 @@ class LogFilterBar(Widget):
     def set_applied(self, text: str) -> None:
         """The filter in force (e.g. from --filter) without emitting Changed."""
         self.applied_text = text
+        inputs = self.query("#filter-input").results(Input)
         with self.prevent(Input.Changed):
-            self.input.value = text
+            for field in inputs:  # none yet while the bar is being composed: on_mount sets it
+                field.value = text
         self._show_error(None)
 
     @on(Input.Changed, "#filter-input")

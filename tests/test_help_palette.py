@@ -1,0 +1,85 @@
+"""Help grouped by pane and dialog with human titles, the palette with every action, 16 colours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cs_console.tui.themes import choose_theme, load_themes, terminal_colours
+from tests.screen_text import screen_text, until
+from tests.test_shell import bare_app
+
+
+async def test_help_is_grouped_by_pane_and_dialog_with_human_titles(tmp_path: Path) -> None:
+    app = bare_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("f1")
+        await until(pilot, lambda: "cs-console help" in screen_text(app))
+        from cs_console.tui.screens.help import HelpScreen
+
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        titles = [title for title, _ in help_screen._sections]
+        assert titles[0] == "Global"
+        for pane in ("Overview pane", "Metrics pane", "Logs pane", "Incidents pane", "Runbooks pane"):
+            assert pane in titles, titles
+        # each dialog sits under its pane, after it
+        assert titles.index("Runbooks · runbook wizard") > titles.index("Runbooks pane")
+        assert titles.index("Logs · log view, filter bar, record detail, save") > titles.index("Logs pane")
+        assert "Dialogs · confirming a destructive step" in titles
+        assert not any("Screen:" in t or "Bar:" in t or "View:" in t for t in titles), titles  # no class names
+        global_keys = {b.description for b in help_screen._sections[0][1]}
+        assert "Command palette: every action by name" in global_keys
+        text = screen_text(app)
+        assert "Command palette" in text or "ctrl+p" in text.lower()
+
+
+@pytest.mark.parametrize("query", ["export", "declare", "errors in the last hour"])
+async def test_the_palette_finds_every_console_action(tmp_path: Path, query: str) -> None:
+    app = bare_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        titles = [c.title.lower() for c in app.get_system_commands(app.screen)]
+        assert any(query in t for t in titles), titles
+
+
+async def test_the_palette_declares_an_incident_from_any_pane(tmp_path: Path) -> None:
+    app = bare_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert app.current_pane is not None and app.current_pane.PANE_ID == "overview"
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Declare an incident")
+        command.callback()
+        await until(pilot, lambda: app.current_pane is not None and app.current_pane.PANE_ID == "incidents")
+        from cs_console.tui.screens.incident_open import IncidentOpenScreen
+
+        await until(pilot, lambda: isinstance(app.screen, IncidentOpenScreen))
+
+
+async def test_the_palette_opens_error_logs_of_the_last_hour(tmp_path: Path) -> None:
+    app = bare_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Logs: errors in the last hour")
+        command.callback()
+        await until(pilot, lambda: app.current_pane is not None and app.current_pane.PANE_ID == "logs")
+        await until(pilot, lambda: getattr(app.current_pane, "typed_filter", "") == "level>=error since=1h")
+
+
+@pytest.mark.parametrize(("env", "colours"), [
+    ({"TERM": "xterm"}, 16), ({"TERM": "screen"}, 16), ({"TERM": "linux"}, 16),
+    ({"TERM": "xterm-256color"}, 256), ({"TERM": "screen-256color"}, 256),
+    ({"TERM": "xterm", "COLORTERM": "truecolor"}, 1 << 24), ({}, 256),
+])
+def test_terminal_colours_follow_rich(env: dict[str, str], colours: int) -> None:
+    assert terminal_colours(env) == colours
+
+
+def test_sixteen_colour_terminals_get_the_ansi_theme_unless_one_is_asked_for() -> None:
+    themes = load_themes().themes
+    assert choose_theme("", themes, {"TERM": "xterm"}) == ("ansi", None)
+    assert choose_theme("", themes, {"TERM": "screen"}) == ("ansi", None)
+    assert choose_theme("", themes, {"TERM": "xterm-256color"}) == ("dark", None)
+    assert choose_theme("light", themes, {"TERM": "xterm"}) == ("light", None)  # asked for: kept
