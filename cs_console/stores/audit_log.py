@@ -69,7 +69,7 @@ class LocalAuditLog:
 
     def _write_line(self, line: str) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 data = line.encode("utf-8")

@@ -98,6 +98,7 @@ def main(argv: list[str]) -> int:
         return 125
 
     program = argv[2:]
+    os.umask(0o077)  # what a step writes (a dump, an export) is private: 0600 files, 0700 folders
     try:
         # Inherits stdout/stderr (the console's pipe); the Python handlers above are
         # reset to the defaults by exec.
