@@ -83,8 +83,12 @@ def main(argv: list[str]) -> int:
 
     requested: list[bool] = []
 
-    def on_signal(_signum: int, _frame: object) -> None:
-        requested.append(True)  # SIGHUP is also the parent-death signal
+    def on_signal(signum: int, _frame: object) -> None:
+        # SIGHUP is the parent-death signal, which Linux also sends when only the console's
+        # *thread* that started us ended: it counts only when the console itself is gone.
+        if signum == signal.SIGHUP and os.getppid() == console_pid:
+            return
+        requested.append(True)
         stop_once()
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
