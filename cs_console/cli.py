@@ -51,6 +51,9 @@ def _run_console(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from cs_console.stores.private_files import private_umask
+
+    private_umask()  # dumps, exports, audit, state: 0600 whatever writes them
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

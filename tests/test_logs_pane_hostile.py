@@ -34,6 +34,7 @@ HOSTILE: list[bytes] = [
     b"invalid utf8 \xff\xfe\xc3\x28 here",
     b"raw C1 \x9b31m byte and utf-8 C1 \xc2\x9b31m",
     "bidi \u202egnp.exe\u202c and isolate \u2066x\u2069".encode(),
+    "arabic mark \u061cALM, line\u2028sep, para\u2029sep, zero\u200bwidth, bom\ufeff".encode(),
     json.dumps(
         {
             "timestamp": "2026-11-27T03:00:00.000Z",
@@ -50,7 +51,7 @@ HOSTILE: list[bytes] = [
 
 # What Textual itself writes: SGR colours and cursor moves. Anything else is data leaking.
 _TEXTUAL_SEQUENCES = re.compile(r"\x1b\[[0-9;]*m|\x1b\[\d+;\d+H|\x1b\[\d*[ABCDK]")
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 @pytest.fixture
@@ -105,6 +106,7 @@ async def test_hostile_lines_render_literally(hostile_file: Path, size: tuple[in
         assert "\\xff\\xfe" in text
         assert "␇" in text and "␈" in text
         assert "\\u202e" in text  # the bidi override is named, not applied
+        assert "\\u061cALM" in text and "line\\u2028sep" in text and "para\\u2029sep" in text
         assert "[red]fn[/red]" in text
         megabyte_row = next(r for r in rows if "AAAA" in r)
         assert len(megabyte_row.rstrip()) <= size[0]

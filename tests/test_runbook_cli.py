@@ -254,7 +254,7 @@ def test_sigkill_mid_step_then_resume(tmp_path: Path, pg) -> None:
     assert run_id, "the long step never started"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    # The step's shell dies with its parent (PR_SET_PDEATHSIG): wait until no process runs it.
+    # The step's watchdog stops its process group when the console's socket closes: wait until no process runs it.
     deadline = time.monotonic() + 10
     while _processes_mentioning(str(marker)):
         assert time.monotonic() < deadline, f"the step's shell outlived the killed runner: {_processes_mentioning(str(marker))}"

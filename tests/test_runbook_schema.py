@@ -224,3 +224,45 @@ def test_builtin_runbooks_all_load() -> None:
 def test_user_runbook_dir_is_read() -> None:
     write_runbook(TERMINATE_RUNBOOK, "t-terminate")
     assert load_catalog().get("t-terminate") is not None
+
+
+_SHELL_RUNBOOK = """
+schema = "cs-console.runbook/v1"
+id = "cmdline"
+title = "cmdline"
+group = "Daily"
+[[inputs]]
+name = "token"
+type = "secret"
+default = "env:MY_TOKEN"
+[[steps]]
+id = "call"
+kind = "shell"
+title = "call"
+risk = "write"
+{payload}
+"""
+
+
+@pytest.mark.parametrize("payload, key", [
+    ('argv = ["curl", "-H", "Authorization: Bearer {{secret.access_token}}", "https://x.invalid"]', "steps.call.argv"),
+    ('argv = ["tool", "--key={{token}}"]', "steps.call.argv"),
+    ('command = "curl -H \\"apikey: {{secret.service_role_key|shell}}\\" x"\nscript = true', "steps.call.command"),
+    ('argv = ["tool"]\n[steps.dry_run]\nargv = ["tool", "--check", "{{secret.db_password}}"]', "steps.call.dry_run.argv"),
+])
+def test_a_secret_on_a_command_line_is_refused_at_load(payload: str, key: str) -> None:
+    msg = _err(_SHELL_RUNBOOK.format(payload=payload))
+    assert "\n" not in msg
+    assert f": {key}: no secret on a command line" in msg
+    assert "env = {" in msg and "/proc/*/cmdline" in msg
+
+
+def test_the_same_secret_through_env_loads() -> None:
+    rb = parse_runbook(_SHELL_RUNBOOK.format(
+        payload='argv = ["sh", "-c", "curl -H \\"apikey: $KEY\\" x"]\nenv = { KEY = "{{secret.service_role_key}}", T = "{{token}}" }'), "x.toml")
+    assert rb.steps[0].action.shell.argv[0] == "sh"
+
+
+def test_every_builtin_runbook_keeps_secrets_off_command_lines(tmp_path: Path) -> None:
+    catalog = load_catalog(user_dir=tmp_path)
+    assert catalog.errors == [] and len(catalog.runbooks) >= 21

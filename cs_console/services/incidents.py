@@ -133,19 +133,13 @@ class IncidentService:
 
     async def export_to_file(self, ref: str, fmt: str, path: Path) -> Path:
         """Write the export atomically (temp file, fsync, rename); one-line error if it cannot."""
-        import os
+        from cs_console.stores.private_files import write_private_atomic
 
         text = await self.export(ref, fmt)
         path = path.expanduser()
 
         def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_private_atomic(path, text)  # a post-mortem names people and systems: 0600
 
         try:
             await asyncio.to_thread(write)

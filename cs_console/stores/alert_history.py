@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from cs_console.domain.alerts import Alert, AlertClass
+from cs_console.stores.private_files import open_private, private_dir
 
 MAX_BYTES = 5_000_000  # rotate once, keep one old file: history is a convenience, not an archive
 # An open event older than this is taken as left behind by a console that died
@@ -48,13 +49,13 @@ class AlertHistory:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[IO[str]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a", encoding="utf-8") as lock:
+        private_dir(self.path.parent)
+        with open_private(self.path.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
                 if self.path.exists() and self.path.stat().st_size > MAX_BYTES:
                     os.replace(self.path, self.path.with_suffix(".jsonl.1"))
-                with open(self.path, "a", encoding="utf-8") as fh:
+                with open_private(self.path, "a") as fh:
                     yield fh
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

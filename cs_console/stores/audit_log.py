@@ -69,7 +69,7 @@ class LocalAuditLog:
 
     def _write_line(self, line: str) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 data = line.encode("utf-8")
@@ -156,6 +156,11 @@ class PgAuditLog:
             self._migrated = True
         return conn
 
+    async def ping(self) -> None:
+        """Raises when the team audit table cannot be reached (connect, migrate, close)."""
+        conn = await self._connect()
+        await conn.close()
+
     async def append(self, record: dict[str, Any]) -> None:
         conn = await self._connect()
         try:
@@ -185,10 +190,24 @@ class PgAuditLog:
 class AuditTrail:
     """What the engine writes to: local (required) + team store (best effort, noted)."""
 
-    def __init__(self, local: LocalAuditLog, team: PgAuditLog | None = None) -> None:
+    def __init__(self, local: LocalAuditLog, team: PgAuditLog | None = None, *, team_expected: bool | None = None) -> None:
         self.local = local
         self.team = team
+        # The profile asked for team mode (store = "postgres"), even if it gave no team_dsn.
+        self.team_expected = team is not None if team_expected is None else team_expected
         self.warnings: list[str] = []
+
+    async def team_problem(self) -> str:
+        """Why the team audit cannot be written right now ("" when it can, or when there is no team mode)."""
+        if not self.team_expected:
+            return ""
+        if self.team is None:
+            return "the team store is not configured (store = \"postgres\" without team_dsn)"
+        try:
+            await self.team.ping()
+        except Exception as exc:
+            return f"the team store is unreachable ({type(exc).__name__})"
+        return ""
 
     async def append(self, record: dict[str, Any]) -> None:
         await self.local.append(record)  # raises AuditWriteError: the caller must not run the step

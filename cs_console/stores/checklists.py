@@ -104,7 +104,7 @@ class ChecklistStore:
 
     @staticmethod
     def _write(path: Path, data: dict) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".tick-", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cs_console.stores.private_files import open_private, private_dir
+
 _UNSAFE = str.maketrans({c: "_" for c in "/\\\0"})
 
 
@@ -21,8 +23,8 @@ class IncidentOutbox:
         self.path = state_dir / "outbox" / f"{profile.translate(_UNSAFE) or 'default'}.jsonl"
 
     def _append(self, row: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
+        private_dir(self.path.parent)
+        with open_private(self.path, "a") as fh:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -60,7 +62,7 @@ class IncidentOutbox:
     def mark_done(self, entry_id: str) -> None:
         self._append({"op": "done", "id": entry_id})
         if not self.pending() and not self.rejected():
-            with open(self.path, "w", encoding="utf-8") as fh:  # all synced: start empty
+            with open_private(self.path) as fh:  # all synced: start empty
                 os.fsync(fh.fileno())
 
     def mark_rejected(self, entry_id: str, reason: str) -> None:

@@ -63,7 +63,7 @@ def build_audit_trail(session: "Session") -> AuditTrail:
     local = LocalAuditLog.in_state_dir(session.state_dir)
     target = session.team_store
     team = PgAuditLog(target.dsn, target.password) if target is not None and target.dsn else None
-    return AuditTrail(local, team)
+    return AuditTrail(local, team, team_expected=target is not None)
 
 
 def build_run_lock(session: "Session", runbook_id: str) -> LocalRunLock | PgRunLock:
@@ -92,6 +92,7 @@ def open_engine(session: "Session", runbook: Runbook, *, environment: "Environme
         audit=build_audit_trail(session),
         run_store=build_run_store(session),
         run_lock=lambda: build_run_lock(session, runbook.id),
+        local_run_lock=lambda: LocalRunLock(session.state_dir / "locks", runbook.id, session.profile.name),
         clock=environment.clock if environment is not None else SystemClock(),
         environment_name=environment_name(session, environment),
         read_only=bool(session.read_only),

@@ -4,20 +4,28 @@
   ``script = true`` step runs ``/bin/sh -eu -c <command>``.
 - stdout and stderr are merged and streamed line by line to the callback
   (the engine redacts before anyone sees them); the captured text is capped.
-- The child is its own process group (a timeout kills the whole group:
-  SIGTERM, then SIGKILL after a grace period) and, on Linux, is told to die
-  with the console (PR_SET_PDEATHSIG), so a dropped session leaves no orphan
-  half-way through a restore.
+- The step runs under a tiny watchdog (`step_watchdog.py`, its own session)
+  that holds a socket to the console. The step is the leader of its own
+  process group; everything it forks is in it. One rule: **a step's processes
+  never outlive the console.** A timeout or a cancel kills the group (SIGTERM,
+  then SIGKILL after a grace period); when the console dies in any way
+  (hang-up, SIGTERM, crash, SIGKILL) the socket closes and the watchdog stops
+  the group the same way; when the step's first process ends, what it left in
+  its group is killed. A resumed run then finds the step `unknown` (or pending
+  again when idempotent) with nothing of it still running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
 import signal
+import socket
 import sys
 import time
+from pathlib import Path
 from collections.abc import Mapping
 
 from cs_console.domain.runbooks.calls import Call, ExecResult, OutputCallback, ShellCall
@@ -25,13 +33,14 @@ from cs_console.domain.safe_text import decode_bytes
 
 KILL_GRACE_S = 3.0
 _PR_SET_PDEATHSIG = 1
+WATCHDOG = str(Path(__file__).with_name("step_watchdog.py"))
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def _die_with_parent() -> None:  # runs in the watchdog between fork and exec
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGHUP)  # the watchdog stops the step's group on it
         except Exception:
             pass
 
@@ -47,19 +56,45 @@ class ShellExecutor:
         assert isinstance(call, ShellCall)
         argv = ["/bin/sh", "-eu", "-c", call.script] if call.script is not None else list(call.argv)
         env = {**self.base_env, **dict(call.env)}
+        if call.cwd and not os.path.isdir(call.cwd):
+            return ExecResult(False, error=f"cannot start {argv[0]}: no such directory {call.cwd}", exit_code=126)
         started = time.monotonic()
+        mine, theirs = socket.socketpair()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                sys.executable, "-I", WATCHDOG, str(theirs.fileno()), "--", *argv,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, env=env, cwd=call.cwd or None,
-                process_group=0, preexec_fn=_die_with_parent,
+                start_new_session=True, pass_fds=(theirs.fileno(),), preexec_fn=_die_with_parent,
             )
-        except FileNotFoundError:
-            return ExecResult(False, error=f"program not found: {argv[0]}", exit_code=127)
-        except PermissionError:
-            return ExecResult(False, error=f"not executable: {argv[0]}", exit_code=126)
         except OSError as exc:
+            mine.close()
             return ExecResult(False, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+        finally:
+            theirs.close()
+        try:
+            return await self._supervise(proc, mine, argv, timeout_s=timeout_s, max_bytes=max_bytes,
+                                         on_output=on_output, started=started)
+        finally:
+            mine.close()  # the watchdog sees end-of-file and stops whatever is left
+
+    async def _supervise(self, proc: asyncio.subprocess.Process, control: socket.socket, argv: list[str], *,
+                         timeout_s: float, max_bytes: int, on_output: OutputCallback | None, started: float) -> ExecResult:
+        try:
+            hello = await asyncio.wait_for(self._hello(control), timeout=max(timeout_s, 10.0))
+        except (asyncio.TimeoutError, OSError, ValueError):
+            hello = {}
+        except asyncio.CancelledError:
+            self._kill_watchdog(proc)
+            raise
+        if "error" in hello:
+            await proc.wait()
+            return ExecResult(False, error=str(hello["error"]), exit_code=int(hello.get("exit_code", 126)))
+        pgid = hello.get("started")
+        if not isinstance(pgid, int):
+            self._kill_watchdog(proc)
+            await proc.wait()
+            return ExecResult(False, error=f"cannot start {argv[0]}: the step watchdog did not answer")
 
         captured = bytearray()
         truncated = False
@@ -85,9 +120,9 @@ class ShellExecutor:
             await asyncio.wait_for(asyncio.gather(pump(), proc.wait()), timeout=timeout_s)
         except asyncio.TimeoutError:
             timed_out = True
-            await self._kill(proc)
+            await self._kill(proc, pgid)
         except asyncio.CancelledError:
-            await self._kill(proc)
+            await self._kill(proc, pgid)
             raise
         code = proc.returncode
         text = decode_bytes(bytes(captured))
@@ -102,18 +137,43 @@ class ShellExecutor:
         return ExecResult(ok, value=text, output=text, exit_code=code, error=err, duration_ms=duration, truncated=truncated)
 
     @staticmethod
-    async def _kill(proc: asyncio.subprocess.Process) -> None:
+    async def _hello(line: socket.socket) -> dict[str, object]:
+        """The watchdog's one JSON line: {"started": pid} or {"error": ..., "exit_code": n}."""
+        loop = asyncio.get_running_loop()
+        line.setblocking(False)
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = await loop.sock_recv(line, 4096)
+            if not chunk:
+                raise ValueError("watchdog closed its line")
+            buf += chunk
+        msg = json.loads(buf.decode())
+        if not isinstance(msg, dict):
+            raise ValueError("watchdog said something else")
+        return msg
+
+    @staticmethod
+    def _kill_watchdog(proc: asyncio.subprocess.Process) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the watchdog's own session, before any step exists
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    @staticmethod
+    async def _kill(proc: asyncio.subprocess.Process, pgid: int) -> None:
+        """The step's whole group: SIGTERM, SIGKILL after the grace period; the watchdog reports and exits."""
         if proc.returncode is not None:
             return
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(pgid, signal.SIGTERM)
         except ProcessLookupError:
-            return
+            pass
         try:
             await asyncio.wait_for(proc.wait(), timeout=KILL_GRACE_S)
         except asyncio.TimeoutError:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            for target in (pgid, proc.pid):
+                try:
+                    os.killpg(target, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             await proc.wait()

@@ -49,10 +49,11 @@ class SizeHistory:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
             persisted = [s for s in self._samples if s[0] <= self._last_persisted]
-            tmp.write_text(json.dumps({"samples": persisted}), encoding="utf-8")
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = self.path.with_suffix(".tmp")
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"samples": persisted}))
             os.replace(tmp, self.path)
         except OSError:
             pass  # growth still works in memory

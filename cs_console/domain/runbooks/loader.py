@@ -89,6 +89,7 @@ def _build(ctx: LoadContext, data: dict[str, Any], builtin: bool, sha: str) -> R
     if dup:
         raise ctx.fail(f"inputs[{names.index(dup)}]", f"inputs.{dup}", "unique input names")
     secret_inputs = {i.name for i in inputs if i.secret}
+    ctx.secret_inputs = set(secret_inputs)
 
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:

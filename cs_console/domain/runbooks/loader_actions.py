@@ -13,6 +13,7 @@ from typing import Any
 from cs_console.domain.runbooks.loader_errors import LoadContext
 from cs_console.domain.runbooks.loader_fields import (
     check_expr,
+    check_no_secret_on_command_line,
     check_template,
     read_number,
     read_str_list,
@@ -135,6 +136,7 @@ def parse_action(ctx: LoadContext, raw: Mapping[str, Any], path: str, disp: str,
                 raise ctx.fail(f"{path}.argv", f"{disp}.argv", "a non-empty list: program, then arguments")
             for a in argv:
                 check_template(ctx, a, f"{path}.argv", f"{disp}.argv", known)
+                check_no_secret_on_command_line(ctx, a, f"{path}.argv", f"{disp}.argv")
             return Action(shell=ShellAction(argv=argv, env=tuple(env), cwd=cwd), demo=demo)
         if raw.get("script") is not True:
             raise ctx.fail(f"{path}.command", f"{disp}.command",
@@ -143,6 +145,7 @@ def parse_action(ctx: LoadContext, raw: Mapping[str, Any], path: str, disp: str,
         if not isinstance(command, str) or not command.strip():
             raise ctx.fail(f"{path}.command", f"{disp}.command", "shell script text")
         check_template(ctx, command, f"{path}.command", f"{disp}.command", known)
+        check_no_secret_on_command_line(ctx, command, f"{path}.command", f"{disp}.command")  # sh -c <script> is a command line too
         return Action(shell=ShellAction(command=command, env=tuple(env), cwd=cwd), demo=demo)
     if kind == "url":
         url = raw["url"]

@@ -28,6 +28,7 @@ class LoadContext:
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.lines = key_lines(text)
+        self.secret_inputs: set[str] = set()  # input names of type secret (never on a command line)
 
     def fail(self, path: str, display: str, expected: str) -> RunbookError:
         return RunbookError(self.source, line_of(self.lines, path), display, expected)

@@ -74,6 +74,14 @@ def check_expr(ctx: LoadContext, v: Any, path: str, disp: str, known: set[str]) 
     return v
 
 
+def check_no_secret_on_command_line(ctx: LoadContext, v: str, path: str, disp: str) -> None:
+    """A command line is readable by every local user (/proc/*/cmdline): secrets go through `env`."""
+    for p in templates.placeholders(v):
+        if p.root == "secret" or p.root in ctx.secret_inputs:
+            raise ctx.fail(path, disp, f"no secret on a command line ({{{{{p.path}}}}} would be readable in /proc/*/cmdline): "
+                           f"pass it in env = {{ NAME = \"{{{{{p.path}}}}}\" }} and read $NAME")
+
+
 def check_template(ctx: LoadContext, v: str, path: str, disp: str, known: set[str], *, sql: bool = False) -> str:
     try:
         found = templates.placeholders(v)

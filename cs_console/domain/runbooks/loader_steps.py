@@ -26,6 +26,7 @@ from cs_console.domain.runbooks.loader_fields import (
     ID_RE,
     NAME_RE,
     check_expr,
+    check_no_secret_on_command_line,
     check_template,
     read_bool,
     read_number,
@@ -177,6 +178,7 @@ def parse_step(ctx: LoadContext, raw: Any, i: int, known: set[str], input_names:
                 raise ctx.fail(f"{path}.dry_run.argv", f"{disp}.dry_run.argv", "a non-empty list")
             for a in argv:
                 check_template(ctx, a, f"{path}.dry_run.argv", f"{disp}.dry_run.argv", known)
+                check_no_secret_on_command_line(ctx, a, f"{path}.dry_run.argv", f"{disp}.dry_run.argv")
             dry = DryRun(argv=argv)
 
     preview = parse_probe(ctx, raw["preview"], f"{path}.preview", f"{disp}.preview", known, need_expect=False) if "preview" in raw else None

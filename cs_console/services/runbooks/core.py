@@ -66,7 +66,8 @@ class EngineCore:
                  run_store: RunStateStore, run_lock: Callable[[], RunLock], clock: Clock, environment_name: str, read_only: bool, state_dir: Path,
                  environ: Mapping[str, str], on_output: OutputHandler | None = None,
                  on_change: ChangeHandler | None = None, incidents: IncidentTimeline | None = None,
-                 open_incidents: Callable[[], Awaitable[IncidentTimeline]] | None = None) -> None:
+                 open_incidents: Callable[[], Awaitable[IncidentTimeline]] | None = None,
+                 local_run_lock: Callable[[], RunLock] | None = None) -> None:
         self.profile = profile
         self.runbook = runbook
         self.router = router
@@ -86,6 +87,7 @@ class EngineCore:
         self._operator: dict[str, Any] = {}
         self._window: WindowStatus | None = None
         self._lock_factory = run_lock  # builds the lock a guarded runbook takes (one operator at a time)
+        self._local_lock_factory = local_run_lock  # this machine's lock, when the team's cannot be taken and the profile allows it
         self._lock: RunLock | None = None
         self._closed = False
 

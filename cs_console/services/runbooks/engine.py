@@ -59,10 +59,11 @@ from cs_console.services.runbooks.plan import (
 )
 from cs_console.stores.operator_identity import operator_identity
 from cs_console.stores.run_lock import Holder, LockHeld
+from cs_console.services.runbooks.team_store_rule import ALLOW_KEY, TeamStoreRule
 from cs_console.stores.run_store import RunStoreError
 
 
-class RunbookEngine(DryRun):
+class RunbookEngine(DryRun, TeamStoreRule):
     """One run of one runbook (the arguments are EngineCore's)."""
 
     # ================================================================ lifecycle
@@ -195,7 +196,18 @@ class RunbookEngine(DryRun):
             await self._audit("refused", outcome="refused", detail=str(exc))
             raise EngineError(f"refused: {exc}") from None
         except Exception as exc:
-            raise EngineError(f"cannot take the run lock: {self.redactor.text(str(exc)) or type(exc).__name__}") from None
+            reason = self.redactor.text(str(exc)) or type(exc).__name__
+            if not (bool(getattr(self.profile, ALLOW_KEY, False)) and self._local_lock_factory is not None):
+                await self._audit("refused", outcome="refused", detail=f"cannot take the run lock: {reason}")
+                raise EngineError(f"cannot take the run lock: {reason}"
+                                  f" (a profile may allow this machine's lock instead, warned and audited: {ALLOW_KEY} = true)") from None
+            lock = self._local_lock_factory()
+            try:
+                await lock.acquire(holder)
+            except LockHeld as held:
+                await self._audit("refused", outcome="refused", detail=str(held))
+                raise EngineError(f"refused: {held}") from None
+            await self._degraded(f"the team run lock cannot be taken ({reason}); only this machine's lock is held ({ALLOW_KEY} = true)")
         self._lock = lock
 
     async def _check_incident(self, ref: str) -> str:
@@ -279,6 +291,9 @@ class RunbookEngine(DryRun):
                 what += f"\n(dry run: {step.dry_run.sql_wrap.value})"
         except templates.TemplateError as exc:
             what = f"(cannot render yet: {exc})"
+        team_refusal, degradation = await self._team_store_status(step) if not run.dry_run else ("", "")
+        if degradation:
+            what += f"\n(degraded: {degradation})"
         shown: list[tuple[str, str]] = []
         if step.confirm:
             for expr in step.confirm.show:
@@ -291,7 +306,7 @@ class RunbookEngine(DryRun):
             demo_note=self.router.plan_note(step.action) if step.action is not None else "",
             preview=preview, preview_text=preview_text, preview_error=preview_error,
             gate=self._gate(step, preview), shown=shown, preconditions=await self._check_preconditions(step),
-            blocked=self.blocked_reason(step), rollback=step.rollback, run_id=run.run_id,
+            blocked=self.blocked_reason(step) or team_refusal, rollback=step.rollback, run_id=run.run_id,
         )
 
     # ================================================================ execute
@@ -322,6 +337,9 @@ class RunbookEngine(DryRun):
         ro = check_read_only(step.risk, self.read_only)
         if not ro:
             return await self._refuse(step, ro.reason)
+        team = await self._team_store_refusal(step)
+        if team:
+            return await self._refuse(step, team)
         if step.risk.mutating and self.window_gate() is not None:
             return await self._refuse(step, f"{self.window.message}: confirm with the phrase {self.runbook.id!r} first")
 

@@ -66,7 +66,9 @@ def write_json_lines(path: Path, records: Iterable[LogRecord]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     count = 0
-    with open(part, "w", encoding="utf-8") as out:
+    # Log lines can hold customer data: 0600 (the CLI's umask says so too).
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record.fields(), ensure_ascii=False, default=str))
             out.write("\n")
