@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 from textual.app import SystemCommand
 
 if TYPE_CHECKING:
-    from cs_console.tui.app import ConsoleApp
     from cs_console.tui.pane import Pane
+
+ConsoleApp = Any  # the app (importing it here would be a cycle: the app imports this module)
 
 _MOUNT_TRIES = 40  # x 50 ms
 
 
-def with_pane(app: "ConsoleApp", pane_id: str, action: Callable[["Pane"], Any], tries: int = _MOUNT_TRIES) -> None:
+def with_pane(app: ConsoleApp, pane_id: str, action: Callable[["Pane"], Any], tries: int = _MOUNT_TRIES) -> None:
     """Show the pane and run `action` on it once it is mounted."""
     if tries == _MOUNT_TRIES:
         app.show_pane(pane_id)
@@ -33,7 +34,7 @@ def with_pane(app: "ConsoleApp", pane_id: str, action: Callable[["Pane"], Any], 
         app.notify(f"the {pane_id} pane did not open", severity="warning")
 
 
-def console_commands(app: "ConsoleApp") -> Iterable[SystemCommand]:
+def console_commands(app: ConsoleApp) -> Iterable[SystemCommand]:
     for spec in app.pane_specs:
         yield SystemCommand(f"Go to {spec.title}", f"Show the {spec.title} pane (key {spec.key})", lambda pid=spec.pane_id: app.show_pane(pid))
     yield SystemCommand("Refresh now", "Poll every source now (F5)", app.action_refresh_now)
