@@ -13,7 +13,7 @@ from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.widgets.console_footer import ConsoleFooter
-from tests.screen_text import screen_text
+from tests.screen_text import screen_text, until
 from tests.sessions import session_args
 
 
@@ -47,20 +47,13 @@ async def test_a_digit_pressed_right_after_start_shows_its_pane() -> None:
     app = bare_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
-        for _ in range(60):
-            text = screen_text(app)
-            if "Connection limit" in text and "q Quit" in text.splitlines()[-1]:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: "Connection limit" in screen_text(app) and "q Quit" in screen_text(app).splitlines()[-1])
         assert app.current_pane.PANE_ID == "metrics" and "Connection limit" in screen_text(app)
         assert "a Alerts" not in screen_text(app).splitlines()[-1]  # the footer follows the focus
         # the pane mounted on demand has the focus, so its own keys work at once
         assert app.focused is not None and app.current_pane in app.focused.ancestors_with_self
         await pilot.press("f")
-        for _ in range(60):
-            if "Calls/min" in screen_text(app):
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: "Calls/min" in screen_text(app))
         assert "Calls/min" in screen_text(app)
 
 
@@ -188,7 +181,7 @@ async def test_no_color_uses_the_terminals_own_colours_not_black_on_black(monkey
     monkeypatch.setenv("NO_COLOR", "1")
     app = bare_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "Overview" in screen_text(app))
         assert app.theme == "ansi" and app.native_ansi_color
         # Monochrome made the ansi theme's "terminal default" colours black on black
         assert any(isinstance(f, NoColor) for f in app._filters) and not any(isinstance(f, Monochrome) for f in app._filters)

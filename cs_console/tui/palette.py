@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 ConsoleApp = Any  # the app (importing it here would be a cycle: the app imports this module)
 
-_MOUNT_TRIES = 40  # x 50 ms
+_MOUNT_TRIES = 200  # x 50 ms: a loaded machine mounts a pane in seconds
 
 
 def with_pane(app: ConsoleApp, pane_id: str, action: Callable[["Pane"], Any], tries: int = _MOUNT_TRIES) -> None:
