@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.screen import Screen
+from textual.widgets import Static
 
 from cs_console.tui.themes import choose_theme, load_themes, terminal_colours
 from tests.screen_text import screen_text, until
@@ -81,3 +83,41 @@ def test_sixteen_colour_terminals_get_the_ansi_theme_unless_one_is_asked_for() -
     assert choose_theme("", themes, {"TERM": "screen"}) == ("ansi", None)
     assert choose_theme("", themes, {"TERM": "xterm-256color"}) == ("dark", None)
     assert choose_theme("light", themes, {"TERM": "xterm"}) == ("light", None)  # asked for: kept
+
+
+class _RunInProgress(Screen):
+    def compose(self):
+        yield Static("a run")
+
+    def quit_warning(self) -> str:
+        return "a step of 'Restore' is running"
+
+
+async def test_q_asks_before_quitting_while_a_run_is_open(tmp_path: Path) -> None:
+    from cs_console.tui.screens.quit_confirm import QuitConfirmScreen
+
+    app = bare_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        app.push_screen(_RunInProgress())
+        await pilot.pause(0.1)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitConfirmScreen))
+        assert "'Restore' is running" in screen_text(app)
+        await pilot.press("enter")  # Stay has the focus: Enter never quits
+        await until(pilot, lambda: isinstance(app.screen, _RunInProgress))
+        assert app.is_running
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitConfirmScreen))
+        await pilot.press("q")  # a repeated q stays too
+        await until(pilot, lambda: isinstance(app.screen, _RunInProgress))
+        await pilot.press("q", "y")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_q_quits_at_once_when_nothing_is_in_progress(tmp_path: Path) -> None:
+    app = bare_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)

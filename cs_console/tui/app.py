@@ -16,7 +16,7 @@ from typing import Any
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher
 
 from cs_console.services.environment import Environment
@@ -468,6 +468,18 @@ class ConsoleApp(App[int]):
                 [(cls.TITLE, cls.HELP) for cls in self._pane_classes],
                 self._key_text,
             ))
+
+    async def action_quit(self) -> None:
+        """Quit, asking first while a run or a dialog is open (a stray q must not end a run)."""
+        from cs_console.tui.screens.quit_confirm import QuitConfirmScreen
+
+        reasons = [r for s in self.screen_stack if (r := getattr(s, "quit_warning", lambda: "")())]
+        if isinstance(self.screen, ModalScreen) and not reasons:
+            reasons = ["a dialog is open: what it holds is not saved"]
+        if not reasons or isinstance(self.screen, QuitConfirmScreen):
+            self.exit()
+            return
+        self.push_screen(QuitConfirmScreen(reasons[0]), lambda ok: self.exit() if ok else None)
 
     def _key_text(self, binding: Binding) -> str:
         """The key of a binding as shown in help, after [keymap]."""

@@ -77,6 +77,8 @@ EXTRA_BINDING_IDS: frozenset[str] = frozenset({
     "metrics_list.page_up",
     "metrics_list.top",
     "metrics_list.up",
+    "quit_confirm.no",
+    "quit_confirm.yes",
     "runbook_resume.later",
     "runbook_start.cancel",
     "runbook_start.start",
@@ -112,6 +114,7 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "runbook_wizard": ("Runbooks", "runbook wizard"),
     "confirm_destructive": ("Dialogs", "confirming a destructive step"),
     "help": ("Dialogs", "this help"),
+    "quit_confirm": ("Dialogs", "quitting while a run or a dialog is open"),
 }
 
 

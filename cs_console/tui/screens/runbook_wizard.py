@@ -502,6 +502,14 @@ class RunbookWizardScreen(Screen[None]):
         self.notice = "run cancelled; nothing further will run"
         self._after_change()
 
+    def quit_warning(self) -> str:
+        """Why quitting now needs a second thought ("" when it does not); the app asks."""
+        if self.busy:
+            return f"a step of {self.runbook.title!r} is running: quitting stops it and leaves it unknown"
+        if self.run is not None and not self.run.status.finished:
+            return f"the run of {self.runbook.title!r} is not finished (it can be resumed later)"
+        return ""
+
     def action_close(self) -> None:
         self._close()
 
