@@ -345,7 +345,7 @@ class EngineCore:
         outcome.run_status = run.status
         if nxt is None:
             try:
-                await self._audit("end", outcome=run.status.value)
+                await self._audit("end", outcome=run.status.value, detail=run.outcome_text())
             except OSError:
                 self.warnings.append("the end of the run could not be audited")
         return outcome

@@ -33,7 +33,8 @@ class LiveRouter:
     no_probe = "nothing to run"
     # Said of a step with nothing to run here: (transition note, incident timeline, outcome detail).
     # Live actions always have a live payload (the schema says so): only a demo-only mapping lands here.
-    no_step = ("demo: no simulation for this step", "demo: no simulation", "demo: no simulation for this step (skipped)")
+    no_step = ("demo: rehearsed (not simulated)", "demo: rehearsed (not simulated)",
+               "rehearsed (not simulated): the demo has no simulation for this step, nothing ran")
 
     def __init__(self, *, sql: StepExecutor | None = None, shell: StepExecutor | None = None,
                  http: StepExecutor | None = None, console: StepExecutor | None = None) -> None:
