@@ -57,6 +57,8 @@ class DryRun(StepKinds):
         need = f"; would need the confirmation {gate.phrase!r}" if gate else ""
         if gate and perr:
             need = f"; its confirmation phrase comes from the preview, which failed ({perr})"
+        elif gate and step.preview is not None and isinstance(preview, (list, tuple)) and not preview:
+            need = "; nothing to do now (the preview is empty): it would be skipped without a confirmation"
         rec = run.steps[step.id]
         result: ExecResult | None = None
         wrap = step.dry_run.sql_wrap

@@ -81,7 +81,7 @@ class StepKinds(EngineCore):
             if not vok:
                 ok, detail = False, f"failed verification: {vdetail}"
         state = StepState.SUCCEEDED if ok else StepState.FAILED
-        detail = self.redactor.text(detail or (self._result_summary(result) if result else ""))
+        detail = self.redactor.text(detail or (self._result_summary(result, step) if result else ""))
         if not ok and step.rollback:
             detail += f" | rollback: {step.rollback}"
         await self._transition(step.id, state, detail)
