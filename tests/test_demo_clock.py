@@ -25,19 +25,21 @@ def test_clock_rate() -> None:
     assert clock_rate(build_demo_environment(session, one_shot=True, anchor=ANCHOR, real_time=False).clock) == 25.0
 
 
-async def test_health_is_stale_only_after_three_refreshes_of_simulated_time_at_speed_10() -> None:
+async def test_health_is_stale_only_when_it_is_stale_at_speed_10() -> None:
     app = fast_demo_app(10)
     async with app.run_test(size=(120, 40)) as pilot:
         await play(app, 30, 15)
-        interval = app.session.profile.refresh["health"]
-        # Two health intervals of wall time pass (x10 in simulated time): metrics refresh, health not yet.
-        app.env.clock.advance(2 * interval * 10)  # type: ignore[attr-defined]
+        # The profile's 10 s are simulated time: at x10 the console polls health every wall second.
+        assert app.poll_interval("health") == app.session.profile.refresh["health"] / 10
+        assert app.poll_interval("metrics") == 0.5  # 2 s / 10, never under the floor
+        # 100 simulated seconds (10 wall seconds, ten health polls' worth) without health: not yet stale.
+        app.env.clock.advance(100)  # type: ignore[attr-defined]
         await app.monitor.refresh_metrics()
         app._live_changed()
         await pilot.pause(0.2)
         assert "health stale" not in screen_text(app)
-        # Past three intervals of wall time with no health answer: stale, and said so.
-        app.env.clock.advance(2 * interval * 10)  # type: ignore[attr-defined]
+        # Past 15 wall seconds (150 simulated) with no health answer: stale, and said so.
+        app.env.clock.advance(60)  # type: ignore[attr-defined]
         await app.monitor.refresh_metrics()
         app._live_changed()
         await pilot.pause(0.2)

@@ -248,12 +248,12 @@ class OverviewPane(Pane):
             parts.append((f"demo scenario {demo.scenario} (seed {demo.seed}, speed x{demo.speed:g})", "$accent"))
             parts.append("  ")
         # No per-refresh timestamps here: they would repaint every refresh. Say only when stale.
-        refresh = self.console.session.profile.refresh
         now = self.console.env.clock.now()
         # Refresh intervals are wall seconds; `now` and `at` are clock time (x --speed on the demo).
         rate = clock_rate(self.console.env.clock)
         problems = [p for p in (live.metrics_error, live.health_error) if p]
-        for what, at, interval in (("metrics", live.metrics_at, refresh["metrics"]), ("health", live.health_at, refresh["health"])):
+        for what, at in (("metrics", live.metrics_at), ("health", live.health_at)):
+            interval = self.console.poll_interval(what)
             if at is not None and (now - at).total_seconds() > max(3 * interval, 15) * rate:
                 problems.append(f"{what} stale since {at:%H:%M:%S} UTC")
         problems += [f"{s.name} {s.state.value}: {s.detail}" for s in live.sources if s.state.value in ("DOWN", "DEGRADED") and s.detail]
