@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from cs_console.domain.clock import FixedClock, SystemClock, clock_rate
+from cs_console.domain.clock import FixedClock, SystemClock, clock_rate, poll_interval
 from cs_console.services.session import session_from_args
 from cs_console.tui.app import ConsoleApp
 from cs_console.wiring.demo import build_demo_environment
@@ -30,8 +30,8 @@ async def test_health_is_stale_only_when_it_is_stale_at_speed_10() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await play(app, 30, 15)
         # The profile's 10 s are simulated time: at x10 the console polls health every wall second.
-        assert app.poll_interval("health") == app.session.profile.refresh["health"] / 10
-        assert app.poll_interval("metrics") == 0.5  # 2 s / 10, never under the floor
+        assert poll_interval(app.session.profile.refresh["health"], app.env.clock) == app.session.profile.refresh["health"] / 10
+        assert poll_interval(2.0, app.env.clock) == 0.5 and poll_interval(2.0, SystemClock()) == 2.0  # floor; live unchanged
         # 100 simulated seconds (10 wall seconds, ten health polls' worth) without health: not yet stale.
         app.env.clock.advance(100)  # type: ignore[attr-defined]
         await app.monitor.refresh_metrics()

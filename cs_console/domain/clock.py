@@ -27,6 +27,15 @@ def clock_rate(clock: object) -> float:
         return 1.0
 
 
+MIN_POLL_S = 0.5  # the fastest the console polls, whatever the demo's --speed
+
+
+def poll_interval(seconds: float, clock: object) -> float:
+    """Wall seconds between polls of a source refreshed every `seconds` of clock time: the demo
+    at --speed 10 polls ten times as often, so health keeps pace with the metrics."""
+    return max(seconds / clock_rate(clock), MIN_POLL_S)
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)

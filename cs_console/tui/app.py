@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
-from cs_console.domain.clock import clock_rate
+from cs_console.domain.clock import poll_interval
 from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
 from cs_console.services.session import Session
@@ -45,8 +45,6 @@ _MOUNT_DELAY_S = 0.5
 _QUIET_S = 0.4
 _SHOWN_GRACE_S = 1.5  # after a pane asked for by a key is mounted
 
-
-MIN_POLL_S = 0.5  # the fastest the console polls, whatever the demo's --speed
 
 class ConsoleApp(App[int]):
     # Every pane's stylesheet lives in styles/; app.tcss first so panes can refine it.
@@ -400,11 +398,6 @@ class ConsoleApp(App[int]):
 
     # ------------------------------------------------------------ polling
 
-    def poll_interval(self, kind: str) -> float:
-        """Wall seconds between polls: the profile's interval in the environment's clock time, so the
-        demo at --speed 10 refreshes ten times as often and health keeps pace with the metrics."""
-        return max(self.session.profile.refresh[kind] / clock_rate(self.env.clock), MIN_POLL_S)
-
     def _poll_metrics(self) -> None:
         self.run_worker(self._metrics_job(), group="poll-metrics", exclusive=True, exit_on_error=False)
 
@@ -417,7 +410,7 @@ class ConsoleApp(App[int]):
             self._live_changed()
         finally:
             if self._poll:
-                self.set_timer(self.poll_interval("metrics"), self._poll_metrics)
+                self.set_timer(poll_interval(self.session.profile.refresh["metrics"], self.env.clock), self._poll_metrics)
 
     async def _health_job(self) -> None:
         try:
@@ -425,7 +418,7 @@ class ConsoleApp(App[int]):
             self._live_changed()
         finally:
             if self._poll:
-                self.set_timer(self.poll_interval("health"), self._poll_health)
+                self.set_timer(poll_interval(self.session.profile.refresh["health"], self.env.clock), self._poll_health)
 
     def _live_changed(self) -> None:
         if not self.is_running:

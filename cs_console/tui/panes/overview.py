@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from cs_console.domain.clock import clock_rate
+from cs_console.domain.clock import clock_rate, poll_interval
 from cs_console.domain.alerts import Alert, AlertClass
 from cs_console.domain.health import COMPONENTS, ComponentHealth, HealthStatus
 from cs_console.domain.metric_format import format_value
@@ -253,7 +253,7 @@ class OverviewPane(Pane):
         rate = clock_rate(self.console.env.clock)
         problems = [p for p in (live.metrics_error, live.health_error) if p]
         for what, at in (("metrics", live.metrics_at), ("health", live.health_at)):
-            interval = self.console.poll_interval(what)
+            interval = poll_interval(self.console.session.profile.refresh[what], self.console.env.clock)
             if at is not None and (now - at).total_seconds() > max(3 * interval, 15) * rate:
                 problems.append(f"{what} stale since {at:%H:%M:%S} UTC")
         problems += [f"{s.name} {s.state.value}: {s.detail}" for s in live.sources if s.state.value in ("DOWN", "DEGRADED") and s.detail]
