@@ -227,3 +227,13 @@ async def test_console_monitor_asks_probes_at_once_and_survives_a_hanging_one(tm
         monitor_mod.SOURCE_TIMEOUT_S = saved
     assert [c.name for c in live.health.components] == ["Database", "Auth"]
     assert "hung: no answer within 0.6 s" in live.health_error and "broken: RuntimeError: boom" in live.health_error
+
+
+def test_critical_alert_line_counts_the_criticals_active_now() -> None:
+    """`❌ DOWN Database` is never followed by "Critical alerts (24 h): none"."""
+    down = combine_health([comp("Database", DN, None, "connection refused")], snap(96.0, 93, 97), None, [], NOW)
+    line = down.line(ALERTS_LINE)
+    assert line is not None and line.state is MetricState.CRITICAL, line
+    assert "2 active now" in line.detail and "Database down" in line.detail and "Connection pool near exhaustion" in line.detail
+    calm = combine_health(ALL_HEALTHY, snap(40.0, 39, 97), None, [], NOW).line(ALERTS_LINE)
+    assert calm is not None and calm.state is MetricState.OK and calm.detail == "none in the last 24 h"

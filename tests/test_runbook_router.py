@@ -71,8 +71,8 @@ def test_demo_router_simulates_what_it_can_and_says_what_it_cannot() -> None:
     assert demo.executor_for(DemoCall("terminate_backend")) is sim and demo.executor_for(ShellCall(("ls",))) is None
     assert demo.plan_note(actions["mapped"]) == "on the demo: terminate_backend"
     assert demo.plan_note(actions["health"]) == "on the demo: the demo's own sources"
-    assert demo.plan_note(actions["unmapped"]) == "no simulation on the demo: the step will be skipped"
-    assert demo.describe_unrouted(actions["unmapped"]) == "$ pg_dump --version\n(demo: no simulation for this step; it will be skipped)"
+    assert demo.plan_note(actions["unmapped"]) == "no simulation on the demo: the step will be rehearsed (not simulated)"
+    assert demo.describe_unrouted(actions["unmapped"]) == "$ pg_dump --version\n(demo: no simulation for this step; it will be rehearsed, not run)"
     assert demo.no_probe == "no simulation for this check on the demo"
     # A demo session without its simulation still never touches real systems.
     bare = DemoRouter()

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from cs_console.services.session import open_session_or_exit
+
+
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
+
+
+def under_web_driver() -> bool:
+    """True when textual-serve (or `textual serve`) runs us: the web driver talks over pipes, not a tty."""
+    return os.environ.get("TEXTUAL_DRIVER", "") == WEB_DRIVER
 
 
 def run_console(
@@ -18,7 +27,7 @@ def run_console(
     local_only: bool = False,
 ) -> int:
     session = open_session_or_exit(args, force_demo=force_demo, local_only=local_only)
-    if not sys.stdout.isatty() and not getattr(args, "_allow_no_tty", False):
+    if not sys.stdout.isatty() and not getattr(args, "_allow_no_tty", False) and not under_web_driver():
         print("cs-console: the console needs a terminal (use a subcommand such as `health` or `logs` in scripts)", file=sys.stderr)
         return 2
     from cs_console.wiring.environment import build_environment

@@ -265,12 +265,14 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
         if nxt is not None and run.steps[nxt].state.value == "unknown":
             print(f"waiting: {rb.id}/{nxt}: outcome unknown; --resume {run.run_id} --mark {nxt}=verify|done|not-done", file=sys.stderr)
             return EXIT_WAITING
-        failed = [sid for sid, r in run.steps.items() if r.state.value == "failed"]
-        summary = f"run {run.run_id}: {run.status.value}"
+        failed = run.failed_checks
+        print(f"run {run.run_id}: {run.outcome_text()}")
         if failed:
-            summary += f" (failed, continued: {', '.join(failed)})"
-        print(summary)
-        return EXIT_OK
+            print(f"    failed, not waived: {', '.join(failed)}")
+        if run.rehearsed_steps:
+            print(f"    rehearsed (not simulated): {', '.join(run.rehearsed_steps)}")
+        # A failed check that was not waived is a failed run for scripts too.
+        return EXIT_FAILED if failed else EXIT_OK
     finally:
         await engine.close()
         if env is not None:

@@ -157,10 +157,30 @@ def auth_failures_line(snapshot: MetricsSnapshot | None, threshold: Threshold) -
     return CheckLine(AUTH_FAILURES_LINE, state.value, state, _clean(detail))
 
 
-def alerts_line(alerts: Sequence[_AlertLike] | None) -> CheckLine | None:
-    """The manual wants none in the last 24 h; past alerts are a WARNING (the live lines carry the present)."""
+# The manual's Critical class: database down, authentication failures; the console also raises
+# one for a connection pool at its critical threshold (domain/alerts.py says the same).
+_CRITICAL_NOW: dict[str, str] = {
+    "Database": "Database down", "Auth": "Authentication service down",
+    AUTH_FAILURES_LINE: "Authentication failures", CONNECTIONS_LINE: "Connection pool near exhaustion",
+}
+
+
+def critical_now(lines: Sequence[CheckLine]) -> list[str]:
+    """The critical alerts the lines just checked raise right now (titles)."""
+    return [_CRITICAL_NOW[line.name] for line in lines
+            if line.name in _CRITICAL_NOW and line.state is MetricState.CRITICAL]
+
+
+def alerts_line(alerts: Sequence[_AlertLike] | None, active_now: Sequence[str] = ()) -> CheckLine | None:
+    """The manual wants none in the last 24 h: those active now count first (CRITICAL), then the
+    history's (a WARNING: past, the live lines carry the present)."""
     if alerts is None:
         return None
+    past = f"{len(alerts)} in the history" if alerts else "none in the history"
+    if active_now:
+        n = len(active_now)
+        detail = f"{n} active now: {', '.join(active_now)}; {past}"
+        return CheckLine(ALERTS_LINE, MetricState.CRITICAL.value, MetricState.CRITICAL, _clean(detail))
     if not alerts:
         return CheckLine(ALERTS_LINE, MetricState.OK.value, MetricState.OK, "none in the last 24 h")
     latest = max(alerts, key=lambda a: a.at)
@@ -192,7 +212,7 @@ def combine_health(
             lines.append(extra)
     rank = {name: i for i, name in enumerate(_ORDER)}
     lines.sort(key=lambda line: rank.get(line.name, len(_ORDER)))
-    alert = alerts_line(critical_alerts)
+    alert = alerts_line(critical_alerts, critical_now(lines))
     if alert is not None:
         lines.append(alert)
     return HealthCheckResult(checked_at, tuple(lines), tuple(_clean(n) for n in notes))

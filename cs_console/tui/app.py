@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher
 
+from cs_console.domain.clock import poll_interval
 from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
 from cs_console.services.session import Session
@@ -411,7 +412,7 @@ class ConsoleApp(App[int]):
             self._live_changed()
         finally:
             if self._poll:
-                self.set_timer(self.session.profile.refresh["metrics"], self._poll_metrics)
+                self.set_timer(poll_interval(self.session.profile.refresh["metrics"], self.env.clock), self._poll_metrics)
 
     async def _health_job(self) -> None:
         try:
@@ -419,7 +420,7 @@ class ConsoleApp(App[int]):
             self._live_changed()
         finally:
             if self._poll:
-                self.set_timer(self.session.profile.refresh["health"], self._poll_health)
+                self.set_timer(poll_interval(self.session.profile.refresh["health"], self.env.clock), self._poll_health)
 
     def _live_changed(self) -> None:
         if not self.is_running:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from cs_console.domain.clock import Clock
+from cs_console.domain.clock import Clock, clock_rate
 
 
 class _HasEnvironment(Protocol):
@@ -30,3 +30,7 @@ class EnvClock:
 
     def now(self) -> datetime:
         return self._app.env.clock.now()
+
+    def rate(self) -> float:
+        """The current clock's seconds per wall second (the demo's --speed)."""
+        return clock_rate(self._app.env.clock)

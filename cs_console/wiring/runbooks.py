@@ -84,7 +84,8 @@ def open_engine(session: "Session", runbook: Runbook, *, environment: "Environme
 
     async def open_incidents() -> Any:
         # Opened only for a run linked to an incident.
-        return await open_incident_service(session)
+        # The environment's clock: on the demo, incident times follow simulated time like the run's.
+        return await open_incident_service(session, clock=environment.clock if environment is not None else None)
 
     return RunbookEngine(
         session.profile, runbook,

@@ -209,8 +209,8 @@ def parse_step(ctx: LoadContext, raw: Any, i: int, known: set[str], input_names:
 
     expect = None
     if "expect" in raw:
-        if kind is not StepKind.CHECK:
-            raise ctx.fail(f"{path}.expect", f"{disp}.expect", "expect only on check steps (use verify for the others)")
+        if kind not in (StepKind.CHECK, StepKind.MANUAL):
+            raise ctx.fail(f"{path}.expect", f"{disp}.expect", "expect only on check and manual steps (use verify for the others)")
         expect = check_expr(ctx, raw["expect"], f"{path}.expect", f"{disp}.expect", known)
 
     instructions = read_str(ctx, raw, "instructions", path, disp)

@@ -72,6 +72,27 @@ class TransitionError(ValueError):
     pass
 
 
+NOT_SIMULATED = "not_simulated"  # StepRecord.dry_run of a step that nothing ran (demo or dry run)
+REHEARSED = "rehearsed (not simulated)"
+
+
+def outcome_text(status: RunStatus, failed: int, rehearsed: int) -> str:
+    """"succeeded" only when every step ran and held; else "completed (with N failed checks)" and the rehearsals.
+
+    A run that reached its end with failed (not waived) checks did not succeed; a step the demo
+    only rehearsed was not done, and the outcome counts those too.
+    """
+    if status is not RunStatus.SUCCEEDED:
+        text = status.value
+    elif failed:
+        text = f"completed with {failed} failed check{'s' if failed != 1 else ''}"
+    else:
+        text = "completed" if rehearsed else "succeeded"  # succeeded: every step did run
+    if rehearsed:
+        text += f"; {rehearsed} step{'s' if rehearsed != 1 else ''} {REHEARSED}"
+    return text
+
+
 def new_run_id(now: datetime) -> str:
     """Sortable by time, unique enough for one operator's state dir and the team store."""
     return f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -191,6 +212,20 @@ class Run:
             if rec is not None and not rec.state.done and not (rec.passed_over and rec.state is StepState.FAILED):
                 return sid
         return None
+
+    @property
+    def failed_checks(self) -> list[str]:
+        """Steps that failed and were not waived (an operator's skip waives one)."""
+        return [sid for sid, r in self.steps.items() if r.state is StepState.FAILED]
+
+    @property
+    def rehearsed_steps(self) -> list[str]:
+        """Steps that nothing ran: the demo or a dry run has no simulation for them."""
+        return [sid for sid, r in self.steps.items() if r.state is StepState.SKIPPED and r.dry_run == NOT_SIMULATED]
+
+    def outcome_text(self) -> str:
+        """The run's outcome in words that never say more than happened."""
+        return outcome_text(self.status, len(self.failed_checks), len(self.rehearsed_steps))
 
     def states(self) -> dict[str, str]:
         return {sid: r.state.value for sid, r in self.steps.items()}

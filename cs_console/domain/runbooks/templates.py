@@ -145,6 +145,19 @@ def render(
     return TEMPLATE_RE.sub(sub, text)
 
 
+def render_for_display(text: str, context: Mapping[str, Any], *, is_secret: Callable[[str], bool] = lambda path: path.startswith("secret.")) -> str:
+    """Like render(for_display=True), but a value not known yet reads `<path: not known yet>`
+    instead of failing: previews show what they can, never the raw template."""
+
+    def sub(m: re.Match[str]) -> str:
+        try:
+            return render(m.group(0), context, is_secret=is_secret, for_display=True)
+        except TemplateError:
+            return f"<{m.group(1)}: not known yet>"
+
+    return TEMPLATE_RE.sub(sub, text)
+
+
 def render_value(value: Any, context: Mapping[str, Any], **kw: Any) -> Any:
     """Render templates inside strings, lists and tables (JSON bodies, demo args)."""
     if isinstance(value, str):

@@ -219,9 +219,13 @@ class EngineCore:
 
     # ------------------------------------------------------------ state, audit, timeline
 
-    def _result_summary(self, result: ExecResult) -> str:
+    def _result_summary(self, result: ExecResult, step: Step | None = None) -> str:
         bits = []
-        if result.rows_affected is not None:
+        scalar = isinstance(result.value, (int, float)) and not isinstance(result.value, bool)
+        if scalar and (step is None or not step.risk.mutating):
+            # A read that answers with a number (a database size) returned a value, not rows.
+            bits.append(f"value {self.redactor.text(short(result.value))}")
+        elif result.rows_affected is not None:
             bits.append(f"{result.rows_affected} row(s)")
         if result.exit_code is not None:
             bits.append(f"exit {result.exit_code}")
@@ -347,7 +351,7 @@ class EngineCore:
         outcome.run_status = run.status
         if nxt is None:
             try:
-                await self._audit("end", outcome=run.status.value)
+                await self._audit("end", outcome=run.status.value, detail=run.outcome_text())
             except OSError:
                 self.warnings.append("the end of the run could not be audited")
         return outcome

@@ -7,7 +7,7 @@ from typing import Any
 
 from cs_console.domain.runbooks.calls import ExecResult, ShellCall
 from cs_console.domain.runbooks.capture import short
-from cs_console.domain.runbooks.run_state import StepState
+from cs_console.domain.runbooks.run_state import NOT_SIMULATED, REHEARSED, StepState
 from cs_console.domain.runbooks.schema import Probe, SqlWrap, Step, StepKind
 from cs_console.services.runbooks.plan import OUTPUT_EXCERPT_CHARS, StepOutcome
 from cs_console.services.runbooks.step_kinds import StepKinds
@@ -19,6 +19,12 @@ class DryRun(StepKinds):
         if step.kind in (StepKind.CHECK, StepKind.WAIT_UNTIL):
             # A wait-until polls once, without waiting.
             expect = step.until if step.kind is StepKind.WAIT_UNTIL else step.expect
+            if self.router.route(step.action) == "none":  # type: ignore[arg-type]
+                # Nothing runs this check here (a demo without its simulation): rehearsed, not failed.
+                rec = run.steps[step.id]
+                rec.dry_run = NOT_SIMULATED
+                await self._transition(step.id, StepState.SKIPPED, f"dry run: {REHEARSED} ({self.router.no_probe})")
+                return await self._advance(step, self._outcome(step, rec, detail=rec.detail))
             ok, value, detail, result = await self._run_probe(Probe(step.action, expect, step.capture.parse), self.context(), step.id, stream=True)  # type: ignore[arg-type]
             if value is not None and step.capture.save_as:
                 self.captures[step.capture.save_as] = value
@@ -37,7 +43,7 @@ class DryRun(StepKinds):
             return await self._decision(step, answer)
         if step.kind is StepKind.MANUAL:
             rec = run.steps[step.id]
-            rec.dry_run = "not_simulated"
+            rec.dry_run = NOT_SIMULATED
             await self._transition(step.id, StepState.SKIPPED, f"dry run: would ask the operator: {step.title}")
             return await self._advance(step, self._outcome(step, rec, detail=rec.detail))
         return await self._dry_run_action(step)
@@ -51,6 +57,8 @@ class DryRun(StepKinds):
         need = f"; would need the confirmation {gate.phrase!r}" if gate else ""
         if gate and perr:
             need = f"; its confirmation phrase comes from the preview, which failed ({perr})"
+        elif gate and step.preview is not None and isinstance(preview, (list, tuple)) and not preview:
+            need = "; nothing to do now (the preview is empty): it would be skipped without a confirmation"
         rec = run.steps[step.id]
         result: ExecResult | None = None
         wrap = step.dry_run.sql_wrap
@@ -69,7 +77,7 @@ class DryRun(StepKinds):
                 rec.dry_run = "would_change" if (n or 0) > 0 else "no_change"
                 detail = f"dry run ({wrap.value}): {'estimated ' if wrap is SqlWrap.EXPLAIN else ''}{n} row(s){need}"
             else:
-                rec.dry_run = "not_simulated"
+                rec.dry_run = NOT_SIMULATED
                 detail = f"dry run failed: {self.redactor.text(result.error)}{need}"
             await self._audit("after", step=step, what=what, outcome=rec.dry_run, detail=detail, result=result)
         elif step.dry_run.argv and route == "shell" and step.action.shell is not None:
@@ -82,7 +90,7 @@ class DryRun(StepKinds):
             detail = f"dry run command {'succeeded' if result.ok else 'failed: ' + self.redactor.text(result.error)}{need}"
             await self._audit("after", step=step, what=what, outcome=rec.dry_run, detail=detail, result=result)
         else:
-            rec.dry_run = "not_simulated"
+            rec.dry_run = NOT_SIMULATED
             detail = f"dry run: not simulated (would run it){need}"
             if preview is not None:
                 detail += f"; preview: {self.redactor.text(short(preview, 120))}"

@@ -286,7 +286,7 @@ class RunbookEngine(DryRun, TeamStoreRule):
         r = self.renderer
         try:
             call = r.build_call(step.action, ctx, display=True) if step.action else None
-            what = r.describe_call(call, step.action) if step.action else r.describe_non_action(step)
+            what = r.describe_call(call, step.action, ctx) if step.action else r.describe_non_action(step)
             if step.action and call is not None and run.dry_run and step.dry_run.sql_wrap:
                 what += f"\n(dry run: {step.dry_run.sql_wrap.value})"
         except templates.TemplateError as exc:
@@ -301,11 +301,14 @@ class RunbookEngine(DryRun, TeamStoreRule):
                     shown.append((expr, self.redactor.text(short(evaluate(expr, ctx)))))
                 except ExpressionError as exc:
                     shown.append((expr, f"? ({exc})"))
+        empty = nothing_to_do(step, preview)
+        if empty:
+            what += f"\n({NOTHING_TO_DO}: the preview found nothing, so the step will be skipped without a confirmation)"
         return StepPlan(
             step=step, index=self.runbook.index_of(step_id), state=run.steps[step_id].state, what_will_run=what,
             demo_note=self.router.plan_note(step.action) if step.action is not None else "",
             preview=preview, preview_text=preview_text, preview_error=preview_error,
-            gate=self._gate(step, preview), shown=shown, preconditions=await self._check_preconditions(step),
+            gate=None if empty else self._gate(step, preview), shown=shown, preconditions=await self._check_preconditions(step),
             blocked=self.blocked_reason(step) or team_refusal, rollback=step.rollback, run_id=run.run_id,
         )
 
@@ -355,6 +358,8 @@ class RunbookEngine(DryRun, TeamStoreRule):
             preview, _text, perr = await self._preview(step)
             if perr:
                 return await self._refuse(step, f"preview failed, nothing was run: {perr}")
+            if nothing_to_do(step, preview):
+                return await self._nothing_to_do(step)
             gate = self._gate(step, preview)
             assert gate is not None
             decision = check_confirmation(gate, confirmation)
@@ -366,6 +371,15 @@ class RunbookEngine(DryRun, TeamStoreRule):
         if step.kind is StepKind.DECISION:
             return await self._decision(step, answer)
         return await self._action_step(step, preview)
+
+    async def _nothing_to_do(self, step: Step) -> StepOutcome:
+        """A guarded step whose fresh preview is empty: skipped, never confirmed with "0"."""
+        run = self._require_run()
+        detail = f"{NOTHING_TO_DO}: the preview found nothing for this step to act on"
+        await self._transition(step.id, StepState.SKIPPED, detail)
+        await self._audit("after", step=step, outcome="nothing-to-do", detail=detail)
+        await self._incident_event(step.id, "skipped", detail)
+        return await self._advance(step, self._outcome(step, run.steps[step.id], detail=detail))
 
     # ================================================================ the operator's marks
 
@@ -426,6 +440,22 @@ class RunbookEngine(DryRun, TeamStoreRule):
         run.set_status(RunStatus.CANCELLED, now)
         await self._save()
         await self._audit("end", outcome="cancelled", detail=self.redactor.text(reason))
+
+
+NOTHING_TO_DO = "nothing to do"
+
+
+def nothing_to_do(step: Step, preview: Any) -> bool:
+    """A guarded step whose preview lists what it would act on, and the list is empty."""
+    return step.risk.guarded and step.preview is not None and isinstance(preview, (list, tuple)) and not preview
+
+
+NOTHING_TO_DO = "nothing to do"
+
+
+def nothing_to_do(step: Step, preview: Any) -> bool:
+    """A guarded step whose preview lists what it would act on, and the list is empty."""
+    return step.risk.guarded and step.preview is not None and isinstance(preview, (list, tuple)) and not preview
 
 
 def changed_runbook_gate(run_id: str, environment_name: str, runbook_id: str) -> Gate:

@@ -17,7 +17,7 @@ from cs_console.domain.runbooks import templates
 from cs_console.domain.runbooks.calls import Call, ConsoleCall, DemoCall, HttpCall, ShellCall, SqlCall
 from cs_console.domain.runbooks.schema import Action, Step, StepKind, SqlWrap
 from cs_console.services.runbooks.context import RunContext
-from cs_console.services.runbooks.router import LiveRouter
+from cs_console.services.runbooks.router import LiveRouter, live_payload_text
 
 
 def strings_in(value: Any) -> list[str]:
@@ -94,11 +94,15 @@ class CallRenderer:
                             r(h.body) if h.body is not None else None, h.expect_status)
         return None
 
-    def describe_call(self, call: Call | None, action: Action | None = None) -> str:
-        """Human text of a (display-rendered) call, redacted."""
+    def describe_call(self, call: Call | None, action: Action | None = None, ctx: Mapping[str, Any] | None = None) -> str:
+        """Human text of a (display-rendered) call, redacted.
+
+        With `ctx`, an action nothing runs here still shows its live payload rendered (secrets
+        as ***), never the raw templates."""
         if call is None:
             if action is not None:
-                return self.redactor.text(self.router.describe_unrouted(action))
+                live = self.describe_live(action, ctx) if ctx is not None else None
+                return self.redactor.text(self.router.describe_unrouted(action, live))
             return "(nothing to run)"
         if isinstance(call, SqlCall):
             db = call.database or self.context.db_name
@@ -127,6 +131,20 @@ class CallRenderer:
         else:
             text = f"demo: {call.call}(" + ", ".join(f"{k}={v!r}" for k, v in call.args.items()) + ")"
         return self.redactor.text(text)
+
+    def describe_live(self, action: Action, ctx: Mapping[str, Any]) -> str:
+        """The live payload as it would run in a live session, rendered for display."""
+        live = LiveRouter()
+        route = live.route(action)
+        if route not in ("sql", "shell", "http"):
+            return ""
+        saved, self.router = self.router, live
+        try:
+            return self.describe_call(self.build_call(action, ctx, display=True))
+        except templates.TemplateError:
+            return templates.render_for_display(live_payload_text(action), ctx, is_secret=self.context.is_secret)
+        finally:
+            self.router = saved
 
     def describe_non_action(self, step: Step) -> str:
         if step.kind is StepKind.MANUAL:

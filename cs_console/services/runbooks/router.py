@@ -33,7 +33,8 @@ class LiveRouter:
     no_probe = "nothing to run"
     # Said of a step with nothing to run here: (transition note, incident timeline, outcome detail).
     # Live actions always have a live payload (the schema says so): only a demo-only mapping lands here.
-    no_step = ("demo: no simulation for this step", "demo: no simulation", "demo: no simulation for this step (skipped)")
+    no_step = ("demo: rehearsed (not simulated)", "demo: rehearsed (not simulated)",
+               "rehearsed (not simulated): the demo has no simulation for this step, nothing ran")
 
     def __init__(self, *, sql: StepExecutor | None = None, shell: StepExecutor | None = None,
                  http: StepExecutor | None = None, console: StepExecutor | None = None) -> None:
@@ -62,8 +63,10 @@ class LiveRouter:
         what = {SqlCall: "SQL (set db_dsn in the profile)", ShellCall: "shell", HttpCall: "HTTP", DemoCall: "demo"}[type(call)]
         return f"no executor for {what} in this session"
 
-    def describe_unrouted(self, action: Action) -> str:
-        """What the operator reads for an action that has nothing to run here (not yet redacted)."""
+    def describe_unrouted(self, action: Action, live: str | None = None) -> str:
+        """What the operator reads for an action that has nothing to run here (not yet redacted).
+
+        `live`: the live payload already rendered for display (else it is shown as written)."""
         return "(nothing to run)"
 
     def plan_note(self, action: Action) -> str:
@@ -99,14 +102,14 @@ class DemoRouter(LiveRouter):
             return "console"
         return "none"
 
-    def describe_unrouted(self, action: Action) -> str:
-        live = live_payload_text(action)
-        return (live + "\n" if live else "") + "(demo: no simulation for this step; it will be skipped)"
+    def describe_unrouted(self, action: Action, live: str | None = None) -> str:
+        live = live_payload_text(action) if live is None else live
+        return (live + "\n" if live else "") + "(demo: no simulation for this step; it will be rehearsed, not run)"
 
     def plan_note(self, action: Action) -> str:
         return {"demo": f"on the demo: {action.demo.call if action.demo else ''}",
                 "console": "on the demo: the demo's own sources",
-                "none": "no simulation on the demo: the step will be skipped"}.get(self.route(action), "")
+                "none": "no simulation on the demo: the step will be rehearsed (not simulated)"}.get(self.route(action), "")
 
 
 def live_payload_text(action: Action) -> str:

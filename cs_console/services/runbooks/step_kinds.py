@@ -12,7 +12,7 @@ from cs_console.domain.runbooks.calls import Call, ExecResult
 from cs_console.domain.runbooks.capture import CaptureError, parse_value, result_context, short
 from cs_console.domain.runbooks.expressions import ExpressionError, evaluate_bool
 from cs_console.domain.runbooks.inputs import InputError, convert
-from cs_console.domain.runbooks.run_state import RunStatus, StepState
+from cs_console.domain.runbooks.run_state import NOT_SIMULATED, RunStatus, StepState
 from cs_console.domain.runbooks.schema import END, OnFailure, Step, StepKind
 from cs_console.services.runbooks.core import EngineCore
 from cs_console.services.runbooks.plan import OUTPUT_EXCERPT_CHARS, StepOutcome
@@ -32,6 +32,7 @@ class StepKinds(EngineCore):
         if call is None:
             # Nothing runs this step here (the demo has no simulation for it): say so, never pretend.
             note, timeline, detail = self.router.no_step
+            run.steps[step.id].dry_run = NOT_SIMULATED  # counted in the run's outcome as rehearsed, not done
             await self._transition(step.id, StepState.SKIPPED, note)
             await self._incident_event(step.id, "skipped", timeline)
             return await self._advance(step, self._outcome(step, run.steps[step.id], detail=detail))
@@ -80,7 +81,7 @@ class StepKinds(EngineCore):
             if not vok:
                 ok, detail = False, f"failed verification: {vdetail}"
         state = StepState.SUCCEEDED if ok else StepState.FAILED
-        detail = self.redactor.text(detail or (self._result_summary(result) if result else ""))
+        detail = self.redactor.text(detail or (self._result_summary(result, step) if result else ""))
         if not ok and step.rollback:
             detail += f" | rollback: {step.rollback}"
         await self._transition(step.id, state, detail)
@@ -162,10 +163,26 @@ class StepKinds(EngineCore):
         rec.captured = value
         if step.capture.save_as:
             self.captures[step.capture.save_as] = value
-        await self._transition(step.id, StepState.SUCCEEDED, f"operator: {shown_answer}")
-        await self._audit("after", step=step, what=f"manual: {step.title}", outcome="succeeded", detail=f"answer: {shown_answer}")
-        await self._incident_event(step.id, "succeeded", f"operator: {shown_answer}")
-        return await self._advance(step, self._outcome(step, rec, detail=f"operator: {shown_answer}"))
+        holds, detail = self._answer_holds(step, value, shown_answer)
+        state = StepState.SUCCEEDED if holds else StepState.FAILED
+        await self._transition(step.id, state, detail)
+        await self._audit("after", step=step, what=f"manual: {step.title}", outcome=state.value, detail=f"answer: {shown_answer}")
+        await self._incident_event(step.id, state.value, detail)
+        outcome = self._outcome(step, rec, detail=detail)
+        if not holds:
+            # The operator's answer says the check did not hold: recorded as such, never ticked.
+            return await self._after_failure(step, outcome)
+        return await self._advance(step, outcome)
+
+    def _answer_holds(self, step: Step, value: Any, shown: str) -> tuple[bool, str]:
+        """Whether a manual step's answer meets its `expect` (no expect: any answer does)."""
+        if not step.expect:
+            return True, f"operator: {shown}"
+        try:
+            holds = evaluate_bool(step.expect, {**self.context(), "value": value})
+        except ExpressionError as exc:
+            return False, f"operator: {shown} (cannot evaluate {step.expect!r}: {exc})"
+        return holds, f"operator: {shown}" if holds else f"check failed: operator answered {shown!r}"
 
     async def _decision(self, step: Step, answer: str | None) -> StepOutcome:
         run = self._require_run()

@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from cs_console.domain.clock import clock_rate, poll_interval
 from cs_console.domain.alerts import Alert, AlertClass
 from cs_console.domain.health import COMPONENTS, ComponentHealth, HealthStatus
 from cs_console.domain.metric_format import format_value
@@ -255,11 +256,13 @@ class OverviewPane(Pane):
             parts.append((f"demo scenario {demo.scenario} (seed {demo.seed}, speed x{demo.speed:g})", "$accent"))
             parts.append("  ")
         # No per-refresh timestamps here: they would repaint every refresh. Say only when stale.
-        refresh = self.console.session.profile.refresh
         now = self.console.env.clock.now()
+        # Refresh intervals are wall seconds; `now` and `at` are clock time (x --speed on the demo).
+        rate = clock_rate(self.console.env.clock)
         problems = [p for p in (live.metrics_error, live.health_error, live.alerts_note) if p]
-        for what, at, interval in (("metrics", live.metrics_at, refresh["metrics"]), ("health", live.health_at, refresh["health"])):
-            if at is not None and (now - at).total_seconds() > max(3 * interval, 15):
+        for what, at in (("metrics", live.metrics_at), ("health", live.health_at)):
+            interval = poll_interval(self.console.session.profile.refresh[what], self.console.env.clock)
+            if at is not None and (now - at).total_seconds() > max(3 * interval, 15) * rate:
                 problems.append(f"{what} stale since {at:%H:%M:%S} UTC")
         problems += [f"{s.name} {s.state.value}: {s.detail}" for s in live.sources if s.state.value in ("DOWN", "DEGRADED") and s.detail]
         if not self.console.env.metrics_sources and not self.console.env.health_probes and not self.console.environment_pending:

@@ -313,7 +313,9 @@ class RunbooksPane(Pane):
         try:
             from cs_console.wiring.incidents import open_incident_service
 
-            service = await open_incident_service(self.console.session)
+            from cs_console.tui.env_clock import EnvClock
+
+            service = await open_incident_service(self.console.session, clock=EnvClock(self.console))
             try:
                 incidents = await service.list()
             finally:

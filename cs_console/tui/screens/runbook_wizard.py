@@ -312,7 +312,7 @@ class RunbookWizardScreen(Screen[None]):
             return
         step = self.engine.next_step()
         if step is None:
-            self.notice = "the run is complete"
+            self.notice = f"the run is over: {self.run.outcome_text()}" if self.run is not None else "the run is over"
             self._paint_banner()
             return
         if self.viewed_id != step.id:

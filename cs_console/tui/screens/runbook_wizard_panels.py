@@ -116,7 +116,8 @@ def head_line(environment: str, production: bool, title: str, run: Any, read_onl
             bits += ["  ", ("READ-ONLY", "$warning bold")]
         if run.incident_ref:
             bits += ["  → ", (safe_text(run.incident_ref, 20), "$accent bold")]
-        bits += ["  ", (f"{run.status.value}", "$text-muted")]
+        failed = run.status.finished and bool(run.failed_checks)
+        bits += ["  ", (run.outcome_text(), "$warning bold" if failed else "$text-muted")]
     return Content.assemble(*bits)
 
 
