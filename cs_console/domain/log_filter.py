@@ -38,6 +38,8 @@ Filter: terms separated by spaces; a record must match every term (AND).
   status>=500             = != < <= > >= ; status=5xx for a class; status=500,502
   source=auth             function, edge, auth, postgres, file, stdin, …
   request_id=…  id=…      exact (case-insensitive)
+  ip=203.0.113.7          the client IP (x_real_ip, remote_addr… or an IPv4 in the text)
+  user=ann@example.com    the account (auth actor, an e-mail field or one in the text)
   since=15m  until=1h     relative to now: s m h d w (1h30m), or a UTC time:
   since=2026-11-27T03:00Z
   -word  -"phrase"  -/re/  -field=value      exclude what matches
@@ -46,6 +48,7 @@ Filter: terms separated by spaces; a record must match every term (AND).
 Quote text that looks like a field or starts with - or /: "a=b", "-x", "/rest/v1".
 Examples:  level>=warn function=monitor-keywords since=1h
            status>=500 -/health(check)?/ "connection refused"
+Count the matches by ip, user, function, status… with g in the Logs pane.
 """
 
 

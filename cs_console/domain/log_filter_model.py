@@ -15,6 +15,7 @@ from typing import Union
 
 from cs_console.domain.durations import unit_sum_text
 from cs_console.domain.log_record import Level, LogRecord
+from cs_console.domain.log_grouping import record_ip, record_user
 
 # ----------------------------------------------------------------- errors
 
@@ -166,12 +167,20 @@ _FIELD_ALIASES: dict[str, str] = {
     "request_id": "request_id",
     "execution_id": "request_id",
     "id": "id",
+    "ip": "ip",
+    "client_ip": "ip",
+    "remote_addr": "ip",
+    "user": "user",
+    "email": "user",
+    "actor": "user",
     "since": "since",
     "until": "until",
 }
-FIELDS: tuple[str, ...] = ("level", "function", "status", "source", "request_id", "id", "since", "until")
+FIELDS: tuple[str, ...] = ("level", "function", "status", "source", "request_id", "id", "ip", "user", "since", "until")
 _ORDERED_FIELDS = {"level", "status"}
-_STRING_FIELDS = {"function", "source", "request_id", "id"}
+_STRING_FIELDS = {"function", "source", "request_id", "id", "ip", "user"}
+# Fields looked up in a record's fields and text (log_grouping), not attributes of the record.
+_LOOKED_UP: dict[str, Callable[[LogRecord], str | None]] = {"ip": record_ip, "user": record_user}
 _TIME_FIELDS = {"since", "until"}
 
 _FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(==|!=|<=|>=|=|<|>)")
@@ -296,7 +305,7 @@ def _field_predicate(t: FieldTerm, now: datetime) -> Predicate:
         at = _resolve_time(values[0], now)
         pred = (lambda r: r.ts >= at) if t.field == "since" else (lambda r: r.ts <= at)
     else:
-        get = attrgetter(t.field)
+        get = _LOOKED_UP.get(t.field) or attrgetter(t.field)
         exact = frozenset(str(v) for v in values if "*" not in str(v))
         patterns = tuple(_wildcard(str(v)).fullmatch for v in values if "*" in str(v))
         if not patterns:
@@ -352,7 +361,7 @@ def _and(preds: list[Predicate]) -> Predicate:
     return lambda r: head(r) and rest(r)
 
 
-_FIELD_COST = {"level": 0, "since": 1, "until": 1, "status": 2, "source": 3, "function": 3, "request_id": 4, "id": 4}
+_FIELD_COST = {"level": 0, "since": 1, "until": 1, "status": 2, "source": 3, "function": 3, "request_id": 4, "id": 4, "ip": 6, "user": 6}
 
 
 class Matcher:

@@ -103,6 +103,7 @@ class LogsPane(LogsSourceWorker):
         Binding("t", "toggle_utc", "UTC/local", show=False, id="logs.timestamps"),
         Binding("c", "copy_line", "Copy", show=False, id="logs.copy"),
         Binding("s", "save", "Save", show=False, id="logs.save"),
+        Binding("g", "count", "Count", id="logs.count"),
     ]
 
     def __init__(self, *, options: dict | None = None, **kwargs: Any) -> None:
@@ -304,6 +305,22 @@ class LogsPane(LogsSourceWorker):
         spec = Path(self.source_spec.split(":", 1)[-1]).stem if self.source_spec else "logs"
         slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in spec)[:40].strip("-.")
         return state_dir() / "logs" / f"logs-{slug or 'logs'}-{stamp}.jsonl"
+
+    def action_count(self) -> None:
+        """The matching records counted by ip, user, function, status... (Enter filters by a row)."""
+        from cs_console.tui.screens.log_groups import COUNT_LIMIT, LogGroupsScreen
+
+        n = len(self.lines)
+        if not n:
+            self.notify("nothing to count: no record matches the filter", timeout=3)
+            return
+        newest = [self.lines.record(i) for i in range(n - 1, max(-1, n - 1 - COUNT_LIMIT), -1)]
+
+        def chosen(term: str | None) -> None:
+            if term:
+                self.apply_filter(f"{self.typed_filter} {term}".strip())
+
+        self.app.push_screen(LogGroupsScreen(newest, self.typed_filter, self.console.env.clock.now(), more=n > COUNT_LIMIT), chosen)
 
     def action_save(self) -> None:
         from cs_console.tui.screens.log_save import LogSaveScreen
