@@ -114,6 +114,7 @@ class SupabaseClient:
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self.last_calls: dict[str, CallInfo] = {}
+        self._early_429: dict[str, float] = {}  # bucket -> when a 429 came before our count was spent
 
     @classmethod
     def from_profile(cls, profile: "Profile", *, budget: RateBudget | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> "SupabaseClient":
@@ -237,7 +238,13 @@ class SupabaseClient:
             self.budget.set_limit(bucket, int(raw) if int(raw) < full else None)
             return
         if refused and not self.budget.degraded(bucket) and self.budget.spent_in_window(bucket) < self.budget.limit(bucket).per_window:
-            self.budget.set_limit(bucket, DEGRADED_LOGS_PER_MIN)
+            # One 429 may be another tool on the same token; a second within the minute
+            # while our own count has room means the quota itself is lower.
+            now = time.monotonic()
+            previous = self._early_429.get(bucket)
+            self._early_429[bucket] = now
+            if previous is not None and now - previous < 60.0:
+                self.budget.set_limit(bucket, DEGRADED_LOGS_PER_MIN)
 
     @staticmethod
     def _parse_json(response: httpx.Response, path: str) -> Any:

@@ -28,9 +28,10 @@ UNION, tables are queried one per request.
 Cost: in ClickHouse the listing reads only the plain columns; the attribute
 map (status, function id, path...) comes from `fetch_details(records)` for the
 records on screen. Windows start on a whole minute (the endpoint rounds to
-minutes) and overlap; ids de-duplicate. The poll interval stretches so the
-tail spends at most half of the `/logs` budget (less when degraded: about 10/min),
-and status() says the rate, e.g. `logs 8/min`.
+minutes) and overlap; ids de-duplicate. The poll interval stretches when less
+than half of the endpoint's budget remains (spreading what is left over the
+minute) and to half of a degraded quota (about 10/min for accounts over it);
+status() says the rate, e.g. `logs 8/min`.
 Function names come from the functions list (id -> slug), refreshed at most
 every 10 minutes, or sooner when an unknown id shows up.
 """
@@ -237,11 +238,19 @@ class SupabaseLogHub:
         return "logs" if self.dialect == "clickhouse" else "logs.all"
 
     def poll_interval(self) -> float:
-        """Seconds between polls: the profile's interval, stretched so the tail takes
-        at most TAIL_SHARE of the endpoint's budget (a degraded quota included)."""
-        per_min = self.client.budget.limit(self.budget_key()).per_window
-        floor = 60.0 / max(per_min * TAIL_SHARE, 1.0)
-        return max(self.interval_s, floor)
+        """Seconds between polls: the profile's interval while the endpoint's budget
+        has room; spread over the minute when less than TAIL_SHARE of it remains;
+        and never more than TAIL_SHARE of a degraded quota (about 10/min)."""
+        key = self.budget_key()
+        budget = self.client.budget
+        per_min = budget.limit(key).per_window
+        interval = self.interval_s
+        if budget.degraded(key):
+            interval = max(interval, 60.0 / max(per_min * TAIL_SHARE, 1.0))
+        remaining = budget.remaining(key, Priority.HIGH)
+        if remaining <= per_min * TAIL_SHARE:
+            interval = max(interval, 60.0 / max(remaining, 1))
+        return interval
 
     def rate_text(self) -> str:
         """`logs 8/min` (`, quota degraded` when Supabase lowered it)."""
@@ -362,7 +371,7 @@ class SupabaseLogHub:
                 backoff.hint(max(self.interval_s, exc.reset_s))
             except SupabaseError as exc:
                 state = state_for(exc)
-                if log_endpoint.endpoint_gone(exc) and state is SourceState.DOWN:
+                if log_endpoint.is_auto(self.client) and log_endpoint.endpoint_gone(exc) and state is SourceState.DOWN:
                     state = SourceState.DEGRADED  # a missing endpoint is not a blind console
                 self.tracker.set(state, exc.message)
                 backoff.next()
@@ -477,7 +486,7 @@ class SupabaseLogSource:
                     yield batch
             except SupabaseError as exc:
                 state = state_for(exc)
-                hub.tracker.set(SourceState.DEGRADED if log_endpoint.endpoint_gone(exc) and state is SourceState.DOWN else state, exc.message)
+                hub.tracker.set(SourceState.DEGRADED if log_endpoint.is_auto(hub.client) and log_endpoint.endpoint_gone(exc) and state is SourceState.DOWN else state, exc.message)
                 if not follow:
                     raise
         if not follow or not tables:
