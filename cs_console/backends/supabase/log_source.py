@@ -247,7 +247,7 @@ class SupabaseLogHub:
         interval = self.interval_s
         if budget.degraded(key):
             interval = max(interval, 60.0 / max(per_min * TAIL_SHARE, 1.0))
-        remaining = budget.remaining(key, Priority.HIGH)
+        remaining = per_min - budget.spent_in_window(key)  # a 429 block is waited out apart
         if remaining <= per_min * TAIL_SHARE:
             interval = max(interval, 60.0 / max(remaining, 1))
         return interval
