@@ -42,21 +42,17 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from cs_console.backends.supabase.errors import AnalyticsError, ClientError, RateLimited, SupabaseError
+from cs_console.backends.supabase.errors import AnalyticsError, RateLimited, SupabaseError
 from cs_console.backends.supabase.http_client import MAX_LOG_WINDOW, SupabaseClient
 from cs_console.backends.supabase import log_endpoint
-from cs_console.backends.supabase.log_sql import (
-    DETAIL_IDS_MAX,
-    SOURCE_TABLES,
-    TABLE_SOURCE,
-    Conditions,
-    details_sql,
-    logs_sql,
-    merge_attributes,
-)
+from cs_console.backends.supabase.log_cadence import poll_interval, rate_text
+from cs_console.backends.supabase.log_details import fetch_attributes
+from cs_console.backends.supabase.log_sql import SOURCE_TABLES, TABLE_SOURCE, Conditions, logs_sql
+from cs_console.backends.supabase.log_window import clamp_window as _clamp_window
+from cs_console.backends.supabase.log_window import MIN_WINDOW, floor_minute
 from cs_console.backends.supabase.rate_budget import Priority
 from cs_console.backends.supabase.source_state import StatusTracker, state_for
 from cs_console.domain.backoff import Backoff
@@ -77,8 +73,6 @@ MAX_CATCHUP_PAGES = 3  # extra pages per poll when a burst fills a page
 OVERLAP = timedelta(seconds=30)  # logs reach the store late: re-read the last 30 s
 SEEN_IDS = 50_000
 FUNCTIONS_TTL_S = 600.0
-MIN_WINDOW = timedelta(seconds=1)
-TAIL_SHARE = 0.5  # of the endpoint's per-minute budget; the rest is for history, details, metrics
 
 
 class _Seen:
@@ -203,61 +197,22 @@ class SupabaseLogHub:
         note = log_endpoint.note(self.client)
         return f"{self.dialect} logs" + (f" ({note})" if note else "")
 
-    # ------------------------------------------------------------ attributes for what is shown
+    # ------------------------------------------------------------ attributes, cadence
 
     async def fetch_details(self, records: Sequence[LogRecord]) -> list[LogRecord]:
-        """The records again, with their attribute map (ClickHouse lists without it).
-
-        One request per DETAIL_IDS_MAX records, bracketed by their timestamps,
-        sources and ids; records already complete (BigQuery rows, or fetched
-        before) come back as they are. Raises SupabaseError.
-        """
-        want = [r for r in records if r.id and "log_attributes" not in r.raw and r.raw.get("source") in TABLE_SOURCE]
-        if not want or self.dialect != "clickhouse":
-            return list(records)
-        names = await self.function_names()
-        filled: dict[str, LogRecord] = {}
-        for i in range(0, len(want), DETAIL_IDS_MAX):
-            chunk = want[i : i + DETAIL_IDS_MAX]
-            sql = details_sql([(str(r.id), str(r.raw.get("source")), r.ts) for r in chunk])
-            if sql is None:
-                continue
-            low, high = min(r.ts for r in chunk), max(r.ts for r in chunk)
-            start, end = _clamp_window(floor_minute(low), high + timedelta(minutes=1))
-            self.requests += 1
-            rows = await self.client.query_logs(sql, start, end, dialect="clickhouse", priority=Priority.HIGH)  # type: ignore[arg-type]
-            attrs = {str(row.get("id")): row.get("log_attributes") for row in rows}
-            for r in chunk:
-                if str(r.id) in attrs:
-                    filled[str(r.id)] = parse_supabase_row(merge_attributes(dict(r.raw), attrs[str(r.id)]), None, names)
-        return [filled.get(str(r.id), r) for r in records]
-
-    # ------------------------------------------------------------ cadence
+        """The records again with their attribute map (log_details.py). Raises SupabaseError."""
+        if self.dialect != "clickhouse":
+            return list(records)  # logs.all rows carry every field already
+        return await fetch_attributes(self, records)
 
     def budget_key(self) -> str:
         return "logs" if self.dialect == "clickhouse" else "logs.all"
 
     def poll_interval(self) -> float:
-        """Seconds between polls: the profile's interval while the endpoint's budget
-        has room; spread over the minute when less than TAIL_SHARE of it remains;
-        and never more than TAIL_SHARE of a degraded quota (about 10/min)."""
-        key = self.budget_key()
-        budget = self.client.budget
-        per_min = budget.limit(key).per_window
-        interval = self.interval_s
-        if budget.degraded(key):
-            interval = max(interval, 60.0 / max(per_min * TAIL_SHARE, 1.0))
-        remaining = per_min - budget.spent_in_window(key)  # a 429 block is waited out apart
-        if remaining <= per_min * TAIL_SHARE:
-            interval = max(interval, 60.0 / max(remaining, 1))
-        return interval
+        return poll_interval(self.client.budget, self.budget_key(), self.interval_s)
 
     def rate_text(self) -> str:
-        """`logs 8/min` (`, quota degraded` when Supabase lowered it)."""
-        per_min = 60.0 / self.poll_interval()
-        key = self.budget_key()
-        degraded = ", quota degraded" if self.client.budget.degraded(key) else ""
-        return f"logs {per_min:.0f}/min{degraded}" if per_min >= 1 else f"logs {per_min:.1f}/min{degraded}"
+        return rate_text(self.client.budget, self.budget_key(), self.interval_s)
 
     async def _query_dialect(
         self, dialect: str, tables: Sequence[str], cond: Conditions, start: datetime, end: datetime, limit: int,
@@ -556,19 +511,6 @@ def _row_time(row: dict[str, Any]) -> datetime | None:
     from cs_console.domain.log_fields import parse_timestamp
 
     return parse_timestamp(row.get("timestamp"))
-
-
-def floor_minute(at: datetime) -> datetime:
-    return at.replace(second=0, microsecond=0)
-
-
-def _clamp_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """The endpoint takes at most 24 h and needs end > start."""
-    if end - start > MAX_LOG_WINDOW:
-        start = end - MAX_LOG_WINDOW
-    if end - start < MIN_WINDOW:
-        start = end - MIN_WINDOW
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
 __all__ = ["SupabaseLogHub", "SupabaseLogSource"]
