@@ -4,7 +4,7 @@ It serves the fixtures in tests/fixtures/supabase/ (copied from
 ../shared/fixtures/supabase, shapes per supabase-ops-api.md) on both the
 Management API paths (/v1/...) and the project host's metrics endpoint, checks
 the Bearer token / basic auth like Supabase, enforces the documented rate
-limits (120/min general, 30/min logs+usage, 429 with X-RateLimit-Reset) and
+limits per endpoint (120/min general, 30/min logs+usage, 429 with X-RateLimit-Reset) and
 records every request so tests can assert headers, budgets and windows.
 
 Programmable per path:
@@ -230,8 +230,8 @@ class FakeSupabase:
         self._routes: dict[tuple[str, str], Handler] = {}
         self._faults: dict[tuple[str, str], deque[Reply]] = {}
         self._sticky: dict[tuple[str, str], Reply] = {}
-        self._served: dict[str, deque[float]] = {"general": deque(), "logs": deque()}
-        self._blocked_until: dict[str, float] = {"general": 0.0, "logs": 0.0}
+        self._served: dict[str, deque[float]] = {}  # per endpoint path
+        self._blocked_until: dict[str, float] = {}
         self._metrics_texts: list[str] = [fixture_text("metrics.prom")]
         # Rows the default logs.all handler aggregates (status_code, origin_time ms).
         self.edge_log_rows: list[dict[str, Any]] = list(fixture("logs_edge_logs.json")["result"])
@@ -436,12 +436,13 @@ class FakeSupabase:
         cls = self._limit_class(path)
         if cls is None or not self.enforce_limits:
             return None
-        served = self._served[cls]
+        # Counted per endpoint, as the platform does, with its class's limit.
+        served = self._served.setdefault(path, deque())
         while served and served[0] <= now - 60.0:
             served.popleft()
-        if now < self._blocked_until[cls] or len(served) >= self.limits[cls]:
-            reset = max(self._blocked_until[cls] - now, (served[0] + 60.0 - now) if served else 0.0)
-            self._blocked_until[cls] = now + reset
+        if now < self._blocked_until.get(path, 0.0) or len(served) >= self.limits[cls]:
+            reset = max(self._blocked_until.get(path, 0.0) - now, (served[0] + 60.0 - now) if served else 0.0)
+            self._blocked_until[path] = now + reset
             return Reply.json({"message": "Too many requests"}, 429, {"X-RateLimit-Reset": f"{max(1, round(reset))}", "X-RateLimit-Remaining": "0"})
         served.append(now)
         return None
