@@ -57,7 +57,9 @@ def pg_factory() -> Iterator:
 @pytest.fixture
 def fake_supabase() -> Iterator:
     """A loopback HTTP server answering like Supabase (tests/fake_supabase.py)."""
+    from cs_console.backends.supabase import log_endpoint
     from tests.fake_supabase import FakeSupabase
 
+    log_endpoint.forget_all()  # each test is a fresh console session
     with FakeSupabase() as fake:
         yield fake

@@ -4,7 +4,7 @@ It serves the fixtures in tests/fixtures/supabase/ (copied from
 ../shared/fixtures/supabase, shapes per supabase-ops-api.md) on both the
 Management API paths (/v1/...) and the project host's metrics endpoint, checks
 the Bearer token / basic auth like Supabase, enforces the documented rate
-limits (120/min general, 30/min logs+usage, 429 with X-RateLimit-Reset) and
+limits per endpoint (120/min general, 30/min logs+usage, 429 with X-RateLimit-Reset) and
 records every request so tests can assert headers, budgets and windows.
 
 Programmable per path:
@@ -21,7 +21,17 @@ Paths may contain `{ref}`. To answer logs SQL in both dialects, route
 LOGS_ALL (BigQuery) and LOGS_CLICKHOUSE with your own handler; the default
 LOGS_ALL handler validates the window, answers the console's edge_logs
 aggregate (countif...) from `fake.edge_log_rows`, and otherwise picks a
-fixture by table name. The default ClickHouse `/logs` answers 404.
+fixture by table name.
+
+Modes (`FakeSupabase(mode=...)`), for which logs endpoint exists:
+    "self-hosted" (default)  only `logs.all` (BigQuery); `/logs` answers 404,
+                             as self-hosted stacks and the local CLI do.
+    "2026"                   the hosted platform since 2026-09-23: `logs.all` answers
+                             `retired_status` (410, or 404) naming its removal; `/logs`
+                             (ClickHouse) answers listings with the plain columns only,
+                             attribute fetches (`log_attributes ... id in (...)`) and the
+                             edge aggregate (countIf), from the same fixtures, and
+                             refuses `select *` and `count(*)` like the platform.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -124,6 +134,29 @@ def logs_fixture_handler(req: RecordedRequest) -> Reply:
     return Reply.json({"result": [], "error": None})
 
 
+_CH_ATTRIBUTE_KEYS = {
+    # fixture field -> map key in the ClickHouse `logs` table (no `metadata.` root)
+    "status_code": "response.status_code", "method": "request.method", "path": "request.path",
+    "pathname": "request.pathname", "search": "request.search", "level": "level", "event_type": "event_type",
+    "function_id": "function_id", "execution_id": "execution_id", "execution_time_ms": "execution_time_ms",
+    "deployment_id": "deployment_id", "version": "version",
+}
+
+
+def clickhouse_rows() -> list[dict[str, Any]]:
+    """The logs.all fixtures as rows of the ClickHouse `logs` table."""
+    out: list[dict[str, Any]] = []
+    for table in ("edge_logs", "function_logs", "function_edge_logs"):
+        for row in fixture(f"logs_{table}.json")["result"]:
+            at = datetime.fromtimestamp(row["timestamp"] / 1e6, tz=timezone.utc)
+            attrs = {key: str(row[f]) for f, key in _CH_ATTRIBUTE_KEYS.items() if row.get(f) is not None}
+            out.append({
+                "id": row["id"], "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%f"), "event_message": row["event_message"],
+                "source": table, "severity_text": str(row.get("level") or "info").upper(), "log_attributes": attrs,
+            })
+    return out
+
+
 def edge_aggregate(rows: list[dict[str, Any]], with_p95: bool) -> dict[str, Any]:
     """What the log store answers to the console's edge_logs aggregate query.
 
@@ -180,7 +213,14 @@ def in_flight_at_once(client: Any) -> list[int]:
 class FakeSupabase:
     """Management API + project metrics endpoint on one loopback port."""
 
-    def __init__(self, *, ref: str = REF, token: str = TOKEN, service_key: str = SERVICE_KEY, enforce_limits: bool = True) -> None:
+    def __init__(
+        self, *, ref: str = REF, token: str = TOKEN, service_key: str = SERVICE_KEY, enforce_limits: bool = True,
+        mode: str = "self-hosted", retired_status: int = 410,
+    ) -> None:
+        if mode not in ("self-hosted", "2026"):
+            raise ValueError(f"unknown fake mode {mode!r}")
+        self.mode = mode
+        self.retired_status = retired_status
         self.ref = ref
         self.token = token
         self.service_key = service_key
@@ -190,8 +230,8 @@ class FakeSupabase:
         self._routes: dict[tuple[str, str], Handler] = {}
         self._faults: dict[tuple[str, str], deque[Reply]] = {}
         self._sticky: dict[tuple[str, str], Reply] = {}
-        self._served: dict[str, deque[float]] = {"general": deque(), "logs": deque()}
-        self._blocked_until: dict[str, float] = {"general": 0.0, "logs": 0.0}
+        self._served: dict[str, deque[float]] = {}  # per endpoint path
+        self._blocked_until: dict[str, float] = {}
         self._metrics_texts: list[str] = [fixture_text("metrics.prom")]
         # Rows the default logs.all handler aggregates (status_code, origin_time ms).
         self.edge_log_rows: list[dict[str, Any]] = list(fixture("logs_edge_logs.json")["result"])
@@ -313,8 +353,13 @@ class FakeSupabase:
         self.route(COMBINED_STATS, self._combined_stats)
         self.route(API_COUNTS, static("usage_api_counts.json"))
         self.route(API_REQUESTS_COUNT, lambda req: Reply.json({"result": [{"count": 42015}]}))
-        self.route(LOGS_ALL, self._logs_all)
-        self.route(LOGS_CLICKHOUSE, lambda req: Reply.json({"message": "Not Found"}, 404))
+        if self.mode == "2026":
+            gone = {"message": "analytics/endpoints/logs.all has been deprecated and removed; use analytics/endpoints/logs"}
+            self.route(LOGS_ALL, lambda req: Reply.json(gone, self.retired_status))
+            self.route(LOGS_CLICKHOUSE, self._logs_clickhouse)
+        else:
+            self.route(LOGS_ALL, self._logs_all)
+            self.route(LOGS_CLICKHOUSE, lambda req: Reply.json({"message": "Not Found"}, 404))
         self.route(BACKUPS, static("backups_list.json"))
         self.route(DISK_UTIL, static("disk_util.json"))
         self.route(METRICS, self._metrics)
@@ -328,6 +373,30 @@ class FakeSupabase:
                 return window
             return Reply.json({"result": [edge_aggregate(self.edge_log_rows, "p95_ms" in sql)], "error": None})
         return logs_fixture_handler(req)
+
+    def _logs_clickhouse(self, req: RecordedRequest) -> Reply:
+        """The ClickHouse `/logs` endpoint over the fixtures (mode "2026")."""
+        window = logs_fixture_handler(RecordedRequest(req.method, req.path, {k: v for k, v in req.query.items() if k != "sql"}, req.headers, b"", req.at))
+        if window.status != 200:
+            return window
+        sql = req.param("sql") or ""
+        low = sql.lower()
+        if re.search(r"select\s+\*|count\(\s*\*\s*\)", low):
+            return Reply.json({"result": [], "error": {"code": 400, "message": "select * and count(*) are not allowed", "errors": [], "status": "INVALID_ARGUMENT"}}, 400)
+        if "countif(" in low and "edge_logs" in low:
+            return Reply.json({"result": [edge_aggregate(self.edge_log_rows, "p95_ms" in low)], "error": None})
+        rows = clickhouse_rows()
+        if re.search(r"select id, log_attributes from logs", low):
+            m = re.search(r"\bid in \(([^)]*)\)", sql)
+            ids = set(re.findall(r"'([^']+)'", m.group(1))) if m else set()
+            return Reply.json({"result": [{"id": r["id"], "log_attributes": r["log_attributes"]} for r in rows if r["id"] in ids], "error": None})
+        where = low.split(" from logs where ", 1)[1] if " from logs where " in low else ""
+        tables = set(re.findall(r"'(\w+_logs)'", where))
+        limit = re.search(r"limit (\d+)\s*$", low)
+        hits = sorted((r for r in rows if r["source"] in tables), key=lambda r: r["timestamp"], reverse=True)[: int(limit.group(1)) if limit else 100]
+        # Plain columns only, whatever the select list says: a listing never carries the map.
+        plain = [{"id": r["id"], "timestamp": r["timestamp"], "event_message": r["event_message"], "source": r["source"], "level": r["severity_text"]} for r in hits]
+        return Reply.json({"result": plain, "error": None})
 
     def _health(self, req: RecordedRequest) -> Reply:
         wanted = set(req.query.get("services", []))
@@ -367,12 +436,13 @@ class FakeSupabase:
         cls = self._limit_class(path)
         if cls is None or not self.enforce_limits:
             return None
-        served = self._served[cls]
+        # Counted per endpoint, as the platform does, with its class's limit.
+        served = self._served.setdefault(path, deque())
         while served and served[0] <= now - 60.0:
             served.popleft()
-        if now < self._blocked_until[cls] or len(served) >= self.limits[cls]:
-            reset = max(self._blocked_until[cls] - now, (served[0] + 60.0 - now) if served else 0.0)
-            self._blocked_until[cls] = now + reset
+        if now < self._blocked_until.get(path, 0.0) or len(served) >= self.limits[cls]:
+            reset = max(self._blocked_until.get(path, 0.0) - now, (served[0] + 60.0 - now) if served else 0.0)
+            self._blocked_until[path] = now + reset
             return Reply.json({"message": "Too many requests"}, 429, {"X-RateLimit-Reset": f"{max(1, round(reset))}", "X-RateLimit-Remaining": "0"})
         served.append(now)
         return None

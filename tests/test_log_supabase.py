@@ -95,10 +95,20 @@ class LogStore:
         return Reply.json({"result": out, "error": None})
 
     def clickhouse(self, req: RecordedRequest) -> Reply:
+        """Like the platform: a listing answers what it selects (plain columns, the
+        map only if asked); `id in (...)` fetches are bracketed by time and source."""
         sql = req.param("sql") or ""
         if re.search(r"select \*|count\(\*\)", sql):
             return Reply.json({"result": [], "error": "select * and count(*) are not allowed"}, 400)
         tables = set(re.findall(r"'(\w+_logs)'", sql.split(" from logs where ", 1)[1]))
+        ids = re.search(r"\bid in \(([^)]*)\)", sql)
+        if ids:
+            low, high = (datetime.fromisoformat(t).replace(tzinfo=timezone.utc) for t in re.findall(r"toDateTime64\('([^']+)', 6, 'UTC'\)", sql))
+            wanted = set(re.findall(r"'([^']+)'", ids.group(1)))
+            with self.lock:
+                self.sqls.append(sql)
+                hits = [r for r in self.rows if r.id in wanted and r.table in tables and low <= r.ts <= high]
+            return Reply.json({"result": [{"id": r.id, "log_attributes": {k: str(v) for k, v in self._ch_map(r).items()}} for r in hits], "error": None})
         m = re.search(r"toDateTime64\('([^']+)', 6, 'UTC'\)", sql)
         before = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc) if m else None
         rows, error = self._select(req, tables, before)
@@ -106,14 +116,16 @@ class LogStore:
             return error
         out = []
         for r in rows:
-            a = r.attrs
             out.append({
                 "id": r.id, "timestamp": r.ts.strftime("%Y-%m-%dT%H:%M:%S.%f"), "event_message": r.message, "source": r.table,
-                "level": a.get("level") or "", "error_severity": a.get("error_severity") or "", "status_code": str(a.get("status_code") or ""),
-                "status": str(a.get("status") or ""), "function_id": a.get("function_id") or "", "execution_id": a.get("execution_id") or "",
-                "path": a.get("path") or "", "event_type": a.get("event_type") or "",
+                "level": str(r.attrs.get("level") or r.attrs.get("error_severity") or "info").upper(),
             })
         return Reply.json({"result": out, "error": None})
+
+    @staticmethod
+    def _ch_map(r: Row) -> dict[str, Any]:
+        names = {"status_code": "response.status_code", "path": "request.path", "error_severity": "parsed.error_severity"}
+        return {names.get(k, k): v for k, v in r.attrs.items() if v is not None}
 
 
 def standard_rows(store: LogStore, at: datetime = NOW) -> None:
@@ -158,7 +170,12 @@ def log_requests(fake: FakeSupabase) -> list[RecordedRequest]:
 @pytest.mark.parametrize("dialect", ["bigquery", "clickhouse"])
 async def test_history_of_all_sources_in_both_dialects(fake_supabase: FakeSupabase, store: LogStore, dialect: str) -> None:
     standard_rows(store)
-    got = await history(hub_for(fake_supabase, dialect=dialect), "all")
+    hub = hub_for(fake_supabase, dialect=dialect)
+    got = await history(hub, "all")
+    if dialect == "clickhouse":
+        assert "log_attributes" not in (log_requests(fake_supabase)[0].param("sql") or ""), "the listing reads no map"
+        got = await hub.source("all").fetch_details(got)  # what the Logs pane shows
+        fake_supabase.requests.pop()  # one more request, counted in its own test
     assert [r.message for r in got] == [
         "scored customer", "Error: upstream CRM returned 503", "POST | 500 | /functions/v1/score-customer",
         "POST | 200 | /functions/v1/brand-new", "GET | 500 | /rest/v1/rpc/customer_score", '{"msg":"invalid login"}', "deadlock detected",
@@ -183,10 +200,10 @@ async def test_dialect_is_detected_and_shared(fake_supabase: FakeSupabase, store
     hub = hub_for(fake_supabase)
     got = await history(hub, "edge")
     assert [r.message for r in got] == ["GET | 500 | /rest/v1/rpc/customer_score"]
-    assert hub.client.log_dialect == "clickhouse"
+    assert hub.dialect == "clickhouse" and not fake_supabase.requests_to(LOGS_ALL), "ClickHouse first"
     fake_supabase.clear_requests()
     await history(hub, "auth")
-    assert not fake_supabase.requests_to(LOGS_ALL), "detected once, then remembered"
+    assert not fake_supabase.requests_to(LOGS_ALL)
 
 
 async def test_union_rejected_falls_back_to_one_table_per_request(fake_supabase: FakeSupabase, store: LogStore) -> None:
@@ -345,10 +362,11 @@ async def test_two_followers_share_one_request_per_poll(fake_supabase: FakeSupab
         store.add("function_logs", clock.at - timedelta(seconds=1), "fn says hi", level="log", function_id=INGEST)
         store.add("auth_logs", clock.at - timedelta(seconds=1), "auth says hi", level="error")
         got_a, got_b = await asyncio.gather(first_a, first_b)
-        assert [r.message for r in got_a] == ["fn says hi"] and got_a[0].function == "ingest-signal"
+        assert [r.message for r in got_a] == ["fn says hi"]
+        assert (await hub.fetch_details(got_a))[0].function == "ingest-signal", "the name comes with the attributes"
         assert [r.message for r in got_b] == ["auth says hi"]
         sql = log_requests(fake_supabase)[0].param("sql") or ""
-        assert "'function_logs'" in sql and "'auth_logs'" in sql
+        assert "'function_logs'" in sql and "'auth_logs'" in sql and "log_attributes" not in sql
     finally:
         await a.aclose()
         await b.aclose()
@@ -376,20 +394,42 @@ async def test_follow_waits_out_a_429_and_recovers(fake_supabase: FakeSupabase, 
         await stop(it, waiter)
 
 
-async def test_follow_respects_the_shared_budget(fake_supabase: FakeSupabase, store: LogStore) -> None:
+async def test_follow_spreads_what_is_left_of_the_budget(fake_supabase: FakeSupabase, store: LogStore) -> None:
     budget = RateBudget({EndpointClass.LOGS: ClassLimit(4, reserve=0), EndpointClass.GENERAL: ClassLimit(120, reserve=0)})
-    budget.spend(EndpointClass.LOGS)  # another pane already used one
+    budget.spend("logs.all")  # another pane already used one
     hub = hub_for(fake_supabase, dialect="bigquery", clock=Clock(NOW), interval_s=0.02, budget=budget)
     it = hub.source("edge").records(NOW, True)
     task = asyncio.create_task(take(it, 1, timeout=60))
     try:
-        await eventually(lambda: "budget used up" in hub.tracker.status().detail)
-        assert len(fake_supabase.requests_to(LOGS_ALL)) == 3, "4 per minute, one of them spent elsewhere"
-        assert budget.state(EndpointClass.LOGS).used == 4
-        # The poller now sleeps until the window frees a request, not for its 0.02 s interval.
-        next_poll = re.search(r"next poll in (\d+)s", hub.tracker.status().detail)
-        assert next_poll and int(next_poll.group(1)) >= 55, hub.tracker.status().detail
-        assert hub.tracker.status().state is SourceState.DEGRADED
+        await eventually(lambda: len(fake_supabase.requests_to(LOGS_ALL)) == 1)
+        # Two requests left of four: the poller spreads them over the minute, not 0.02 s apart.
+        await eventually(lambda: "logs 2/min" in hub.tracker.status().detail)
+        await asyncio.sleep(0.5)
+        assert len(fake_supabase.requests_to(LOGS_ALL)) == 1
+        assert hub.poll_interval() == pytest.approx(30.0)
+        assert budget.state("logs.all").used == 2
+        assert budget.state("logs").used == 0, "the /logs endpoint has a budget of its own"
+    finally:
+        await stop(it, task)
+
+
+async def test_degraded_quota_slows_the_tail_and_says_so(fake_supabase: FakeSupabase, store: LogStore) -> None:
+    # Over its logs quota, the account gets about 10/min; Supabase says so in X-RateLimit-Limit.
+    def degraded(req: RecordedRequest) -> Reply:
+        reply = store.clickhouse(req)
+        reply.headers["X-RateLimit-Limit"] = "10"
+        return reply
+
+    fake_supabase.route(LOGS_CLICKHOUSE, degraded)
+    hub = hub_for(fake_supabase, clock=Clock(NOW), interval_s=0.02)
+    it = hub.source("edge").records(NOW, True)
+    task = asyncio.create_task(take(it, 1, timeout=60))
+    try:
+        await eventually(lambda: "logs 5/min, quota degraded" in hub.tracker.status().detail)
+        assert hub.poll_interval() == pytest.approx(12.0)
+        assert hub.client.budget.limit("logs").per_window == 10
+        assert hub.client.budget.limit("logs.all").per_window == 30, "only the endpoint that said so"
+        assert hub.tracker.status().state is SourceState.UP
     finally:
         await stop(it, task)
 

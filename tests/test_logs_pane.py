@@ -499,3 +499,33 @@ async def test_a_burst_is_coalesced_into_capped_repaints(log_file: Path, monkeyp
         assert all(gap >= REPAINT_INTERVAL - 1e-9 for gap in gaps), gaps
         assert not deferred and not p._dirty
         assert [r for r in view_rows(app) if r][-1].endswith(f"item-{total - 1:04d}")
+
+
+async def test_supabase_detail_fetches_the_attributes_of_that_record_only(fake_supabase) -> None:
+    """ClickHouse lists without the attribute map: Enter on a line fetches it for that id."""
+    from cs_console.backends.supabase.log_source import SupabaseLogHub
+    from cs_console.tui.screens.log_detail import LogDetailScreen
+    from tests.fake_supabase import LOGS_ALL, LOGS_CLICKHOUSE
+    from tests.test_log_supabase import LogStore
+
+    store = LogStore()
+    fake_supabase.route(LOGS_ALL, store.bigquery)
+    fake_supabase.route(LOGS_CLICKHOUSE, store.clickhouse)
+    now = datetime.now(timezone.utc)
+    row = store.add("edge_logs", now - timedelta(seconds=30), "GET | 503 | /rest/v1/conversations", status_code=503, path="/rest/v1/conversations")
+    hub = SupabaseLogHub(fake_supabase.client(log_dialect="clickhouse"), SystemClock(), interval_s=0.1)
+    session = session_from_args(session_args())
+    session.demo = None
+    env = Environment(session=session, clock=SystemClock())
+    env.log_factories["edge"] = lambda **_: hub.source("edge")
+    app = ConsoleApp(session, env, initial_pane="logs", pane_options={"source": "edge"}, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(pane(app).buffer) == 1, timeout=10)
+        assert "log_attributes" not in pane(app).buffer.row(0).raw
+        app.query_one(LogView).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogDetailScreen), timeout=10)
+        shown = app.screen.record
+        assert shown.status == 503 and "/rest/v1/conversations" in str(shown.raw["log_attributes"])
+        detail_sql = [s for s in store.sqls if " id in (" in s]
+        assert len(detail_sql) == 1 and f"'{row.id}'" in detail_sql[0]

@@ -12,6 +12,7 @@ from cs_console.backends.supabase.rate_budget import (
     EndpointClass,
     Priority,
     RateBudget,
+    bucket_for,
     classify,
 )
 
@@ -99,3 +100,33 @@ def test_never_more_than_the_limit_in_any_window(steps: list[tuple[float, Priori
     for i, t in enumerate(accepted):
         in_window = [u for u in accepted[: i + 1] if u > t - 60.0]
         assert len(in_window) <= 30
+
+
+def test_each_endpoint_has_its_own_budget() -> None:
+    clock = Tick()
+    budget = RateBudget(clock=clock)
+    base = "/v1/projects/csgnlprodabcdefghijk/analytics/endpoints/"
+    assert bucket_for(base + "logs?sql=x") == "logs" and bucket_for(base + "logs.all") == "logs.all"
+    assert bucket_for("/v1/projects/csgnlprodabcdefghijk/health") == "general:/v1/projects/{ref}/health"
+    while budget.try_spend("logs"):
+        pass
+    assert budget.state("logs").used == 30
+    assert budget.can_spend("usage.api-counts") and budget.can_spend("logs.all"), "one used-up endpoint stops only itself"
+    budget.block(bucket_for("/v1/projects/x/functions"), 30)
+    assert not budget.can_spend(bucket_for("/v1/projects/x/functions"))
+    assert budget.can_spend(bucket_for("/v1/projects/x/health"))
+
+
+def test_a_degraded_quota_lowers_one_endpoint() -> None:
+    clock = Tick()
+    budget = RateBudget(clock=clock)
+    budget.set_limit("logs", 10)
+    assert budget.degraded("logs") and budget.limit("logs").per_window == 10
+    assert budget.limit("logs").reserve < 10 and budget.limit("logs.all").per_window == 30
+    spent = 0
+    while budget.try_spend("logs"):
+        clock.t += 0.1
+        spent += 1
+    assert spent == 10
+    budget.set_limit("logs", None)
+    assert not budget.degraded("logs") and budget.can_spend("logs")

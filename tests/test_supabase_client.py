@@ -21,7 +21,7 @@ from cs_console.backends.supabase.errors import (
     safe_detail,
 )
 from cs_console.backends.supabase.http_client import SupabaseClient, iso_utc
-from cs_console.backends.supabase.rate_budget import EndpointClass, Priority, RateBudget
+from cs_console.backends.supabase.rate_budget import EndpointClass, Priority, RateBudget, bucket_for
 from tests.fake_supabase import (
     API_COUNTS,
     FUNCTIONS,
@@ -119,10 +119,9 @@ async def test_429_blocks_the_class_then_recovers(fake_supabase: FakeSupabase) -
         await client.api_counts()
     assert info2.value.local
     assert len(fake_supabase.requests_to(API_COUNTS)) == 1
-    # Another logs-class endpoint shares the block; a general one does not.
+    # Supabase counts per endpoint: another logs-class endpoint and a general one go on.
     now = datetime.now(timezone.utc)
-    with pytest.raises(RateLimited):
-        await client.query_logs("select id from edge_logs", now - timedelta(minutes=5), now)
+    assert await client.query_logs("select id from edge_logs", now - timedelta(minutes=5), now, dialect="bigquery")
     await client.functions()
     mono[0] += 0.9  # not over yet
     with pytest.raises(RateLimited):
@@ -162,7 +161,7 @@ async def test_500_timeout_malformed_and_unreachable(fake_supabase: FakeSupabase
 @pytest.mark.parametrize("form,status", [("object", 200), ("string", 200), ("object", 400)])
 async def test_error_in_analytics_body_is_a_failure(fake_supabase: FakeSupabase, form: str, status: int) -> None:
     fake_supabase.analytics_error(LOGS_ALL, form=form, status=status)
-    client = fake_supabase.client()
+    client = fake_supabase.client(log_dialect="bigquery")
     with pytest.raises(AnalyticsError) as info:
         await client.query_logs("select levle from edge_logs", NOW - timedelta(hours=1), NOW)
     await client.aclose()
@@ -171,7 +170,7 @@ async def test_error_in_analytics_body_is_a_failure(fake_supabase: FakeSupabase,
 
 
 async def test_query_logs_windows_and_dialects(fake_supabase: FakeSupabase) -> None:
-    client = fake_supabase.client()
+    client = fake_supabase.client(log_dialect="bigquery")
     rows = await client.query_logs("select id, timestamp from function_logs", NOW - timedelta(hours=24), NOW)
     assert len(rows) == 3
     req = fake_supabase.requests_to(LOGS_ALL)[0]
@@ -194,8 +193,8 @@ async def test_query_logs_windows_and_dialects(fake_supabase: FakeSupabase) -> N
 
 async def test_budget_shared_by_two_callers_never_exceeds_30_per_minute(fake_supabase: FakeSupabase) -> None:
     budget = RateBudget()
-    tail = fake_supabase.client(budget=budget)
-    metrics = fake_supabase.client(budget=budget)
+    tail = fake_supabase.client(budget=budget, log_dialect="bigquery")
+    metrics = fake_supabase.client(budget=budget, log_dialect="bigquery")
     now = datetime.now(timezone.utc)
 
     async def hammer(client: SupabaseClient, priority: Priority, n: int) -> tuple[int, int]:
@@ -216,7 +215,7 @@ async def test_budget_shared_by_two_callers_never_exceeds_30_per_minute(fake_sup
     assert tail_ok + metrics_ok == len(sent) == 30
     assert all(r.status == 200 for r in sent)
     assert metrics_ok <= 20  # the low-priority caller left the reserve
-    assert budget.state(EndpointClass.LOGS).used == 30
+    assert budget.state("logs.all").used == 30
 
 
 async def test_remaining_zero_on_success_stops_before_a_429(fake_supabase: FakeSupabase) -> None:
@@ -239,7 +238,8 @@ async def test_429_with_retry_after_only(fake_supabase: FakeSupabase) -> None:
         await client.functions()
     await client.aclose()
     assert info.value.reset_s == 4
-    assert client.budget.state(EndpointClass.GENERAL).blocked_for_s == pytest.approx(4, abs=0.5)
+    assert client.budget.state(bucket_for(FUNCTIONS)).blocked_for_s == pytest.approx(4, abs=0.5)
+    assert client.budget.state(bucket_for(HEALTH)).blocked_for_s == 0  # only that endpoint
 
 
 SECRETS = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=40)

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from cs_console.backends.supabase.management_source import Cadence, ManagementMetricsSource
+from cs_console.backends.supabase import log_endpoint
 from cs_console.backends.supabase.rate_budget import EndpointClass, RateBudget
 from cs_console.domain.clock import FixedClock
 from cs_console.domain.sources import SourceState
@@ -94,7 +95,8 @@ async def test_normal_answers(fake_supabase: FakeSupabase) -> None:
     req = fake_supabase.requests_to(LOGS_ALL)[0]
     assert req.param("iso_timestamp_start") == "2026-06-10T09:00:00.000Z"
     assert req.param("iso_timestamp_end") == "2026-06-10T09:05:00.000Z"
-    assert src.client.log_dialect == "bigquery"  # detected, shared with the log sources
+    assert log_endpoint.current(src.client) == "bigquery"  # /logs answered 404: switched, shared with the log sources
+    assert "using logs.all" in src.status().detail
 
     # Last COMPLETED backup: 2026-06-10T03:12:44Z, 5.87 h before NOW.
     assert snap.value("backup.age_h") == pytest.approx((NOW - datetime(2026, 6, 10, 3, 12, 44, 201000, tzinfo=timezone.utc)).total_seconds() / 3600, abs=0.01)
@@ -126,7 +128,8 @@ async def test_cadence_keeps_far_inside_the_limits(fake_supabase: FakeSupabase) 
     src, mono = make(fake_supabase)
     await src.collect()
     first = len(fake_supabase.requests)
-    assert first == 1 + 3 + 1 + 1 + 1 + 1  # functions + 3 stats + edge + usage + backups + disk
+    # functions + 3 stats + edge (/logs answers 404 once on this self-hosted fake, then logs.all) + usage + backups + disk
+    assert first == 1 + 3 + 2 + 1 + 1 + 1
     for _ in range(10):  # the UI refreshing every 2 s
         mono.t += 2.0
         await src.collect()
@@ -148,7 +151,7 @@ async def test_429_on_logs_keeps_figures_blocks_then_recovers(fake_supabase: Fak
     snap = await src.collect()
     assert src.status().state is SourceState.DEGRADED and "429" in src.status().detail
     assert snap.value("api.p95_ms") == 95.0  # last figures kept while rate limited
-    assert src.client.budget.state(EndpointClass.LOGS).blocked_for_s > 0
+    assert src.client.budget.state("logs.all").blocked_for_s > 0
     sent = len(fake_supabase.requests_to(LOGS_ALL))
     mono.t += 0.5
     await src.collect()  # not due yet: reset not over
@@ -243,7 +246,8 @@ async def test_clickhouse_project_is_detected(fake_supabase: FakeSupabase) -> No
     src, _ = make(fake_supabase)
     snap = await src.collect()
     await src.close()
-    assert src.client.log_dialect == "clickhouse"
+    assert log_endpoint.current(src.client) == "clickhouse"
+    assert not fake_supabase.requests_to(LOGS_ALL), "ClickHouse first: logs.all is never asked"
     assert snap.value("api.requests_per_min") == 20.0 and snap.value("api.p95_ms") == 95.0
 
 

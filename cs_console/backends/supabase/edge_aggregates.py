@@ -57,8 +57,9 @@ class Variant:
 
 
 def variants_for(dialect: str) -> list[Variant]:
-    """Variants to try, best first. dialect: auto | bigquery | clickhouse."""
-    dialects = ["bigquery", "clickhouse"] if dialect not in ("bigquery", "clickhouse") else [dialect]
+    """Variants to try, best first. dialect: auto | bigquery | clickhouse (auto: ClickHouse first,
+    the hosted platform's only logs endpoint since logs.all was removed)."""
+    dialects = ["clickhouse", "bigquery"] if dialect not in ("bigquery", "clickhouse") else [dialect]
     return [Variant(d, p95) for p95 in (True, False) for d in dialects]
 
 

@@ -33,7 +33,15 @@ from cs_console.backends.supabase.errors import (
     Unreachable,
     safe_detail,
 )
-from cs_console.backends.supabase.rate_budget import BudgetExhausted, EndpointClass, Priority, RateBudget, classify
+from cs_console.backends.supabase.rate_budget import (
+    DEGRADED_LOGS_PER_MIN,
+    BudgetExhausted,
+    EndpointClass,
+    Priority,
+    RateBudget,
+    bucket_for,
+    classify,
+)
 
 if TYPE_CHECKING:
     from cs_console.config import Profile
@@ -106,6 +114,7 @@ class SupabaseClient:
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self.last_calls: dict[str, CallInfo] = {}
+        self._early_429: dict[str, float] = {}  # bucket -> when a 429 came before our count was spent
 
     @classmethod
     def from_profile(cls, profile: "Profile", *, budget: RateBudget | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> "SupabaseClient":
@@ -194,7 +203,7 @@ class SupabaseClient:
         finally:
             self.last_calls[path] = CallInfo(path, (time.monotonic() - started) * 1000.0, status, time.monotonic())
 
-    def _raise_for_status(self, response: httpx.Response, path: str, cls: EndpointClass | None) -> None:
+    def _raise_for_status(self, response: httpx.Response, path: str, cls: EndpointClass | str | None) -> None:
         code = response.status_code
         if code < 400:
             return
@@ -207,6 +216,7 @@ class SupabaseClient:
         if code == 429:
             reset = _reset_seconds(response)
             if cls is not None:
+                self._note_quota(response, cls, refused=True)
                 self.budget.block(cls, reset)
             raise RateLimited(f"{path}: 429 rate limited, retry in {reset:.0f}s", reset)
         if code >= 500:
@@ -215,6 +225,26 @@ class SupabaseClient:
             # Bad SQL or window: the same failure Supabase may also send with 200.
             raise AnalyticsError(f"{path}: {safe_detail(detail, self._secrets())}", code)
         raise ClientError(f"{path}: {code}{suffix}", code)
+
+    def _note_quota(self, response: httpx.Response, bucket: str, *, refused: bool) -> None:
+        """A degraded logs quota (about 10/min for accounts over it): lower our own
+        count to it, from X-RateLimit-Limit, or from a 429 that came while our
+        count still had room (someone lowered the limit)."""
+        if classify(bucket) is not EndpointClass.LOGS:
+            return
+        raw = response.headers.get("X-RateLimit-Limit", "").strip()
+        if raw.isdigit() and int(raw) > 0:
+            full = self.budget.class_limit(EndpointClass.LOGS).per_window
+            self.budget.set_limit(bucket, int(raw) if int(raw) < full else None)
+            return
+        if refused and not self.budget.degraded(bucket) and self.budget.spent_in_window(bucket) < self.budget.limit(bucket).per_window:
+            # One 429 may be another tool on the same token; a second within the minute
+            # while our own count has room means the quota itself is lower.
+            now = time.monotonic()
+            previous = self._early_429.get(bucket)
+            self._early_429[bucket] = now
+            if previous is not None and now - previous < 60.0:
+                self.budget.set_limit(bucket, DEGRADED_LOGS_PER_MIN)
 
     @staticmethod
     def _parse_json(response: httpx.Response, path: str) -> Any:
@@ -245,7 +275,7 @@ class SupabaseClient:
         label = short_path(path)
         if self._token is None:
             raise NotConfigured(f"no Management API token: set ${self.access_token_env}")
-        cls = classify(path)
+        cls = bucket_for(path)  # Supabase counts per endpoint
         try:
             self.budget.spend(cls, priority)
         except BudgetExhausted as exc:
@@ -255,6 +285,7 @@ class SupabaseClient:
             headers={"Authorization": f"Bearer {self._token}"}, timeout_s=timeout_s,
         )
         self._raise_for_status(response, label, cls)
+        self._note_quota(response, cls, refused=False)
         if response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
             # Every PAT of the user shares Supabase's count: another tool may have
             # spent it. Stop before the next call earns a 429.
@@ -325,13 +356,14 @@ class SupabaseClient:
     ) -> list[dict[str, Any]]:
         """Run SQL over the log store for [start, end] (at most 24 h).
 
-        dialect "bigquery" → `logs.all` (per-source tables, timestamps in µs);
-        "clickhouse" → `/logs` (one `logs` table). None uses `self.log_dialect`,
-        and "auto" there means bigquery (the endpoint every project has).
+        dialect "bigquery" → `logs.all` (per-source tables, timestamps in µs;
+        removed from the platform on 2026-09-23, still served by self-hosted
+        and the local CLI stack); "clickhouse" → `/logs` (one `logs` table).
+        None uses `self.log_dialect`, and "auto" there means clickhouse.
         Raises ValueError for a bad window (nothing is sent), else SupabaseError.
         """
         check_log_window(start, end)
-        chosen = dialect or (self.log_dialect if self.log_dialect in ("bigquery", "clickhouse") else "bigquery")
+        chosen = dialect or (self.log_dialect if self.log_dialect in ("bigquery", "clickhouse") else "clickhouse")
         endpoint = "logs.all" if chosen == "bigquery" else "logs"
         params = {"sql": sql, "iso_timestamp_start": iso_utc(start), "iso_timestamp_end": iso_utc(end)}
         return await self.analytics(endpoint, params, priority=priority)

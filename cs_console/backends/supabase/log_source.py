@@ -19,9 +19,19 @@ has seen (bounded set). Every request goes through the client's shared
 RateBudget (30/min for logs, shared with the metrics panes); when the budget
 or a 429 says wait, the hub waits, and says so in status().
 
-Dialect: the profile's `log_dialect`, or detected once (BigQuery `logs.all`
-first, then ClickHouse `/logs`) and remembered on the shared client. If
-BigQuery rejects the UNION, tables are queried one per request.
+Dialect: the profile's `log_dialect`, or for `auto` ClickHouse `/logs` first;
+an answer saying that endpoint is missing or retired switches once to
+BigQuery `logs.all` (self-hosted, local CLI), remembered per project for the
+session (log_endpoint.py) and named in status(). If BigQuery rejects the
+UNION, tables are queried one per request.
+
+Cost: in ClickHouse the listing reads only the plain columns; the attribute
+map (status, function id, path...) comes from `fetch_details(records)` for the
+records on screen. Windows start on a whole minute (the endpoint rounds to
+minutes) and overlap; ids de-duplicate. The poll interval stretches when less
+than half of the endpoint's budget remains (spreading what is left over the
+minute) and to half of a degraded quota (about 10/min for accounts over it);
+status() says the rate, e.g. `logs 8/min`.
 Function names come from the functions list (id -> slug), refreshed at most
 every 10 minutes, or sooner when an unknown id shows up.
 """
@@ -32,13 +42,18 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from cs_console.backends.supabase.errors import AnalyticsError, ClientError, RateLimited, SupabaseError
+from cs_console.backends.supabase.errors import AnalyticsError, RateLimited, SupabaseError
 from cs_console.backends.supabase.http_client import MAX_LOG_WINDOW, SupabaseClient
+from cs_console.backends.supabase import log_endpoint
+from cs_console.backends.supabase.log_cadence import poll_interval, rate_text
+from cs_console.backends.supabase.log_details import fetch_attributes
 from cs_console.backends.supabase.log_sql import SOURCE_TABLES, TABLE_SOURCE, Conditions, logs_sql
-from cs_console.backends.supabase.rate_budget import EndpointClass, Priority
+from cs_console.backends.supabase.log_window import clamp_window as _clamp_window
+from cs_console.backends.supabase.log_window import MIN_WINDOW, floor_minute
+from cs_console.backends.supabase.rate_budget import Priority
 from cs_console.backends.supabase.source_state import StatusTracker, state_for
 from cs_console.domain.backoff import Backoff
 from cs_console.domain.clock import Clock, SystemClock
@@ -58,7 +73,6 @@ MAX_CATCHUP_PAGES = 3  # extra pages per poll when a burst fills a page
 OVERLAP = timedelta(seconds=30)  # logs reach the store late: re-read the last 30 s
 SEEN_IDS = 50_000
 FUNCTIONS_TTL_S = 600.0
-MIN_WINDOW = timedelta(seconds=1)
 
 
 class _Seen:
@@ -161,21 +175,44 @@ class SupabaseLogHub:
         Raises SupabaseError (RateLimited when the budget or Supabase says wait).
         """
         start, end = _clamp_window(start, end)
-        known = self.client.log_dialect if self.client.log_dialect in ("bigquery", "clickhouse") else None
-        last: SupabaseError | None = None
-        for dialect in [known] if known else ["bigquery", "clickhouse"]:
-            try:
-                rows = await self._query_dialect(dialect, tables, cond, start, end, limit, before)
-            except (AnalyticsError, ClientError) as exc:
-                if known:
-                    raise
-                last = exc
-                continue
-            if not known:
-                self.client.log_dialect = dialect  # shared: the metrics source reuses it
-            return rows
-        assert last is not None
-        raise last
+        dialect = log_endpoint.current(self.client)
+        try:
+            rows = await self._query_dialect(dialect, tables, cond, start, end, limit, before)
+        except SupabaseError as exc:
+            other = log_endpoint.switch(self.client, dialect, exc)
+            if other is None:
+                raise
+            log.info("supabase logs: %s", log_endpoint.note(self.client))
+            dialect = other
+            rows = await self._query_dialect(dialect, tables, cond, start, end, limit, before)
+        log_endpoint.confirm(self.client, dialect)
+        return rows
+
+    @property
+    def dialect(self) -> str:
+        return log_endpoint.current(self.client)
+
+    def dialect_text(self) -> str:
+        """`clickhouse logs` plus why, when auto switched endpoints."""
+        note = log_endpoint.note(self.client)
+        return f"{self.dialect} logs" + (f" ({note})" if note else "")
+
+    # ------------------------------------------------------------ attributes, cadence
+
+    async def fetch_details(self, records: Sequence[LogRecord]) -> list[LogRecord]:
+        """The records again with their attribute map (log_details.py). Raises SupabaseError."""
+        if self.dialect != "clickhouse":
+            return list(records)  # logs.all rows carry every field already
+        return await fetch_attributes(self, records)
+
+    def budget_key(self) -> str:
+        return "logs" if self.dialect == "clickhouse" else "logs.all"
+
+    def poll_interval(self) -> float:
+        return poll_interval(self.client.budget, self.budget_key(), self.interval_s)
+
+    def rate_text(self) -> str:
+        return rate_text(self.client.budget, self.budget_key(), self.interval_s)
 
     async def _query_dialect(
         self, dialect: str, tables: Sequence[str], cond: Conditions, start: datetime, end: datetime, limit: int,
@@ -214,6 +251,9 @@ class SupabaseLogHub:
         return rows[:limit]
 
     async def _send(self, sql: str, start: datetime, end: datetime, dialect: str) -> list[dict[str, Any]]:
+        # The endpoint rounds the window to whole minutes: ask for what it will read.
+        floored = floor_minute(start)
+        start = floored if end - floored <= MAX_LOG_WINDOW else floored + timedelta(minutes=1)
         self.requests += 1
         return await self.client.query_logs(sql, start, end, dialect=dialect, priority=Priority.HIGH)  # type: ignore[arg-type]
 
@@ -268,13 +308,14 @@ class SupabaseLogHub:
         # After a failure, twice the poll interval and doubling, up to a minute; a 429 says how long itself.
         backoff = Backoff(initial=2 * self.interval_s, cap=60.0)
         while self._subs:
-            budget_wait = self.client.budget.wait_time(EndpointClass.LOGS, Priority.HIGH)
-            if budget_wait > self.interval_s:
-                # The shared 30/min is spent (other panes) or Supabase said 429: say so, then wait.
-                blocked = self.client.budget.state(EndpointClass.LOGS).blocked_for_s > 0
+            interval = self.poll_interval()
+            budget_wait = self.client.budget.wait_time(self.budget_key(), Priority.HIGH)
+            if budget_wait > interval:
+                # The endpoint's budget is spent (other panes) or Supabase said 429: say so, then wait.
+                blocked = self.client.budget.state(self.budget_key()).blocked_for_s > 0
                 why = "rate limited by Supabase (429)" if blocked else "logs budget used up"
-                self.tracker.set(SourceState.DEGRADED, f"{why}: next poll in {budget_wait:.0f}s")
-            await asyncio.sleep(min(max(self.interval_s, budget_wait, backoff.current), 300.0))
+                self.tracker.set(SourceState.DEGRADED, f"{why}: next poll in {budget_wait:.0f}s; {self.rate_text()}")
+            await asyncio.sleep(min(max(interval, budget_wait, backoff.current), 300.0))
             if not self._subs:
                 return
             try:
@@ -284,7 +325,10 @@ class SupabaseLogHub:
                 self.tracker.set(SourceState.DEGRADED, f"{'budget used up' if exc.local else 'rate limited (429)'}: next poll in {exc.reset_s:.0f}s")
                 backoff.hint(max(self.interval_s, exc.reset_s))
             except SupabaseError as exc:
-                self.tracker.set(state_for(exc), exc.message)
+                state = state_for(exc)
+                if log_endpoint.is_auto(self.client) and log_endpoint.endpoint_gone(exc) and state is SourceState.DOWN:
+                    state = SourceState.DEGRADED  # a missing endpoint is not a blind console
+                self.tracker.set(state, exc.message)
                 backoff.next()
             except ValueError as exc:  # a window the client refused to send
                 self.tracker.set(SourceState.DEGRADED, str(exc))
@@ -302,7 +346,7 @@ class SupabaseLogHub:
             return 0
         tables, cond, cursor = self._poll_plan()
         now = self.clock.now()
-        start = max(cursor - self.overlap, now - MAX_LOG_WINDOW + MIN_WINDOW)
+        start = max(floor_minute(cursor - self.overlap), now - MAX_LOG_WINDOW + MIN_WINDOW)
         rows, complete = await self.newest_rows(tables, cond, start, now, self.page_rows * (1 + MAX_CATCHUP_PAGES), 1 + MAX_CATCHUP_PAGES)
         records = await self.to_records(rows)
         records.sort(key=_ts)
@@ -319,7 +363,7 @@ class SupabaseLogHub:
             if mine:
                 sub.queue.put_nowait(mine)
         note = "" if complete else f"burst: more than {len(rows)} rows in one poll, some skipped"
-        detail = f"{self.client.log_dialect} logs, {len(rows)} rows in the last poll" + (f"; {note}" if note else "")
+        detail = f"{self.dialect_text()}, {len(rows)} rows in the last poll, {self.rate_text()}" + (f"; {note}" if note else "")
         if self._functions_error:
             detail += f"; {self._functions_error}"
         self.tracker.set(SourceState.UP if complete else SourceState.DEGRADED, detail)
@@ -336,6 +380,10 @@ class SupabaseLogSource:
         self._pushdown: Pushdown | None = None
         self._seen = _Seen()
         self._last_complete: datetime | None = None
+
+    async def fetch_details(self, records: Sequence[LogRecord]) -> list[LogRecord]:
+        """Attributes for the records on screen (the visible page, the detail view)."""
+        return await self.hub.fetch_details(records)
 
     def set_pushdown(self, pushdown: Pushdown | None) -> None:
         """Server-side pre-filter from the user's filter (the local filter still applies)."""
@@ -392,7 +440,8 @@ class SupabaseLogSource:
                 async for batch in self._history(tables, cond, since, until, want, backfill, follow):
                     yield batch
             except SupabaseError as exc:
-                hub.tracker.set(state_for(exc), exc.message)
+                state = state_for(exc)
+                hub.tracker.set(SourceState.DEGRADED if log_endpoint.is_auto(hub.client) and log_endpoint.endpoint_gone(exc) and state is SourceState.DOWN else state, exc.message)
                 if not follow:
                     raise
         if not follow or not tables:
@@ -444,7 +493,7 @@ class SupabaseLogSource:
             end = start
         if complete_to is not None:
             self._last_complete = complete_to
-        hub.tracker.set(SourceState.UP, f"{hub.client.log_dialect} logs: {len(collected)} records since {since:%H:%M}Z")
+        hub.tracker.set(SourceState.UP, f"{hub.dialect_text()}: {len(collected)} records since {since:%H:%M}Z, {hub.rate_text()}")
         if not backfill and collected:
             collected.sort(key=_ts)
             yield collected[-want:]
@@ -462,15 +511,6 @@ def _row_time(row: dict[str, Any]) -> datetime | None:
     from cs_console.domain.log_fields import parse_timestamp
 
     return parse_timestamp(row.get("timestamp"))
-
-
-def _clamp_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """The endpoint takes at most 24 h and needs end > start."""
-    if end - start > MAX_LOG_WINDOW:
-        start = end - MAX_LOG_WINDOW
-    if end - start < MIN_WINDOW:
-        start = end - MIN_WINDOW
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
 __all__ = ["SupabaseLogHub", "SupabaseLogSource"]

@@ -9,8 +9,14 @@ one row parser (domain.supabase_log_rows.parse_supabase_row) reads them all:
 BigQuery (`logs.all`): one SELECT per table with its `cross join unnest(...)`
 (supabase-ops-api.md §4.2), glued with UNION ALL so one request serves
 several sources; all extra columns are cast to STRING so the union types agree.
-ClickHouse (`/logs`): one SELECT over the `logs` table with
-`source in (...)` and `log_attributes['…']` (missing keys read as '').
+ClickHouse (`/logs`): one SELECT over the `logs` table with `source in (...)`.
+Any subscript of the `log_attributes` map reads the whole map (an hour of
+edge logs: ~22 GiB against ~1.5 GiB for the plain columns), so a listing
+selects only the plain columns (id, timestamp, event_message, source,
+severity_text as level) and `details_sql` fetches the map for the rows shown,
+bracketed by their timestamp range, their sources and `id in (...)`;
+`merge_attributes` then fills the logical fields from it. A pushdown on a
+status or function id still needs the map in WHERE (the user asked for it).
 
 `Pushdown` conditions (level floor, function ids, status floor) become WHERE
 clauses per table; a table that cannot hold a match is left out. Only
@@ -23,6 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from cs_console.domain.log_record import Level
 
@@ -99,16 +106,17 @@ def _bq_fields(table: str) -> _Fields:
 
 
 def _ch_fields(table: str) -> _Fields:
+    # Levels from the plain severity_text column; status and function id only live in the map.
     a = "log_attributes"
     if table == "function_logs":
-        return _Fields(f"{a}['level']", None, None, f"{a}['function_id']", f"{a}['event_type']")
+        return _Fields("lower(severity_text)", None, None, f"{a}['function_id']", None)
     if table == "function_edge_logs":
         return _Fields(None, None, f"toInt32OrZero({a}['response.status_code'])", f"{a}['function_id']", None)
     if table == "edge_logs":
         return _Fields(None, None, f"toInt32OrZero({a}['response.status_code'])", None, None)
     if table == "auth_logs":
-        return _Fields(f"{a}['level']", None, f"toInt32OrZero({a}['status'])", None, None)
-    return _Fields(None, f"{a}['parsed.error_severity']", None, None, None)
+        return _Fields("lower(severity_text)", None, f"toInt32OrZero({a}['status'])", None, None)
+    return _Fields(None, "upper(severity_text)", None, None, None)
 
 
 def table_conditions(table: str, cond: Conditions, fields: _Fields) -> list[str] | None:
@@ -216,19 +224,10 @@ def bigquery_sql(tables: Sequence[str], cond: Conditions, limit: int, before: da
 
 # ----------------------------------------------------------------- ClickHouse (/logs)
 
-_CH_COLUMNS = (
-    "id, timestamp, event_message, source, "
-    "if(log_attributes['level'] != '', log_attributes['level'], severity_text) as level, "
-    "log_attributes['parsed.error_severity'] as error_severity, "
-    "log_attributes['response.status_code'] as status_code, "
-    "log_attributes['status'] as status, "
-    "log_attributes['function_id'] as function_id, "
-    "log_attributes['execution_id'] as execution_id, "
-    "if(log_attributes['request.pathname'] != '', log_attributes['request.pathname'], "
-    "if(log_attributes['request.path'] != '', log_attributes['request.path'], log_attributes['path'])) as path, "
-    "log_attributes['event_type'] as event_type"
-)
-
+# The plain columns: no map read. (Cost notes: tests/benchmarks/logs_cost.py.)
+CH_LIST_COLUMNS = ("id", "timestamp", "event_message", "source", "severity_text")
+_CH_COLUMNS = "id, timestamp, event_message, source, severity_text as level"
+DETAIL_IDS_MAX = 100  # ids per attribute fetch: a page of the Logs pane fits, the URL stays short
 
 def clickhouse_sql(tables: Sequence[str], cond: Conditions, limit: int, before: datetime | None = None) -> str | None:
     clauses: list[str] = []
@@ -247,8 +246,62 @@ def clickhouse_sql(tables: Sequence[str], cond: Conditions, limit: int, before: 
         return None
     where = " or ".join(clauses)
     if before is not None:
-        where = f"({where}) and timestamp <= toDateTime64('{_utc_text(before)}', 6, 'UTC')"
+        where = f"({where}) and timestamp <= {_ch_time(before)}"
     return f"select {_CH_COLUMNS} from logs where {where} order by timestamp desc limit {int(limit)}"
+
+
+def _ch_time(at: datetime) -> str:
+    return f"toDateTime64('{_utc_text(at)}', 6, 'UTC')"
+
+
+def details_sql(rows: Sequence[tuple[str, str, datetime]]) -> str | None:
+    """The attribute map of these (id, source table, timestamp) rows, and nothing else.
+
+    Bracketed by the rows' own time range and sources so the store reads only
+    the parts that hold them. None when no row has a usable id.
+    """
+    usable = [(lit, t, ts) for rid, t, ts in rows[:DETAIL_IDS_MAX] if (lit := _safe_literal(rid)) and t in TABLE_SOURCE]
+    if not usable:
+        return None
+    ids = ", ".join(dict.fromkeys(lit for lit, _, _ in usable))
+    tables = ", ".join(f"'{t}'" for t in dict.fromkeys(t for _, t, _ in usable))
+    low, high = min(ts for *_, ts in usable), max(ts for *_, ts in usable)
+    return (
+        f"select id, log_attributes from logs where source in ({tables}) "
+        f"and timestamp >= {_ch_time(low)} and timestamp <= {_ch_time(high)} "
+        f"and id in ({ids}) limit {len(usable)}"
+    )
+
+
+def _first(attrs: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = attrs.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def merge_attributes(row: dict[str, Any], attrs: Any) -> dict[str, Any]:
+    """A listed row with the logical fields filled from its attribute map (keys
+    have no `metadata.` root); the map itself is kept for the detail view."""
+    if not isinstance(attrs, dict):
+        return row
+    out = dict(row)
+    for field_name, keys in (
+        ("level", ("level",)),
+        ("error_severity", ("parsed.error_severity", "error_severity")),
+        ("status_code", ("response.status_code",)),
+        ("status", ("status",)),
+        ("function_id", ("function_id",)),
+        ("execution_id", ("execution_id",)),
+        ("path", ("request.pathname", "request.path", "path")),
+        ("event_type", ("event_type",)),
+    ):
+        value = _first(attrs, *keys)
+        if value is not None:
+            out[field_name] = value
+    out["log_attributes"] = attrs
+    return out
 
 
 def logs_sql(dialect: str, tables: Sequence[str], cond: Conditions, limit: int, before: datetime | None = None) -> str | None:
@@ -257,4 +310,4 @@ def logs_sql(dialect: str, tables: Sequence[str], cond: Conditions, limit: int, 
     return bigquery_sql(tables, cond, limit, before)
 
 
-__all__ = ["COLUMNS", "SOURCE_TABLES", "TABLE_SOURCE", "Conditions", "bigquery_sql", "clickhouse_sql", "logs_sql", "table_conditions"]
+__all__ = ["CH_LIST_COLUMNS", "COLUMNS", "DETAIL_IDS_MAX", "details_sql", "merge_attributes", "SOURCE_TABLES", "TABLE_SOURCE", "Conditions", "bigquery_sql", "clickhouse_sql", "logs_sql", "table_conditions"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from cs_console.backends.supabase import log_endpoint
 from cs_console.backends.supabase.edge_aggregates import EdgeTotals, Variant, parse_totals, variants_for
 from cs_console.backends.supabase.errors import (
     AnalyticsError,
@@ -162,7 +163,8 @@ class ManagementMetricsSource:
     def _update_status(self) -> None:
         failed = [p for p in self._parts if p.error is not None]
         if not failed:
-            self._tracker.set(SourceState.UP, "Management API answering")
+            note = log_endpoint.note(self.client)
+            self._tracker.set(SourceState.UP, "Management API answering" + (f"; {note}" if note else ""))
             return
         first = failed[0].error
         assert first is not None
@@ -219,21 +221,26 @@ class ManagementMetricsSource:
     async def _poll_edge(self) -> dict[str, MetricSample]:
         end = self._clock.now()
         start = end - EDGE_WINDOW
-        candidates = [self._edge_variant] if self._edge_variant else variants_for(self.client.log_dialect)
+        dialect = log_endpoint.current(self.client)
+        if self._edge_variant is not None and self._edge_variant.dialect != dialect:
+            self._edge_variant = None  # the log hub switched endpoints: find the variant again
+        candidates = [self._edge_variant] if self._edge_variant else variants_for(dialect)
         last: SupabaseError | None = None
         for variant in candidates:
             try:
                 rows = await self.client.query_logs(variant.sql, start, end, dialect=variant.dialect, priority=Priority.LOW)  # type: ignore[arg-type]
-            except (AnalyticsError, ClientError) as exc:
-                if self._edge_variant is not None:
+            except SupabaseError as exc:
+                if log_endpoint.switch(self.client, variant.dialect, exc) is not None:
+                    self._edge_variant = None
+                    return await self._poll_edge()  # once: switch() refuses a second time
+                if self._edge_variant is not None or not isinstance(exc, (AnalyticsError, ClientError)):
                     raise
                 last = exc
                 continue
+            log_endpoint.confirm(self.client, variant.dialect)
             totals = parse_totals(rows, variant.with_p95)
             if self._edge_variant is None:
                 self._edge_variant = variant
-                if self.client.log_dialect not in ("bigquery", "clickhouse"):
-                    self.client.log_dialect = variant.dialect  # shared detection: the log sources reuse it
                 if not variant.with_p95:
                     self._p95_note = f"the log store rejected the p95 query ({last.short if last else 'error'})"
             return self._edge_samples(totals, variant.with_p95)

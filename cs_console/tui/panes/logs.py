@@ -286,8 +286,23 @@ class LogsPane(LogsSourceWorker):
         from cs_console.tui.screens.log_detail import LogDetailScreen
 
         event.stop()
+        fetch = getattr(self._source, "fetch_details", None)
+        if fetch is not None and not event.record.raw.get("log_attributes"):
+            self._detail_with_attributes(event.record)  # a source that lists without them (Supabase)
+            return
         title = record_plain_line(event.record, utc=self.view.utc)
         self.app.push_screen(LogDetailScreen(event.record, title=title))
+
+    @work(group="logs-detail", exclusive=True, exit_on_error=False)
+    async def _detail_with_attributes(self, record: LogRecord) -> None:
+        from cs_console.tui.screens.log_detail import LogDetailScreen
+
+        shown = record
+        try:
+            shown = (await self._source.fetch_details([record]))[0]
+        except Exception as exc:  # the record as listed is still worth showing
+            self.notify(f"attributes not fetched: {safe_text(str(exc), 120)}", timeout=4)
+        self.app.push_screen(LogDetailScreen(shown, title=record_plain_line(shown, utc=self.view.utc)))
 
     def action_copy_line(self) -> None:
         record = self.view.cursor_record()
