@@ -121,6 +121,7 @@ async def test_hostile_notes_and_details_are_shown_literally() -> None:
     app = db_only_app(note=HOSTILE, detail=HOSTILE)
     async with app.run_test(size=(200, 50)) as pilot:
         await refreshed(app, pilot)
+        await until(pilot, lambda: "[bold red]x[/]" in screen_text(app))  # painted (a loaded machine is slow)
         overview = screen_text(app)
         await pilot.press("2")
         await until(pilot, lambda: "no transactions" not in screen_text(app) and "Connection limit" in screen_text(app))
