@@ -38,10 +38,12 @@ def normalise_api_key_name(raw: str, *, reserve: int = 0) -> str:
     if text and text[0].isdigit():
         text = "_" + text
     text = text[: API_KEY_NAME_MAX - reserve]
-    problem = api_key_name_problem(text) if len(text) + reserve >= API_KEY_NAME_MIN else (
-        f"API key name {raw!r} is too short: at least {API_KEY_NAME_MIN} characters")
-    if problem or not text:
-        raise NameError_(problem or f"API key name {raw!r} is empty")
+    if not text:
+        raise NameError_(f"API key name {raw!r} is empty")
+    # The suffix the caller adds is made of allowed characters: check the name as it will be sent.
+    problem = api_key_name_problem(text + "_" * reserve)
+    if problem:
+        raise NameError_(problem.replace(repr(text + "_" * reserve), repr(raw)))
     return text
 
 
