@@ -276,3 +276,42 @@ async def test_metrics_endpoint_takes_a_secret_key(fake_supabase: FakeSupabase) 
         assert "# HELP" in await client.metrics_text()
     finally:
         await client.aclose()
+
+
+# ------------------------------------------------------------------ recorded real responses
+
+
+async def test_recorded_responses_through_the_parsers(fake_supabase: FakeSupabase) -> None:
+    """Responses recorded off the real Management API (an empty e2e project) give the figures they should."""
+    from cs_console.backends.supabase.management_source import ManagementMetricsSource
+    from cs_console.domain.clock import FixedClock
+
+    served = fake_supabase.serve_recorded()
+    assert {"GET /v1/projects/{ref}", "GET /v1/projects/{ref}/functions", "GET /v1/projects/{ref}/database/backups"} <= set(served)
+    client = fake_supabase.client()
+    try:
+        project = await client.project()
+        assert project["status"] == "ACTIVE_HEALTHY" and project["region"] == "us-east-1"
+        # The recording says 119 of 120 left: the budget must not stop on it.
+        assert await client.functions() == []
+        source = ManagementMetricsSource(client, clock=FixedClock(NOW))
+        samples = await source._poll_backups()
+        assert samples["backup.age_h"].value is None and "no completed backup" in samples["backup.age_h"].note
+        fn = await source._poll_functions()
+        assert fn["fn.invocations_per_min"].value == 0.0
+        assert fn["fn.avg_duration_ms"].value is None
+    finally:
+        await client.aclose()
+
+
+def test_recorded_api_keys_have_names_the_platform_made() -> None:
+    """The recorded key list: legacy keys carry id "anon"/"service_role"; new keys' names fit the create rule."""
+    import json
+
+    recorded = json.loads((FIXTURES / "recorded_responses.json").read_text())["GET /v1/projects/{ref}/api-keys"]["body"]
+    legacy = {k["id"] for k in recorded if k["type"] == "legacy"}
+    assert legacy == {"anon", "service_role"}
+    assert all(api_key_name_problem(k["name"]) is None for k in recorded if k["type"] != "legacy")
+    ours = json.loads((FIXTURES / "api_keys.json").read_text())
+    assert {k["id"] for k in ours if k["type"] == "legacy"} <= legacy
+    assert all(api_key_name_problem(k["name"]) is None for k in ours if k["type"] != "legacy")
