@@ -341,6 +341,17 @@ class FakeSupabase:
         with self._lock:
             self.requests.clear()
 
+    def serve_recorded(self) -> list[str]:
+        """Answer from responses recorded off the real API (supabase/cli e2e recordings,
+        fixtures/supabase/recorded_responses.json) where one exists; returns the routes."""
+        served = []
+        for key, rec in fixture("recorded_responses.json").items():
+            method, path = key.split(" ", 1)
+            reply = Reply(rec["status"], json.dumps(rec["body"]).encode(), dict(rec["headers"]))
+            self.route(path, lambda req, reply=reply: reply, method=method)
+            served.append(key)
+        return served
+
     # ------------------------------------------------------------ defaults
 
     def _install_defaults(self) -> None:

@@ -43,7 +43,8 @@ def supabase_level(table: str, row: Mapping[str, Any], status: int | None) -> Le
         return Level.INFO
     if table == "function_logs":
         level = parse_level(raw_level)
-        if row.get("event_type") == "UncaughtException":
+        # The edge runtime writes `uncaughtException`; older rows `UncaughtException`.
+        if str(row.get("event_type") or "").lower() == "uncaughtexception":
             return max(level or Level.ERROR, Level.ERROR)
         return level or Level.INFO
     if table == "auth_logs":
@@ -72,6 +73,9 @@ def parse_supabase_row(
         path = row.get("pathname") or (row.get("path") if table == "function_edge_logs" else None)
         if isinstance(path, str) and "/functions/v1/" in path:
             function = path.split("/functions/v1/", 1)[1].split("/", 1)[0].split("?", 1)[0] or None
+        elif isinstance(path, str):
+            # A function's own host (<ref>.functions.supabase.co/<slug>): the last path segment.
+            function = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or None
     if function is None and isinstance(fid, str) and fid:
         function = fid
     message = text_of(row.get("event_message", ""))

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from cs_console.backends.supabase.errors import AUTH_ADMIN_KEY_NEED, is_auth_admin, key_mismatch
 from cs_console.domain.runbooks.calls import Call, ExecResult, HttpCall, OutputCallback
 
 USER_AGENT = "cs-console-runbook"
@@ -30,6 +31,9 @@ class HttpExecutor:
         assert isinstance(call, HttpCall)
         started = time.monotonic()
         headers = {"User-Agent": USER_AGENT, **dict(call.headers)}
+        mismatch = key_mismatch(call.url, headers)
+        if mismatch:  # a certain 401: say which key is needed instead of sending
+            return ExecResult(False, error=mismatch, duration_ms=0)
         kwargs: dict[str, Any] = {"headers": headers}
         if call.json is not None:
             kwargs["json"] = call.json
@@ -63,5 +67,7 @@ class HttpExecutor:
                 on_output(line)
         ok = resp.status_code in call.expect_status
         err = "" if ok else f"HTTP {resp.status_code} (expected {', '.join(map(str, call.expect_status))})"
+        if resp.status_code == 401 and is_auth_admin(call.url):
+            err += ": " + AUTH_ADMIN_KEY_NEED
         return ExecResult(ok, value=value, output="\n".join([out, *body_lines]), http_status=resp.status_code,
                           error=err, duration_ms=int((time.monotonic() - started) * 1000), truncated=truncated)

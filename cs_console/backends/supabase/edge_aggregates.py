@@ -9,6 +9,7 @@ the first that answers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,9 @@ _BQ_COUNTS = (
     f"countif({_BQ_SIGNIN} and response.status_code >= 400 and response.status_code < 500) as auth_failures"
 )
 _CH_STATUS = "toInt32OrZero(log_attributes['response.status_code'])"
+# A row without origin_time (a gateway reject, a timeout) has no latency: it is left out, and
+# no row with one at all gives NULL (n/a), never a p95 of 0 ms.
+_CH_ORIGIN = "log_attributes['response.origin_time']"
 _CH_SIGNIN = "(log_attributes['request.path'] = '/auth/v1/token' and position(log_attributes['request.search'], 'grant_type=password') > 0)"
 _CH_COUNTS = (
     "count() as requests, "
@@ -52,7 +56,7 @@ class Variant:
         if self.dialect == "bigquery":
             p95 = ", approx_quantiles(response.origin_time, 100)[offset(95)] as p95_ms" if self.with_p95 else ""
             return f"select {_BQ_COUNTS}{p95} {_BQ_FROM}"
-        p95 = ", quantile(0.95)(toFloat64OrZero(log_attributes['response.origin_time'])) as p95_ms" if self.with_p95 else ""
+        p95 = f", quantileIfOrNull(0.95)(toFloat64OrZero({_CH_ORIGIN}), isNotNull(toFloat64OrNull({_CH_ORIGIN}))) as p95_ms" if self.with_p95 else ""
         return f"select {_CH_COUNTS}{p95} from logs where source = 'edge_logs' limit 1"
 
 
@@ -79,11 +83,14 @@ def _number(row: Mapping[str, Any], key: str, *, required: bool) -> float | None
         if required:
             raise BadResponse(f"edge logs aggregate: row lacks `{key}`")
         return None
+    if isinstance(value, str) and value.strip().lower() in ("", "null", "nan", "\\n"):
+        return None if not required else 0.0  # ClickHouse's text forms of "no value"
     try:
         # ClickHouse serialises 64-bit integers as strings in JSON.
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise BadResponse(f"edge logs aggregate: `{key}` is not a number") from None
+    return None if math.isnan(number) and not required else number
 
 
 def parse_totals(rows: list[dict[str, Any]], with_p95: bool) -> EdgeTotals:

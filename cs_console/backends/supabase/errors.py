@@ -99,3 +99,31 @@ class AnalyticsError(SupabaseError):
     def __init__(self, message: str, status: int = 200) -> None:
         super().__init__(message)
         self.status = status  # 200 or the 4xx it came with
+
+
+# ---------------------------------------------------------------- which key a request needs
+
+AUTH_ADMIN_KEY_NEED = (
+    "the Auth admin API needs the legacy service_role key (a JWT, eyJ…) in the Authorization header; "
+    "an sb_secret_ key is not a JWT and is refused with 401 (Dashboard > Project Settings > API Keys > Legacy API keys)"
+)
+
+
+def is_auth_admin(url: str) -> bool:
+    return "/auth/v1/admin/" in url.split("?", 1)[0]
+
+
+def key_mismatch(url: str, headers: dict[str, str]) -> str | None:
+    """Why the key in `headers` cannot work for `url`, before spending a request; else None.
+
+    The metrics endpoint and the gateway take sb_secret_ keys; the Auth admin
+    API checks the bearer as a JWT with an admin role, so a secret key there
+    is a certain 401.
+    """
+    if not is_auth_admin(url):
+        return None
+    bearer = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    token = bearer.split(" ", 1)[1].strip() if bearer.lower().startswith("bearer ") else bearer.strip()
+    if token.startswith("sb_secret_") or token.startswith("sb_publishable_"):
+        return AUTH_ADMIN_KEY_NEED
+    return None

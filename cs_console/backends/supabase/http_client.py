@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -417,16 +418,36 @@ def _has_analytics_error(response: httpx.Response, code: int) -> bool:
     return isinstance(body, dict) and bool(body.get("error")) and (code == 400 or "result" in body)
 
 
-def _reset_seconds(response: httpx.Response) -> float:
-    raw = response.headers.get("X-RateLimit-Reset") or response.headers.get("Retry-After") or ""
+def _reset_seconds(response: httpx.Response, *, now: float | None = None) -> float:
+    raw = (response.headers.get("X-RateLimit-Reset") or response.headers.get("Retry-After") or "").strip()
     try:
         value = float(raw)
     except ValueError:
-        return DEFAULT_RESET_S
+        # RFC 9110 also allows Retry-After as an HTTP date ("Wed, 02 Dec 2026 10:00:30 GMT").
+        at = _http_date(raw)
+        if at is None:
+            return DEFAULT_RESET_S
+        value = at - (time.time() if now is None else now)
+        return min(max(value, 0.0), 3600.0)
     # Documented as seconds; an epoch timestamp would be absurdly large: treat as absolute.
     if value > 10 * 365 * 86400:
         value = value - time.time()
     return min(max(value, 0.0), 3600.0)
+
+
+def _http_date(raw: str) -> float | None:
+    """Epoch seconds of an HTTP date, or None when `raw` is not one."""
+    if not raw:
+        return None
+    try:
+        at = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if at is None:
+        return None
+    if at.tzinfo is None:  # HTTP dates are GMT by definition
+        at = at.replace(tzinfo=timezone.utc)
+    return at.timestamp()
 
 
 def _server_message(response: httpx.Response) -> str:

@@ -138,7 +138,8 @@ def table_conditions(table: str, cond: Conditions, fields: _Fields) -> list[str]
         if table == "postgres_logs" and fields.severity:
             terms.append(f"{fields.severity} in ({_words_at_least(_PG_LEVELS, floor)})")
         elif table == "function_logs" and fields.level:
-            uncaught = f" or {fields.event_type} = 'UncaughtException'" if floor <= Level.ERROR and fields.event_type else ""
+            # Edge runtime spells it `uncaughtException`, older rows `UncaughtException`: compare in lower case.
+            uncaught = f" or lower({fields.event_type}) = 'uncaughtexception'" if floor <= Level.ERROR and fields.event_type else ""
             terms.append(f"({fields.level} in ({_words_at_least(_FUNCTION_LEVELS, floor)}){uncaught})")
         elif table == "auth_logs" and fields.level and fields.status:
             status_floor = _status_floor_for(floor)

@@ -9,6 +9,8 @@ name (``database``, ``preview.count``, ``profile.project_ref``,
 - ``shell``   quote for /bin/sh (scripts)
 - ``db:NAME`` a DSN with its database replaced by the value of ``NAME``
 - ``default:TEXT`` TEXT when the value is missing or empty
+- ``apikey:N``  a Supabase API key name (``backend-jobs`` -> ``backend_jobs``), N characters
+  kept free for a suffix the template appends
 
 Rendering for display replaces every secret (``secret.*`` and inputs of type
 secret) with ``***``; rendering for execution returns the real value, and the
@@ -24,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from cs_console.domain.runbooks.expressions import ExpressionError
+from cs_console.domain.supabase_names import normalise_api_key_name
 
 TEMPLATE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|\s*([a-z]+)(?::([^}]*))?\s*)?\}\}")
-FILTERS = ("ident", "literal", "shell", "db", "default")
+FILTERS = ("ident", "literal", "shell", "db", "default", "apikey")
 REDACTED = "***"
 
 # Roots every runbook may reference without declaring them.
@@ -136,6 +139,11 @@ def render(
             return quote_literal(value)
         if flt == "shell":
             return shlex.quote(_stringify(value))
+        if flt == "apikey":
+            try:
+                return normalise_api_key_name(_stringify(value), reserve=int(arg or 0))
+            except ValueError as exc:
+                raise TemplateError(str(exc)) from None
         if flt == "db":
             if not arg:
                 raise TemplateError("db:NAME naming the input with the database")
