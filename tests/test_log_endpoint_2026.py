@@ -154,3 +154,22 @@ async def test_a_big_page_is_fetched_in_chunks(fake_2026: FakeSupabase) -> None:
     fake_2026.clear_requests()
     await hub.fetch_details(many)
     assert len(fake_2026.requests_to(LOGS_CLICKHOUSE)) == 2
+
+
+def test_cheap_rows_take_status_and_function_from_the_message() -> None:
+    """A ClickHouse list reads no attributes: an edge 500 is still an error, with its function."""
+    from cs_console.domain.log_record import Level
+    from cs_console.domain.supabase_log_rows import parse_supabase_row
+
+    at = "2026-12-03T09:34:06.215000"
+    edge = parse_supabase_row({"id": "1", "timestamp": at, "source": "edge_logs", "level": "INFO",
+                               "event_message": "GET | 500 | 203.0.113.9 | 8e5f | https://ref.supabase.co/rest/v1/t | curl/8"})
+    assert (edge.level, edge.status) == (Level.ERROR, 500)
+    fn = parse_supabase_row({"id": "2", "timestamp": at, "source": "function_edge_logs", "level": "",
+                             "event_message": "POST | 503 | https://ref.supabase.co/functions/v1/monitor-keywords"})
+    assert (fn.level, fn.status, fn.function) == (Level.ERROR, 503, "monitor-keywords")
+    auth = parse_supabase_row({"id": "3", "timestamp": at, "source": "auth_logs", "level": "info",
+                               "event_message": '{"level":"info","msg":"Invalid login credentials","status":400}'})
+    assert (auth.level, auth.status) == (Level.WARN, 400)
+    plain = parse_supabase_row({"id": "4", "timestamp": at, "source": "edge_logs", "level": "INFO", "event_message": "not the usual layout"})
+    assert (plain.level, plain.status) == (Level.INFO, None)

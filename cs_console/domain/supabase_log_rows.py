@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -31,6 +33,11 @@ _PG_SEVERITY = {
     "DEBUG": Level.DEBUG, "LOG": Level.INFO, "INFO": Level.INFO, "NOTICE": Level.INFO,
     "WARNING": Level.WARN, "ERROR": Level.ERROR, "FATAL": Level.FATAL, "PANIC": Level.FATAL,
 }
+
+
+_EDGE_STATUS = re.compile(r"^[A-Z]+ \| (\d{3}) \|")
+_JSON_STATUS = re.compile(r'"status":\s*(\d{3})\b')
+_FUNCTION_URL = re.compile(r"/functions/v1/([A-Za-z0-9_-]+)")
 
 
 def supabase_level(table: str, row: Mapping[str, Any], status: int | None) -> Level:
@@ -64,6 +71,13 @@ def parse_supabase_row(
     status = parse_status(row.get("status_code"))  # ClickHouse reads a missing key as ''
     if status is None:
         status = parse_status(row.get("status"))
+    message_text = row.get("event_message")
+    if status is None and isinstance(message_text, str):
+        # ClickHouse lists carry no attributes (reading the map is what costs): the
+        # message says it too ("GET | 500 | ip | …" for edge rows, "status":500 in GoTrue's JSON).
+        m = (_EDGE_STATUS if table in ("edge_logs", "function_edge_logs") else _JSON_STATUS if table == "auth_logs" else None)
+        hit = m.search(message_text[:2048]) if m is not None else None
+        status = parse_status(hit.group(1)) if hit else None
     level = supabase_level(table, row, status)
     function: str | None = None
     fid = row.get("function_id")
@@ -76,6 +90,9 @@ def parse_supabase_row(
         elif isinstance(path, str):
             # A function's own host (<ref>.functions.supabase.co/<slug>): the last path segment.
             function = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or None
+    if function is None and table == "function_edge_logs" and isinstance(message_text, str):
+        hit = _FUNCTION_URL.search(message_text[:2048])
+        function = hit.group(1) if hit else None
     if function is None and isinstance(fid, str) and fid:
         function = fid
     message = text_of(row.get("event_message", ""))
