@@ -9,6 +9,10 @@ given; ../shared/tools/loggen.py, same format as the ptyprobe runs):
   without a filter and with one (`level>=warn`);
 - tail-first open: time until the LAST line is in the buffer when the file is
   opened at its end (tail = 100,000, backfill), and until the tail is complete;
+- backfill the whole file: opened at its end with tail = every line, so all but
+  the first chunk arrive as Backfill batches (what the Logs pane does for a file);
+- the buffer alone: prepend 5,000-record batches until 1M / 5M records are held
+  (one shared record, so only LogBuffer's own cost is measured);
 - re-filter over every buffered record (1,000,000 by default) for typical filters,
   seconds (the pane's key-to-result budget is lnav's ~1.2 s, rendering included);
 - memory for 100,000 records: the buffer's own estimate and the RSS growth of a
@@ -75,6 +79,25 @@ async def load(path: Path, capacity: int, filter_text: str = "", **kw: object) -
             first_last_line = time.perf_counter() - started
     load.cpu_s = time.process_time() - load.cpu_started  # type: ignore[attr-defined]
     return buf, time.perf_counter() - started, first_last_line
+
+
+def backfill_buffer_only(total: int, batch: int = 5_000, filter_text: str = "") -> float:
+    """Seconds for LogBuffer.prepend to grow to `total` records in `batch`-record batches."""
+    from datetime import datetime, timezone
+
+    from cs_console.domain.log_buffer import Backfill, LogBuffer
+    from cs_console.domain.log_record import Level, LogRecord
+
+    record = LogRecord(ts=datetime(2026, 12, 1, tzinfo=timezone.utc), level=Level.WARN, source="file", message="backfill")
+    chunk = Backfill([record] * batch)
+    buf = LogBuffer(total, filter=filter_text)
+    buf.extend([record])
+    started = time.perf_counter()
+    while len(buf) < total:
+        buf.prepend(chunk)
+    seconds = time.perf_counter() - started
+    assert len(buf) == total
+    return seconds
 
 
 def memory_child(path: str, count: int) -> None:
@@ -155,6 +178,20 @@ def main() -> None:
         first.append(last_line or float("nan"))
     rows.append(("open at end: last line in buffer (s)", f"{statistics.median(first):.3f}"))
     rows.append(("open at end: 100,000-line tail loaded (s)", f"{statistics.median(total):.3f}"))
+
+    # 3b. open at the end with every line in the tail: the whole file arrives as backfill
+    whole_s, whole_cpu = [], []
+    for _ in range(args.runs):
+        wbuf, seconds, _ = asyncio.run(load(path, 10**9, tail=10**9, backfill=True))
+        whole_s.append(seconds)
+        whole_cpu.append(load.cpu_s)  # type: ignore[attr-defined]
+        lines_held = len(wbuf)  # type: ignore[arg-type]
+        del wbuf
+    rows.append((f"open at end, backfill all {lines_held} lines (s wall | CPU)", f"{statistics.median(whole_s):.2f} | {statistics.median(whole_cpu):.2f}"))
+    for total in (1_000_000, 5_000_000):
+        for label, text in (("", ""), (", level>=warn", "level>=warn")):
+            times = [backfill_buffer_only(total, filter_text=text) for _ in range(args.runs)]
+            rows.append((f"LogBuffer.prepend 5,000-record batches to {total:,}{label} (s)", f"{statistics.median(times):.3f}"))
 
     # 4. memory for 100,000 records, in a fresh process
     mems = []
