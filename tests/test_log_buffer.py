@@ -209,3 +209,26 @@ def test_buffer_agrees_with_a_simple_model(capacity: int, operations: list[tuple
         for row in range(len(expected)):
             nxt = [i for i in errors if i > row]
             assert buf.next_level(row) == (nxt[0] if nxt else None)
+
+
+def test_backfill_writes_in_front_without_moving_what_is_held() -> None:
+    # Each prepend goes into free slots before the head: the list object holding
+    # the newest records is never rebuilt, and storage stays proportional to what is held.
+    buf = LogBuffer(50_000, filter="level>=warn")
+    buf.extend([rec(100_000 + i, Level.ERROR) for i in range(10)])
+    items, rows, err = buf._items, buf._rows, buf._err
+    oldest = 100_000
+    for _ in range(400):
+        batch = Backfill(rec(oldest - 100 + i, LEVELS[i % 5]) for i in range(100))
+        oldest -= 100
+        assert buf.prepend(batch) == 60  # WARN, ERROR, FATAL of every five
+    assert buf._items is items and buf._rows is rows and buf._err is err
+    assert len(buf) == 40_010 and buf.match_count == 24_010
+    assert len(buf._items) <= 2 * len(buf) and len(buf._rows) <= 2 * buf.match_count
+    assert buf.row(0).message == f"msg {oldest + 2}" and buf.row(buf.match_count - 1).message == "msg 100009"
+    assert buf.next_level(None) == 1  # rows 0-2 are WARN, ERROR, FATAL of the oldest five
+    assert buf.row_of_seq(buf.first_seq) == 0
+    # dropping from the front after backfill still counts and re-indexes right
+    buf.extend([rec(200_000 + i, Level.ERROR) for i in range(20_000)])
+    assert len(buf) == 50_000 and buf.dropped == 10_010
+    assert view(buf)[-1] == "msg 219999"

@@ -6,6 +6,11 @@ up to date incrementally on append and rebuilt in one C-speed pass
 (`map` + `compress`) when the filter changes. When the buffer is full the
 oldest records go, and are counted.
 
+Storage is one list and three seq arrays, each with a dead prefix before its
+head: dropping advances the head, backfill writes into the prefix (grown by
+half of what is held when too short), so append, drop and prepend all cost
+amortised O(1) per record and nothing held is moved or rebuilt per batch.
+
 Public API (single-threaded: call it from the event loop / one worker):
 
     buf = LogBuffer(capacity=100_000, now=clock.now)
@@ -99,6 +104,13 @@ def estimate_bytes(records: Sequence[LogRecord]) -> int:
     total += _ID_BYTES * (n - list(map(_get_id, records)).count(None))
     total += _RAW_FIELD_BYTES * sum(map(len, map(_get_raw, records)))
     return total
+
+
+def _front_growth(missing: int, live: int, adding: int) -> int:
+    """Slots to add in front of a store that lacks `missing` free ones: at least half
+    of what it will hold, so a run of prepends costs amortised O(1) per record.
+    Stays below the live count, so `_compact` does not undo it at once."""
+    return max(missing, (live + adding) // 2)
 
 
 def _utcnow() -> datetime:
@@ -242,26 +254,46 @@ class LogBuffer:
         if not older:
             return 0
         self.appended += len(older)
-        self._compact(force=True)
         k = len(older)
-        new_base = self._base - k
-        self._items[0:0] = older
-        self._base = new_base
-        seqs = range(new_base, new_base + k)
+        # Records go into the free slots in front of the head (made when needed,
+        # geometrically): no front insert, no copy of what is held.
+        if self._head < k:
+            grow = _front_growth(k - self._head, len(self), k)
+            self._items[0:0] = [None] * grow
+            self._head += grow
+            self._base -= grow
+        h = self._head - k
+        self._items[h : self._head] = older
+        self._head = h
+        first = self._base + h
+        seqs = range(first, first + k)
         levels = list(map(_get_level, older))
         self._counts.update(levels)
         self._bytes += estimate_bytes(older)
-        self._warn = array("q", compress(seqs, map(Level.WARN.__le__, levels))) + self._warn[self._warn_head :]
-        self._err = array("q", compress(seqs, map(Level.ERROR.__le__, levels))) + self._err[self._err_head :]
-        self._warn_head = self._err_head = 0
+        self._warn_head = self._put_front(self._warn, self._warn_head, compress(seqs, map(Level.WARN.__le__, levels)))
+        self._err_head = self._put_front(self._err, self._err_head, compress(seqs, map(Level.ERROR.__le__, levels)))
+        before = self.match_count
         if self.matcher.accepts_all:
-            new_rows = array("q", seqs)
+            self._rows_head = self._put_front(self._rows, self._rows_head, seqs)
         else:
-            new_rows = array("q", compress(seqs, map(self.matcher.match, older)))
-        self._rows = new_rows + self._rows[self._rows_head :]
-        self._rows_head = 0
+            self._rows_head = self._put_front(self._rows, self._rows_head, compress(seqs, map(self.matcher.match, older)))
         self.generation += 1
-        return len(new_rows)
+        return self.match_count - before
+
+    @staticmethod
+    def _put_front(arr: array[int], head: int, seqs: Iterable[int]) -> int:
+        """Write increasing `seqs` (all below arr[head:]) just before `head`, in place;
+        returns the new head. The dead prefix grows geometrically when too short."""
+        new = array("q", seqs)
+        m = len(new)
+        if m == 0:
+            return head
+        if head < m:
+            grow = _front_growth(m - head, len(arr) - head, m)
+            arr[0:0] = array("q", bytes(8 * grow))
+            head += grow
+        arr[head - m : head] = new
+        return head - m
 
     def ingest(self, batch: Sequence[LogRecord]) -> int:
         """What a consumer of LogSource.records() calls for each batch."""
@@ -303,17 +335,17 @@ class LogBuffer:
         self._err_head = bisect_left(self._err, first, self._err_head)
         self._compact()
 
-    def _compact(self, force: bool = False) -> None:
+    def _compact(self) -> None:
         """Reclaim the dead prefixes once they are large (amortised O(1) per record)."""
         h = self._head
-        if h and (force or (h > 4096 and h * 2 > len(self._items))):
+        if h > 4096 and h * 2 > len(self._items):
             del self._items[:h]
             self._base += h
             self._head = 0
         for name in ("_rows", "_warn", "_err"):
             head = getattr(self, name + "_head")
             arr = getattr(self, name)
-            if head and (force or (head > 4096 and head * 2 > len(arr))):
+            if head > 4096 and head * 2 > len(arr):
                 del arr[:head]
                 setattr(self, name + "_head", 0)
 

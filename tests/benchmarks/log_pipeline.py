@@ -9,6 +9,13 @@ given; ../shared/tools/loggen.py, same format as the ptyprobe runs):
   without a filter and with one (`level>=warn`);
 - tail-first open: time until the LAST line is in the buffer when the file is
   opened at its end (tail = 100,000, backfill), and until the tail is complete;
+- backfill the whole file: opened at its end with tail = every line, so all but
+  the first chunk arrive as Backfill batches (what the Logs pane does for a file);
+- the buffer alone: prepend 5,000-record batches until 1M / 5M records are held
+  (one shared record, so only LogBuffer's own cost is measured);
+- the file as an index (LineIndex + IndexedLogLines, no record per line): time
+  and CPU to index every line, the last line's record, filters decided on raw
+  bytes first (lines parsed are counted), and the RSS growth of a fresh process;
 - re-filter over every buffered record (1,000,000 by default) for typical filters,
   seconds (the pane's key-to-result budget is lnav's ~1.2 s, rendering included);
 - memory for 100,000 records: the buffer's own estimate and the RSS growth of a
@@ -77,6 +84,68 @@ async def load(path: Path, capacity: int, filter_text: str = "", **kw: object) -
     return buf, time.perf_counter() - started, first_last_line
 
 
+def backfill_buffer_only(total: int, batch: int = 5_000, filter_text: str = "") -> float:
+    """Seconds for LogBuffer.prepend to grow to `total` records in `batch`-record batches."""
+    from datetime import datetime, timezone
+
+    from cs_console.domain.log_buffer import Backfill, LogBuffer
+    from cs_console.domain.log_record import Level, LogRecord
+
+    record = LogRecord(ts=datetime(2026, 12, 1, tzinfo=timezone.utc), level=Level.WARN, source="file", message="backfill")
+    chunk = Backfill([record] * batch)
+    buf = LogBuffer(total, filter=filter_text)
+    buf.extend([record])
+    started = time.perf_counter()
+    while len(buf) < total:
+        buf.prepend(chunk)
+    seconds = time.perf_counter() - started
+    assert len(buf) == total
+    return seconds
+
+
+def index_figures(path: Path) -> dict[str, float]:
+    """Index the whole file, then filter it; seconds, CPU seconds and lines parsed."""
+    from cs_console.backends.log_files.indexed_lines import IndexedLogLines
+    from cs_console.backends.log_files.line_index import LineIndex
+
+    out: dict[str, float] = {}
+    fd = os.open(path, os.O_RDONLY)
+    started, cpu = time.perf_counter(), time.process_time()
+    view = IndexedLogLines(LineIndex(fd))
+    os.close(fd)
+    view.update(final=True)
+    out["index_s"], out["index_cpu"] = time.perf_counter() - started, time.process_time() - cpu
+    out["lines"] = view.line_count
+    started = time.perf_counter()
+    assert "LASTLINE" in view.record(len(view) - 1).message
+    out["last_record_s"] = time.perf_counter() - started
+    for label, text in (("needle", "NEEDLE"), ("phrase", "timeout after"), ("needle_level", "NEEDLE level>=warn"), ("level", "level>=error")):
+        view.parsed = 0
+        started = time.perf_counter()
+        view.set_filter(text)
+        out[f"{label}_s"], out[f"{label}_matches"], out[f"{label}_parsed"] = time.perf_counter() - started, view.match_count, view.parsed
+    return out
+
+
+def index_child(path: str) -> None:
+    """Runs in a fresh process: RSS growth for an index of the whole file."""
+    import gc
+
+    from cs_console.backends.log_files import indexed_lines, line_index  # noqa: F401
+    from cs_console.domain import log_filter, log_parsing  # noqa: F401
+
+    gc.collect()
+    before = rss_mb()
+    fd = os.open(path, os.O_RDONLY)
+    view = indexed_lines.IndexedLogLines(line_index.LineIndex(fd))
+    os.close(fd)
+    view.update(final=True)
+    for i in range(max(0, len(view) - 200), len(view)):
+        view.record(i)  # a screen's worth parsed and cached
+    gc.collect()
+    print(json.dumps({"lines": view.line_count, "rss_growth_mb": rss_mb() - before, "rss_total_mb": rss_mb()}))
+
+
 def memory_child(path: str, count: int) -> None:
     """Runs in a fresh process: RSS growth for `count` records held in a LogBuffer."""
     import gc
@@ -98,7 +167,11 @@ def main() -> None:
     parser.add_argument("--file", help="an existing JSON-lines file instead of generating one")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--index-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.index_child:
+        index_child(args.index_child)
+        return
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
         return
@@ -155,6 +228,33 @@ def main() -> None:
         first.append(last_line or float("nan"))
     rows.append(("open at end: last line in buffer (s)", f"{statistics.median(first):.3f}"))
     rows.append(("open at end: 100,000-line tail loaded (s)", f"{statistics.median(total):.3f}"))
+
+    # 3b. open at the end with every line in the tail: the whole file arrives as backfill
+    whole_s, whole_cpu = [], []
+    for _ in range(args.runs):
+        wbuf, seconds, _ = asyncio.run(load(path, 10**9, tail=10**9, backfill=True))
+        whole_s.append(seconds)
+        whole_cpu.append(load.cpu_s)  # type: ignore[attr-defined]
+        lines_held = len(wbuf)  # type: ignore[arg-type]
+        del wbuf
+    rows.append((f"open at end, backfill all {lines_held} lines (s wall | CPU)", f"{statistics.median(whole_s):.2f} | {statistics.median(whole_cpu):.2f}"))
+    for total in (1_000_000, 5_000_000):
+        for label, text in (("", ""), (", level>=warn", "level>=warn")):
+            times = [backfill_buffer_only(total, filter_text=text) for _ in range(args.runs)]
+            rows.append((f"LogBuffer.prepend 5,000-record batches to {total:,}{label} (s)", f"{statistics.median(times):.3f}"))
+
+    # 3c. the file as an index: no record per line
+    figs = [index_figures(path) for _ in range(args.runs)]
+
+    def med(key: str) -> float:
+        return statistics.median(f[key] for f in figs)
+
+    rows.append((f"index: all {med('lines'):.0f} lines indexed (s wall | CPU)", f"{med('index_s'):.2f} | {med('index_cpu'):.2f}"))
+    rows.append(("index: last line's record (s)", f"{med('last_record_s'):.4f}"))
+    for label, text in (("needle", "NEEDLE"), ("phrase", "timeout after"), ("needle_level", "NEEDLE level>=warn"), ("level", "level>=error")):
+        rows.append((f"index: filter {text} over every line (s)", f"{med(label + '_s'):.3f}  ({med(label + '_matches'):.0f} matches, {med(label + '_parsed'):.0f} lines parsed)"))
+    imem = [json.loads(subprocess.run([sys.executable, "-m", "tests.benchmarks.log_pipeline", "--index-child", str(path)], capture_output=True, text=True, check=True).stdout) for _ in range(args.runs)]
+    rows.append(("index: RSS growth | process RSS, no UI (MB)", f"{statistics.median(m['rss_growth_mb'] for m in imem):.1f} | {statistics.median(m['rss_total_mb'] for m in imem):.1f}"))
 
     # 4. memory for 100,000 records, in a fresh process
     mems = []

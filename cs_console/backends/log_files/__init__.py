@@ -18,7 +18,9 @@
 The rooms: lines.py (bytes into lines, and a kept line read back),
 line_source.py (what both sources share: parsing, since=, lag), file_source.py
 (a file: tail, backfill, follow through rotation and truncation), pipes.py
-(stdin and FIFOs; detach_stdin_for_tui).
+(stdin and FIFOs; detach_stdin_for_tui), line_index.py (a file as line
+offsets, no record per line) and indexed_lines.py (the filtered view over that
+index: records parsed for what is shown, text filters decided on raw bytes).
 """
 
 from __future__ import annotations

@@ -1,0 +1,271 @@
+"""The filtered view of a log file read through its LineIndex: line numbers, not records.
+
+`IndexedLogLines` is a `LogLines` provider (see tui/widgets/log_rows.py): the
+view is an `array('q')` of the line numbers that match the filter (8 bytes a
+row), records are parsed when a row is asked for and a small LRU keeps those
+on screen. A filter is evaluated on the raw bytes first where that is exact
+(see `raw_needles`), and only the candidate lines are parsed and matched.
+
+    lines = IndexedLogLines(LineIndex(fd), now=clock.now, filter="timeout")
+    lines.update(final=False) -> int   index what the file gained; new matches
+                                       (a truncation rebuilds the view: generation changes)
+    len(lines), lines.record(i), lines.key(i), lines.index_for_key(k)
+    lines.set_filter(text | Filter)    raises FilterError (view unchanged)
+    lines.match_count, lines.line_count, lines.generation, lines.parsed
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from itertools import compress
+
+from cs_console.backends.log_files.lines import LINE_CUT_MARKER
+from cs_console.backends.log_files.line_index import INDEX_CHUNK, LineIndex
+from cs_console.domain.log_filter import Filter, Matcher, TextTerm, parse_filter
+from cs_console.domain.log_parsing import LineParser
+from cs_console.domain.log_record import LogRecord
+from cs_console.domain.safe_text import decode_bytes
+
+RECORD_CACHE = 4096  # parsed records kept: a few screens
+# Bytes after which a line's text is not the raw text (JSON escapes, UTF-8) or
+# lowering is not ASCII lowering: such lines are always candidates.
+_UNSAFE = bytes(0x5C if b >= 0x80 else b for b in range(256))  # non-ASCII -> a backslash
+_NUMBER_CHARS = frozenset("0123456789.+-e")
+_NOT_IN_NEEDLE = frozenset('"\\:,{}[]')
+
+
+def raw_needles(flt: Filter) -> tuple[bytes, ...]:
+    """The positive text terms that must appear in the raw (ASCII-lowered) line of
+    any record that matches, for lines that are ASCII, without a backslash, and short.
+
+    Such a line's message is either a substring of it (plain text, a JSON string
+    value) or a re-serialisation of JSON values (json.dumps) whose only new text
+    is separators (", ", ": "), quotes and number spellings (1e3 -> 1000.0,
+    1e999 -> Infinity). A needle without quotes, brackets, colons or commas, not
+    starting with a space and not made of number characters lies inside one
+    token that is spelled the same in the raw line.
+    """
+    out: list[bytes] = []
+    for t in flt.terms:
+        if not isinstance(t, TextTerm) or t.negate or not t.text:
+            continue
+        needle = t.text.lower()
+        if not needle.isascii() or needle[0] == " " or any(c in _NOT_IN_NEEDLE or c < " " or c == "\x7f" for c in needle):
+            continue
+        if set(needle) <= _NUMBER_CHARS or needle in "-infinity" or needle in "nan":
+            continue
+        out.append(needle.encode("ascii"))
+    return tuple(out)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class IndexedLogLines:
+    def __init__(
+        self,
+        index: LineIndex,
+        *,
+        now: Callable[[], datetime] | None = None,
+        parser: LineParser | None = None,
+        filter: Filter | str | None = None,  # noqa: A002 - the natural name
+        cache_size: int = RECORD_CACHE,
+    ) -> None:
+        self.index = index
+        self._now = now or _utcnow
+        self._parser = parser or LineParser("file")
+        self._cache: OrderedDict[int, LogRecord] = OrderedDict()
+        self._cache_size = cache_size
+        # (first line, now) per update: the `now` a line without a timestamp was read at
+        self._read_at: list[tuple[int, datetime]] = []
+        self._rows = array("q")
+        self.generation = 0
+        self.parsed = 0  # lines parsed (for the benchmark and the tests)
+        self.filter: Filter = Filter()
+        self.matcher: Matcher = self.filter.compile(self._now())
+        self._needles: tuple[bytes, ...] = ()
+        if filter is not None:
+            flt = parse_filter(filter) if isinstance(filter, str) else filter
+            self.filter, self.matcher, self._needles = flt, flt.compile(self._now()), raw_needles(flt)
+
+    # ------------------------------------------------------------ LogLines
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def match_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def line_count(self) -> int:
+        return len(self.index)
+
+    def key(self, index: int) -> int:
+        return self._rows[index]
+
+    def index_for_key(self, key: int) -> int:
+        return bisect_left(self._rows, key)
+
+    def record(self, index: int) -> LogRecord:
+        line = self._rows[index]
+        cached = self._cache.get(line)
+        if cached is not None:
+            self._cache.move_to_end(line)
+            return cached
+        record = self._parse_one(line, self.index.text(line))
+        self._remember(line, record)
+        return record
+
+    def records(self, start: int, stop: int) -> list[LogRecord]:
+        return [self.record(i) for i in range(max(0, start), min(stop, len(self._rows)))]
+
+    def matched_records(self) -> Iterator[LogRecord]:
+        for i in range(len(self._rows)):
+            yield self.record(i)
+
+    # ------------------------------------------------------------ input
+
+    def update(self, *, final: bool = False) -> int:
+        """Index what the file gained and filter it. Returns the number of new matches."""
+        got = self.index.update(final=final)
+        if got.truncated:
+            self._cache.clear()
+            self._read_at.clear()
+            self._rows = array("q")
+            self.generation += 1
+        elif got.regrown:
+            self._cache.pop(got.first, None)
+            while self._rows and self._rows[-1] >= got.first:
+                self._rows.pop()
+            self.generation += 1
+        if got.added:
+            self._read_at.append((got.first, self._now()))
+        before = len(self._rows)
+        self._rows.extend(self._matching(got.first, got.first + got.added))
+        return len(self._rows) - before
+
+    def set_filter(self, flt: Filter | str) -> None:
+        """Change the filter and rebuild the view. A bad filter raises FilterError first."""
+        if isinstance(flt, str):
+            flt = parse_filter(flt)
+        self.filter = flt
+        self.matcher = flt.compile(self._now())
+        self._needles = raw_needles(flt)
+        self._rows = self._matching(0, len(self.index))
+        self.generation += 1
+
+    # ------------------------------------------------------------ filtering
+
+    def _matching(self, lo: int, hi: int) -> array[int]:
+        """Line numbers in [lo, hi) whose records match, increasing."""
+        out = array("q")
+        starts = self.index.starts()
+        blank = self.index.blank_lines()
+        while lo < hi:
+            # a piece of about INDEX_CHUNK bytes (at least one line)
+            stop = min(hi, max(lo + 1, bisect_right(starts, starts[lo] + INDEX_CHUNK, lo, hi + 1) - 1))
+            b0, b1 = bisect_left(blank, lo), bisect_left(blank, stop)
+            lines: range | list[int] = range(lo, stop)
+            if b1 > b0:
+                gone = set(blank[b0:b1])
+                lines = [i for i in lines if i not in gone]
+            if self.matcher.accepts_all:
+                out.extend(lines)
+            else:
+                out.extend(self._match_piece(lo, stop, lines))
+            lo = stop
+        return out
+
+    def _match_piece(self, lo: int, hi: int, lines: range | list[int]) -> list[int]:
+        starts = self.index.starts()
+        base = starts[lo]
+        if hi == lo + 1 and starts[hi] - base > INDEX_CHUNK:
+            # one giant line: read only what the parser would see of it
+            return list(compress(lines, map(self.matcher.match, self._parse_many(list(lines), [self.index.text(lo)]))))
+        data = self.index.read(base, starts[hi] - base)
+        if self._needles:
+            lines = self._candidates(data, base, lo, hi, lines)
+        if not lines:
+            return []
+        texts = [self._text_of(data, base, i) for i in lines]
+        records = self._parse_many(list(lines), texts)
+        return list(compress(lines, map(self.matcher.match, records)))
+
+    def _candidates(self, data: bytes, base: int, lo: int, hi: int, lines: range | list[int]) -> list[int]:
+        """Lines that may match: every needle in their raw bytes, or a line the raw
+        bytes cannot decide for (non-ASCII, a backslash, very long)."""
+        starts = self.index.starts()
+        low = data.lower()
+        found: set[int] | None = None
+        for needle in self._needles:
+            hits = set()
+            pos = low.find(needle)
+            while pos >= 0:
+                line = bisect_right(starts, base + pos, lo, hi + 1) - 1
+                hits.add(line)
+                pos = low.find(needle, starts[line + 1] - base)
+            found = hits if found is None else found & hits
+        unsafe = set()
+        marked = data if data.isascii() else data.translate(_UNSAFE)
+        pos = marked.find(b"\\")
+        while pos >= 0:
+            line = bisect_right(starts, base + pos, lo, hi + 1) - 1
+            unsafe.add(line)
+            pos = marked.find(b"\\", starts[line + 1] - base)
+        longs = self.index.long_lines()
+        unsafe.update(longs[bisect_left(longs, lo) : bisect_left(longs, hi)])
+        want = (found or set()) | unsafe
+        if isinstance(lines, list):  # some blank lines are not rows
+            want.intersection_update(lines)
+        return sorted(want)
+
+    def _text_of(self, data: bytes, base: int, i: int) -> str:
+        starts = self.index.starts()
+        start, stop = starts[i] - base, starts[i + 1] - 1 - base
+        if stop > start and data[stop - 1 : stop] == b"\r":
+            stop -= 1
+        length = stop - start
+        limit = self.index.max_line
+        text = decode_bytes(data[start : start + min(length, limit)])
+        if length > limit:
+            text += LINE_CUT_MARKER.format(n=length - limit)
+        return text
+
+    # ------------------------------------------------------------ parsing
+
+    def _now_for(self, line: int) -> datetime:
+        j = bisect_right(self._read_at, (line, datetime.max.replace(tzinfo=timezone.utc))) - 1
+        return self._read_at[j][1] if j >= 0 else self._now()
+
+    def _parse_one(self, line: int, text: str) -> LogRecord:
+        self.parsed += 1
+        got = self._parser.parse_lines([text], self._now_for(line))
+        if got:
+            return got[0]
+        # The line changed under us (the file was rewritten): show what is there.
+        return self._parser.parse_lines([text or " "], self._now_for(line))[0]
+
+    def _parse_many(self, lines: list[int], texts: list[str]) -> list[LogRecord]:
+        if not lines:
+            return []
+        now = self._now_for(lines[0])
+        if self._now_for(lines[-1]) is now:
+            self.parsed += len(lines)
+            records = self._parser.parse_lines(texts, now)
+            if len(records) == len(lines):
+                return records
+        return [self._parse_one(i, t) for i, t in zip(lines, texts)]
+
+    def _remember(self, line: int, record: LogRecord) -> None:
+        self._cache[line] = record
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+__all__ = ["RECORD_CACHE", "IndexedLogLines", "raw_needles"]

@@ -1,0 +1,242 @@
+"""Where every line of a log file starts: a compact offset index, grown as the file grows.
+
+A file opened in the Logs pane need not become a million record objects: this
+index keeps one 8-byte offset per line (`array('q')`, 8 MB for 1M lines) and
+reads a line back when it is needed. Building it is C-speed work per 4 MiB
+chunk (`bytes.split` + `accumulate`), no Python code per line.
+
+Lines are read with `os.pread`, not an mmap: a file truncated under an mmap
+raises SIGBUS on the next read of a vanished page, which would kill the
+console; pread just returns fewer bytes.
+
+    index = LineIndex(fd)                  # a dup of fd: the caller may close its own
+    index.update(final=False) -> Update    new lines since the last call; a
+                                           truncation starts the index again from 0
+    len(index), index.end                  complete lines, bytes indexed
+    index.raw(i) -> bytes                  line i without its newline (and a final \\r),
+                                           at most max_line bytes
+    index.text(i) -> str                   decoded (bad UTF-8 as \\xNN), a cut line marked
+    index.blank(i) -> bool                 nothing but whitespace (the parser skips it)
+    index.line_length(i) -> int            full byte length of line i (without newline / \\r)
+    index.read(offset, length) -> bytes    a span of the file (for scans over many lines)
+
+An unterminated last line is not indexed while the file may still grow; with
+`final=True` (a file that is not followed) it is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from array import array
+from dataclasses import dataclass
+from bisect import bisect_left
+from itertools import accumulate, compress, repeat
+
+from cs_console.backends.log_files.lines import LINE_CUT_MARKER, MAX_LINE_BYTES
+from cs_console.domain.safe_text import decode_bytes
+
+INDEX_CHUNK = 4 << 20
+_ASCII_SPACE = b" \t\r\n\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.isspace() also calls space, in ASCII
+# ASCII spaces and the first UTF-8 byte of every non-ASCII character str.isspace() accepts
+_BLANK_FIRST_BYTES = frozenset(bytes([b]) for b in b" \t\r\n\x0b\x0c\x1c\x1d\x1e\x1f\xc2\xe1\xe2\xe3")
+_MAYBE_BLANK = re.compile(b"\n(?=[ \t\r\n\x0b\x0c\x1c-\x1f\xc2\xe1\xe2\xe3])")
+LONG_LINE = 32 << 10  # lines longer than this are listed (a cut message may carry a marker)
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    first: int  # first new line number
+    added: int  # lines added
+    truncated: bool  # the file shrank: the index was rebuilt from 0 (first == 0)
+    regrown: bool = False  # the last line, taken without its newline, grew: line `first` is new text
+
+
+class LineIndex:
+    def __init__(self, fd: int, *, max_line: int = MAX_LINE_BYTES, chunk: int = INDEX_CHUNK) -> None:
+        self.fd = os.dup(fd)
+        os.set_inheritable(self.fd, False)
+        self.max_line = max_line
+        self.chunk = chunk
+        self.truncations = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._starts = array("q", [0])  # starts[i] = offset of line i; starts[-1] = end of the last + 1
+        self._blank = array("q")  # line numbers of blank lines (rare: kept sparse, increasing)
+        self._long = array("q")  # line numbers of lines over LONG_LINE bytes (rare, increasing)
+        self._end = 0  # bytes indexed: just past the last newline (or the file's end when final)
+        self._final = False  # the last line has no newline and was taken as complete
+
+    # ------------------------------------------------------------ size
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @property
+    def end(self) -> int:
+        return self._end
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------ growth
+
+    def update(self, *, final: bool = False) -> Update:
+        """Index what was appended since the last call (all of it after a truncation)."""
+        size = os.fstat(self.fd).st_size
+        truncated = size < self._end
+        if truncated:
+            self.truncations += 1
+            self._reset()
+        regrown = not truncated and self._final and size > self._end
+        if regrown:
+            # The last line was taken without its newline and has grown since: index it again.
+            self._drop_last()
+        first = len(self)
+        pos = self._end
+        while pos < size and not self._final:
+            data = os.pread(self.fd, min(self.chunk, size - pos), pos)
+            if not data:
+                break
+            last_nl = data.rfind(b"\n")
+            if last_nl < 0:
+                # A line longer than a chunk (so over max_line: never blank); find its end.
+                nl = self._find_newline(pos + len(data), size)
+                if nl < 0:
+                    break
+                self._long.append(len(self))
+                self._starts.append(nl + 1)
+                pos = self._end = nl + 1
+                continue
+            self._add_lines(pos, data[: last_nl + 1])
+            pos = self._end = pos + last_nl + 1
+        if final and pos < size and not self._final:
+            tail = os.pread(self.fd, min(size - pos, self.max_line + 1), pos)
+            if size - pos <= self.max_line and self._is_blank(tail):
+                self._blank.append(len(self))
+            if size - pos > LONG_LINE:
+                self._long.append(len(self))
+            self._starts.append(size + 1)  # as if a newline followed
+            self._end = size
+            self._final = True
+        return Update(first, len(self) - first, truncated, regrown)
+
+    def _drop_last(self) -> None:
+        last = len(self) - 1
+        del self._starts[-1]
+        if self._blank and self._blank[-1] == last:
+            del self._blank[-1]
+        if self._long and self._long[-1] == last:
+            del self._long[-1]
+        self._end = self._starts[-1]
+        self._final = False
+
+    def _find_newline(self, pos: int, size: int) -> int:
+        while pos < size:
+            data = os.pread(self.fd, min(self.chunk, size - pos), pos)
+            if not data:
+                return -1
+            nl = data.find(b"\n")
+            if nl >= 0:
+                return pos + nl
+            pos += len(data)
+        return -1
+
+    def _add_lines(self, pos: int, block: bytes) -> None:
+        """Index `block` (complete lines, ending with a newline) read at `pos`."""
+        base = len(self)
+        parts = block.split(b"\n")
+        parts.pop()
+        lengths = list(map(len, parts))
+        starts = array("q", accumulate(map((1).__add__, lengths), initial=pos))
+        del starts[0]
+        self._starts.extend(starts)
+        if max(lengths, default=0) > LONG_LINE:
+            self._long.extend(compress(range(base, base + len(parts)), map(LONG_LINE.__lt__, lengths)))
+        # Blank lines are rare: only a line that starts with a space (ASCII or
+        # the first byte of a non-ASCII one) or is empty can be one.
+        maybe = [m.start() + 1 for m in _MAYBE_BLANK.finditer(block)]
+        if block[:1] in _BLANK_FIRST_BYTES:
+            maybe.insert(0, 0)
+        if maybe:
+            hits = [k for k in _line_numbers(block, maybe) if lengths[k] <= self.max_line and self._is_blank(parts[k])]
+            self._blank.extend(base + k for k in hits)
+
+    @staticmethod
+    def _is_blank(data: bytes) -> bool:
+        stripped = data.translate(None, _ASCII_SPACE)
+        return not stripped or (not stripped.isascii() and decode_bytes(data).isspace())
+
+    # ------------------------------------------------------------ lines
+
+    def _span(self, i: int) -> tuple[int, int]:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._starts[i], self._starts[i + 1] - 1
+
+    def raw(self, i: int) -> bytes:
+        """Line i without newline or final \\r, at most max_line bytes (b"" if the file lost it)."""
+        start, stop = self._span(i)
+        n = stop - start
+        data = os.pread(self.fd, min(n, self.max_line + 1), start)
+        if len(data) == n and data.endswith(b"\r"):
+            data = data[:-1]
+        return data[: self.max_line]
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Bytes [offset, offset+length) of the file (fewer if it shrank)."""
+        return os.pread(self.fd, length, offset)
+
+    def line_length(self, i: int) -> int:
+        """Bytes in line i, without newline or final \\r."""
+        start, stop = self._span(i)
+        if stop > start and os.pread(self.fd, 1, stop - 1) == b"\r":
+            stop -= 1
+        return stop - start
+
+    def text(self, i: int) -> str:
+        """Line i as the parser sees it: decoded, a line over max_line cut with a marker."""
+        length = self.line_length(i)
+        text = decode_bytes(self.raw(i))
+        if length > self.max_line:
+            text += LINE_CUT_MARKER.format(n=length - self.max_line)
+        return text
+
+    def blank(self, i: int) -> bool:
+        j = bisect_left(self._blank, i)
+        return j < len(self._blank) and self._blank[j] == i
+
+    def blank_lines(self) -> array[int]:
+        """Line numbers of blank lines, increasing (read-only use)."""
+        return self._blank
+
+    def long_lines(self) -> array[int]:
+        """Line numbers of lines over LONG_LINE bytes, increasing (read-only use)."""
+        return self._long
+
+    def starts(self) -> array[int]:
+        """Offset of every line, then one past the end of the last (read-only use)."""
+        return self._starts
+
+
+def _line_numbers(block: bytes, offsets: list[int]) -> list[int]:
+    """Line number (0-based) of each increasing offset in `block`: newlines before it."""
+    out = []
+    line = scanned = 0
+    for off in offsets:
+        line += block.count(b"\n", scanned, off)
+        scanned = off
+        out.append(line)
+    return out
+
+
+__all__ = ["INDEX_CHUNK", "LONG_LINE", "LineIndex", "Update"]
