@@ -1,18 +1,23 @@
 """Regenerate screenshots/*.svg: every pane of the console on the demo, with a fixed
-seed, start time, clock and size.
+seed, start time and clock, at 80x24 and 120x40 (or the sizes given). A screenshot that
+shows a fault (a pane that failed to load, a traceback) fails the run.
 
-    python -m tests.make_screenshots [--size 120x40] [--scenario connection-exhaustion]
+    python -m tests.make_screenshots [--size 80x24 --size 120x40] [--scenario connection-exhaustion]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import tempfile
 from pathlib import Path
 
 from tests.demo_app import demo_app, play
+from tests.screen_text import screen_text
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
+FAULTS = ("No module named", "pane fault", "Traceback", "failed to load")
 
 
 async def shoot(scenario: str, size: tuple[int, int]) -> list[Path]:
@@ -25,21 +30,30 @@ async def shoot(scenario: str, size: tuple[int, int]) -> list[Path]:
             await pilot.pause(1.0)  # let panes that load in workers finish
             app._live_changed()
             await pilot.pause(0.3)
-            path = OUT / f"{cls.PANE_ID}.svg"
+            path = OUT / f"{cls.PANE_ID}-{size[0]}x{size[1]}.svg"
             app.save_screenshot(filename=path.name, path=str(OUT))
+            text = screen_text(app)
+            faults = [f for f in FAULTS if f in text]
+            if faults:
+                raise SystemExit(f"{path.name}: the screen shows {faults[0]!r}:\n{text}")
             written.append(path)
     return written
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", default="120x40")
+    parser.add_argument("--size", action="append", help="COLSxROWS (repeatable; default 80x24 and 120x40)")
     parser.add_argument("--scenario", default="connection-exhaustion")
     args = parser.parse_args()
-    cols, rows = (int(x) for x in args.size.split("x"))
+    # The operator's own config and state (interrupted runs, incidents) stay out of the pictures.
+    for var in ("XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        os.environ[var] = tempfile.mkdtemp(prefix="cs-screenshots-")
+    os.environ["TERM"] = "xterm-256color"  # the default theme (a 16-colour TERM picks ansi)
     OUT.mkdir(exist_ok=True)
-    for path in asyncio.run(shoot(args.scenario, (cols, rows))):
-        print(path.relative_to(OUT.parent))
+    for size in args.size or ["80x24", "120x40"]:
+        cols, rows = (int(x) for x in size.split("x"))
+        for path in asyncio.run(shoot(args.scenario, (cols, rows))):
+            print(path.relative_to(OUT.parent))
 
 
 if __name__ == "__main__":
