@@ -121,3 +121,24 @@ async def test_q_quits_at_once_when_nothing_is_in_progress(tmp_path: Path) -> No
         await pilot.pause(0.2)
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running)
+
+
+async def test_enter_on_a_function_opens_its_logs_and_esc_comes_back() -> None:
+    from tests.demo_app import demo_app, play
+
+    app = demo_app("function-failures", initial_pane="metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await play(app, 120, 15)
+        await pilot.press("f")
+        await until(pilot, lambda: "Calls/min" in screen_text(app))
+        from textual.widgets import DataTable
+
+        table = app.query_one("#mt-fn-table", DataTable)
+        await until(pilot, lambda: table.row_count > 0)
+        table.focus()
+        slug = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        await pilot.press("enter")
+        await until(pilot, lambda: app.current_pane is not None and app.current_pane.PANE_ID == "logs")
+        await until(pilot, lambda: getattr(app.current_pane, "typed_filter", "") == f"function={slug} since=1h")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.current_pane is not None and app.current_pane.PANE_ID == "metrics")

@@ -16,7 +16,7 @@ from typing import Any
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
 from cs_console.domain.clock import poll_interval
@@ -24,6 +24,7 @@ from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
 from cs_console.services.session import Session
 from cs_console.tui import textual_compat
+from cs_console.tui.palette import console_commands, go_back, with_pane
 from cs_console.tui.pane import ClockTicked, Pane
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
@@ -62,6 +63,7 @@ class ConsoleApp(App[int]):
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="app.refresh_alt"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("f10", "quit", "Quit", show=False, id="app.quit_alt"),
+        Binding("escape", "back", "Back", show=False, id="app.back"),
         *_pane_bindings(),
     ]
 
@@ -442,8 +444,6 @@ class ConsoleApp(App[int]):
 
     def triage_alert(self, alert: Any) -> None:
         """Open an incident pre-filled from an alert (the Incidents pane does the triage)."""
-        from cs_console.tui.palette import with_pane
-
         for spec in self._pane_specs:
             try:
                 cls = self._pane_class(spec.pane_id)
@@ -470,25 +470,21 @@ class ConsoleApp(App[int]):
                 self._key_text,
             ))
 
-    async def action_quit(self) -> None:
-        """Quit, asking first while a run or a dialog is open (a stray q must not end a run)."""
-        from cs_console.tui.screens.quit_confirm import QuitConfirmScreen
+    def action_back(self) -> None:
+        """Esc after a drill-down (a function's logs from Metrics...): back where it started."""
+        go_back(self)
 
-        reasons = [r for s in self.screen_stack if (r := getattr(s, "quit_warning", lambda: "")())]
-        if isinstance(self.screen, ModalScreen) and not reasons:
-            reasons = ["a dialog is open: what it holds is not saved"]
-        if not reasons or isinstance(self.screen, QuitConfirmScreen):
-            self.exit()
-            return
-        self.push_screen(QuitConfirmScreen(reasons[0]), lambda ok: self.exit() if ok else None)
+    def action_quit(self) -> None:
+        """Quit, asking first while a run or a dialog is open (a stray q must not end a run)."""
+        from cs_console.tui.screens.quit_confirm import quit_or_ask
+
+        quit_or_ask(self)
 
     def _key_text(self, binding: Binding) -> str:
         """The key of a binding as shown in help, after [keymap]."""
         return ", ".join(self.get_key_display(Binding(k.strip(), binding.action)) for k in self.effective_key(binding).split(","))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from cs_console.tui.palette import console_commands
-
         yield from super().get_system_commands(screen)
         yield from console_commands(self)
 

@@ -21,17 +21,33 @@ ConsoleApp = Any  # the app (importing it here would be a cycle: the app imports
 _MOUNT_TRIES = 200  # x 50 ms: a loaded machine mounts a pane in seconds
 
 
-def with_pane(app: ConsoleApp, pane_id: str, action: Callable[["Pane"], Any], tries: int = _MOUNT_TRIES) -> None:
-    """Show the pane and run `action` on it once it is mounted."""
+def with_pane(app: ConsoleApp, pane_id: str, action: Callable[["Pane"], Any], tries: int = _MOUNT_TRIES, *, drill: bool = False) -> None:
+    """Show the pane and run `action` on it once it is mounted. drill: a drill-down, so Esc
+    (app.back) returns to the pane it started from."""
     if tries == _MOUNT_TRIES:
+        shown = app.current_pane
+        if drill and shown is not None and shown.PANE_ID != pane_id:
+            app.drilled_from = shown.PANE_ID
         app.show_pane(pane_id)
     pane = next((p for p in app.panes if p.PANE_ID == pane_id), None)
     if pane is not None and pane.is_mounted:
         action(pane)
     elif tries > 0:
-        app.set_timer(0.05, lambda: with_pane(app, pane_id, action, tries - 1))
+        app.set_timer(0.05, lambda: with_pane(app, pane_id, action, tries - 1, drill=drill))
     else:
         app.notify(f"the {pane_id} pane did not open", severity="warning")
+
+
+def drill_to_logs(app: ConsoleApp, filter_text: str) -> None:
+    """The Logs pane filtered to `filter_text`; Esc comes back."""
+    with_pane(app, "logs", _call("apply_filter", filter_text), drill=True)
+
+
+def go_back(app: ConsoleApp) -> None:
+    origin = getattr(app, "drilled_from", None)
+    app.drilled_from = None
+    if origin and app.current_pane is not None and app.current_pane.PANE_ID != origin:
+        app.show_pane(origin)
 
 
 def console_commands(app: ConsoleApp) -> Iterable[SystemCommand]:
@@ -47,7 +63,7 @@ def console_commands(app: ConsoleApp) -> Iterable[SystemCommand]:
     snapshot = app.live.snapshot
     for fn in (snapshot.functions if snapshot is not None else ()):
         yield SystemCommand(f"Logs of function {fn.slug}", f"Its error logs in the last hour (function={fn.slug} level>=error since=1h)",
-                            lambda slug=fn.slug: with_pane(app, "logs", _call("apply_filter", f"function={slug} level>=error since=1h")))
+                            lambda slug=fn.slug: drill_to_logs(app, f"function={slug} level>=error since=1h"))
     shown = app.current_pane
     for pane in app.panes:
         if not pane.is_mounted:

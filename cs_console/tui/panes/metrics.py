@@ -212,6 +212,15 @@ class MetricsPane(Pane):
             lines[metric.key] = metric_line(metric, value, note, entry.state if entry else None, entry.since if entry else None, spark, now)
         self.query_one("#mt-list", MetricsList).set_lines(lines)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a function: its logs of the last hour (Esc comes back)."""
+        if event.data_table.id != "mt-fn-table" or event.row_key.value is None:
+            return
+        event.stop()
+        from cs_console.tui.palette import drill_to_logs
+
+        drill_to_logs(self.app, f"function={event.row_key.value} since=1h")
+
     def _show_functions(self) -> None:
         snap = self.console.live.snapshot
         table = self.query_one("#mt-fn-table", DataTable)

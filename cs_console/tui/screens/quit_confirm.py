@@ -6,6 +6,8 @@ focused, so Enter or a repeated key never quits; `y` (or the Quit button) does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,3 +57,14 @@ class QuitConfirmScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#qc-quit")
     def action_quit_now(self) -> None:
         self.dismiss(True)
+
+
+def quit_or_ask(app: Any) -> None:
+    """Exit now, or ask first when a screen says why not (`quit_warning()`) or a dialog is open."""
+    reasons = [r for s in app.screen_stack if (r := getattr(s, "quit_warning", lambda: "")())]
+    if isinstance(app.screen, ModalScreen) and not reasons:
+        reasons = ["a dialog is open: what it holds is not saved"]
+    if not reasons or isinstance(app.screen, QuitConfirmScreen):
+        app.exit()
+        return
+    app.push_screen(QuitConfirmScreen(reasons[0]), lambda ok: app.exit() if ok else None)
