@@ -41,6 +41,8 @@ class Environment:
     # The profile's alert history (stores.alert_history_team.ProfileAlertHistory: the local
     # file, and the team table in team mode); set by the wiring. None: the local file only.
     alert_history: Any = None
+    # The Logs pane's filter history (stores.filter_history.FilterHistory); None: not kept.
+    filter_history: Any = None
 
     @property
     def is_demo(self) -> bool:

@@ -6,6 +6,7 @@ from cs_console.services.environment import Environment
 from cs_console.services.session import Session
 from cs_console.stores.alert_history import AlertHistory
 from cs_console.stores.alert_history_team import PgAlertHistory, ProfileAlertHistory
+from cs_console.stores.filter_history import FilterHistory
 from cs_console.stores.operator_identity import operator_name
 
 
@@ -25,6 +26,7 @@ def build_environment(session: Session, *, one_shot: bool = False) -> Environmen
 
         env = build_live_environment(session)
     env.alert_history = build_alert_history(env)
+    env.filter_history = FilterHistory.in_state_dir(env.alert_state_dir)  # the demo's apart, like its alerts
     return env
 
 

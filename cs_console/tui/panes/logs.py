@@ -32,8 +32,10 @@ from textual.widgets import Static
 
 from cs_console.domain.log_buffer import DEFAULT_CAPACITY, LogBuffer
 from cs_console.domain.log_filter import Filter
+from cs_console.domain.log_filter_completion import value_words
 from cs_console.domain.log_record import Level, LogRecord
 from cs_console.domain.safe_text import safe_text
+from cs_console.services.environment import LOG_SOURCE_NAMES
 from cs_console.tui.panes.logs_source import LogsSourceWorker
 from cs_console.tui.panes.logs_status import ERRORS_ONLY_TERM, WARNINGS_UP_TERM
 from cs_console.tui.widgets.log_filter_bar import LogFilterBar, parse_filter_text
@@ -147,6 +149,12 @@ class LogsPane(LogsSourceWorker):
         self.buffer = LogBuffer(self._buffer_capacity(), now=self.console.env.clock.now)
         self.lines = BufferLines(self.buffer)
         self.view.set_lines(self.lines)
+        history = self.console.env.filter_history
+        if history is not None:
+            self.filter_bar.history = history.entries
+            if not self.options.get("filter"):  # the last filter used on this source, unless one was given
+                self.typed_filter = history.last_for(self._history_key)
+        self._offer_values()
         if self.typed_filter:
             _, error = parse_filter_text(self.typed_filter)
             if error is not None:
@@ -214,9 +222,22 @@ class LogsPane(LogsSourceWorker):
         self.typed_filter = event.text
         self._apply_effective_filter()
 
+    @property
+    def _history_key(self) -> str:
+        return self.source_spec or "default"
+
+    def _offer_values(self) -> None:
+        """What Tab completes in the filter bar: the functions and sources the console knows."""
+        snap = self.console.live.snapshot
+        functions = [fn.slug for fn in snap.functions] if snap is not None else []
+        self.filter_bar.values = value_words({"function": functions, "source": [*LOG_SOURCE_NAMES, "file", "stdin"]})
+
     @on(LogFilterBar.Closed)
     def _filter_closed(self, event: LogFilterBar.Closed) -> None:
         event.stop()
+        history = self.console.env.filter_history
+        if event.accepted and history is not None:
+            history.add(self.typed_filter, self._history_key)
         self.filter_bar.remove_class("-open")
         self.view.focus()
 
@@ -226,6 +247,7 @@ class LogsPane(LogsSourceWorker):
         return True
 
     def action_open_filter(self) -> None:
+        self._offer_values()
         self.filter_bar.add_class("-open")
         self.filter_bar.open()
 

@@ -20,13 +20,14 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from cs_console.domain.log_filter_completion import complete, value_words
 from cs_console.domain.safe_text import safe_text
 
 DEBOUNCE_SECONDS = 0.15
 _PROMPT = "/ "
 # Shown under the input while the filter parses: the row is always there, so an
 # error appearing never moves the log lines above.
-HINT = "Enter keep · Esc restore · ^u clear │ level>=warn function=NAME status>=500 \"phrase\" /re/ -word since=1h"
+HINT = "Enter keep · Esc restore · ^u clear · Tab complete · ↑↓ history │ level>=warn function=NAME status>=500 \"phrase\" since=1h"
 
 
 def parse_filter_text(text: str) -> tuple[Any | None, tuple[int, str] | None]:
@@ -47,6 +48,9 @@ class LogFilterBar(Widget):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel filter edit", id="logs.filter_cancel"),
         Binding("ctrl+u", "clear", "Clear filter", show=False, id="logs.filter_clear"),
+        Binding("tab", "complete", "Complete the word", show=False, id="logs.filter_complete"),
+        Binding("up", "history(-1)", "Earlier filter", show=False, id="logs.filter_history_prev"),
+        Binding("down", "history(1)", "Later filter", show=False, id="logs.filter_history_next"),
     ]
 
     DEFAULT_CSS = """
@@ -84,6 +88,11 @@ class LogFilterBar(Widget):
         self._text_at_open = ""
         self._timer: Timer | None = None
         self.error: tuple[int, str] | None = None
+        # Set by the pane: earlier filters (oldest first, kept across sessions) and the values
+        # Tab offers per field (log_filter_completion.value_words).
+        self.history: list[str] = []
+        self.values: dict[str, tuple[str, ...]] = {}
+        self._history_at: int | None = None
 
     def on_mount(self) -> None:
         with self.prevent(Input.Changed):  # set before the input existed (the pane mounts first)
@@ -104,6 +113,7 @@ class LogFilterBar(Widget):
     def open(self) -> None:
         """Show the bar with the filter in force, cursor at its end."""
         self._text_at_open = self.applied_text
+        self._history_at = None
         # (Shown by the pane's "-open" class: an inline display would outlive it.)
         # Focus now, not after the next refresh (Widget.focus defers it): keys
         # typed right after "/" (one SSH packet) must land in the input, not
@@ -179,6 +189,26 @@ class LogFilterBar(Widget):
                 self.post_message(self.Changed(self, self._text_at_open, compiled))
         self.set_applied(self.applied_text)
         self.post_message(self.Closed(self, accepted=False))
+
+    def action_complete(self) -> None:
+        field = self.input
+        done = complete(field.value, field.cursor_position, self.values or value_words({}))
+        if done.text != field.value:
+            field.value = done.text
+            field.cursor_position = done.cursor
+        if done.options:
+            target = next(self.query("#filter-error").results(Static), None)
+            if target is not None:
+                target.update(Text(safe_text("Tab: " + "  ".join(done.options[:12]) + ("  …" if len(done.options) > 12 else ""), 300)))
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        at = len(self.history) if self._history_at is None else self._history_at
+        at = max(0, min(len(self.history), at + step))
+        self._history_at = at
+        self.input.value = self.history[at] if at < len(self.history) else self._text_at_open
+        self.input.cursor_position = len(self.input.value)
 
     def action_clear(self) -> None:
         self.input.value = ""
