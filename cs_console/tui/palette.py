@@ -59,7 +59,7 @@ def console_commands(app: ConsoleApp) -> Iterable[SystemCommand]:
     yield SystemCommand("Export the incident", "Post-mortem, timeline or status update of the selected incident (Incidents pane, e)",
                         lambda: with_pane(app, "incidents", _call("action_export")))
     yield SystemCommand("Logs: errors in the last hour", "Logs pane filtered to level>=error since=1h",
-                        lambda: with_pane(app, "logs", _call("apply_filter", "level>=error since=1h")))
+                        lambda: drill_to_logs(app, "level>=error since=1h"))
     snapshot = app.live.snapshot
     for fn in (snapshot.functions if snapshot is not None else ()):
         yield SystemCommand(f"Logs of function {fn.slug}", f"Its error logs in the last hour (function={fn.slug} level>=error since=1h)",
