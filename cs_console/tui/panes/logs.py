@@ -238,6 +238,7 @@ class LogsPane(LogsSourceWorker):
         history = self.console.env.filter_history
         if event.accepted and history is not None:
             history.add(self.typed_filter, self._history_key)
+            self.filter_bar.history = history.entries  # add() made a new list
         self.filter_bar.remove_class("-open")
         self.view.focus()
 
