@@ -75,3 +75,18 @@ def test_every_environment_keeps_a_filter_history() -> None:
     env = build_environment(session_from_args(session_args(demo=True)), one_shot=True)
     assert isinstance(env.filter_history, FilterHistory)
     assert env.filter_history.path.parent.parent == env.alert_state_dir
+
+
+async def test_the_status_line_keeps_the_filter_whole_at_80_columns() -> None:
+    from tests.demo_app import demo_app, play
+    from tests.screen_text import screen_text, until
+
+    flt = "function=monitor-keywords level>=error since=1h"
+    app = demo_app("function-failures", initial_pane="logs", pane_options={"source": "all", "filter": flt})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await play(app, 120, 30)
+        await until(pilot, lambda: f"/{flt}" in screen_text(app) and " match" in screen_text(app))
+    wide = demo_app("function-failures", initial_pane="logs", pane_options={"source": "all", "filter": flt})
+    async with wide.run_test(size=(160, 40)) as pilot:
+        await play(wide, 120, 30)
+        await until(pilot, lambda: "buf " in screen_text(wide) and "UTC" in screen_text(wide))  # room for everything

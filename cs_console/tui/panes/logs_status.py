@@ -87,16 +87,19 @@ class LogsStatusLine(Pane):
         return None
 
     def status_content(self) -> Content:
+        """The status line. Parts carry a rank: when the line is wider than the pane the
+        least needed go first (UTC, buffer fill, rate), so the filter and the match count
+        stay readable at 80 columns."""
         view = self.view
-        parts: list[tuple[str, str]] = []
+        parts: list[tuple[str, str, int]] = []  # (text, style, rank: 0 always kept, higher goes first)
         if view.follow:
-            parts.append(("▶ FOLLOW", "bold $success"))
+            parts.append(("▶ FOLLOW", "bold $success", 0))
         else:
-            parts.append((f"⏸ PAUSED +{self._paused_new:,} new" if self._paused_new else "⏸ PAUSED", "bold $warning"))
+            parts.append((f"⏸ PAUSED +{self._paused_new:,} new" if self._paused_new else "⏸ PAUSED", "bold $warning", 0))
         note = self._source_note()
         if note is not None:
-            parts.append(note)
-        parts.append((f"{compact(self._rate)}/s", ""))
+            parts.append((*note, 0))
+        parts.append((f"{compact(self._rate)}/s", "", 3))
         lag = None
         if self._source is not None:
             try:
@@ -104,25 +107,30 @@ class LogsStatusLine(Pane):
             except Exception:  # noqa: BLE001
                 lag = None
         if lag is not None:
-            parts.append((f"lag {one_unit(lag)}", "bold $warning" if lag > 60 else ""))
+            parts.append((f"lag {one_unit(lag)}", "bold $warning" if lag > 60 else "", 1 if lag > 60 else 2))
         buffer = self.buffer
         fill = f"buf {compact(len(buffer))}/{compact(buffer.capacity)}"
         if buffer.dropped:
             fill += f" −{compact(buffer.dropped)}"
-        parts.append((fill, ""))
+        parts.append((fill, "", 2 if buffer.dropped else 3))
         if self.effective_filter_text():
-            parts.append((f"{buffer.match_count:,} match", "bold"))
+            parts.append((f"{buffer.match_count:,} match", "bold", 0))
         if self.level_toggle == ERRORS_ONLY_TERM:
-            parts.append(("errors only", "bold $error"))
+            parts.append(("errors only", "bold $error", 0))
         elif self.level_toggle == WARNINGS_UP_TERM:
-            parts.append(("warn+", "bold $warning"))
+            parts.append(("warn+", "bold $warning", 0))
         if self.typed_filter:
-            parts.append((f"/{safe_text(self.typed_filter, 60)}", "$accent"))
-        parts.append(("UTC" if view.utc else "local", ""))
+            parts.append((f"/{safe_text(self.typed_filter, 60)}", "$accent", 0))
+        parts.append(("UTC" if view.utc else "local", "", 4))
         if view.wrap:
-            parts.append(("wrap", ""))
+            parts.append(("wrap", "", 4))
+        width = (self.size.width or 80) - 2
+        while sum(len(t) + 3 for t, _, _ in parts) > width and any(rank for _, _, rank in parts):
+            worst = max(rank for _, _, rank in parts)
+            drop = max(i for i, (_, _, rank) in enumerate(parts) if rank == worst)
+            del parts[drop]
         pieces: list[tuple[str, str] | str] = []
-        for i, (text, style) in enumerate(parts):
+        for i, (text, style, _) in enumerate(parts):
             if i:
                 pieces.append(" │ ")
             pieces.append((text, style) if style else text)
