@@ -89,16 +89,16 @@ class StepDetail(VerticalScroll):
 
 
 def progress_options(runbook: Runbook, records: dict[str, Any], current: str | None, ticks: dict[str, Any]) -> list[Option]:
-    """One line per step: the current-step marker, its state, number, title, ! when guarded, today's tick."""
+    """One line per step: the current-step marker, its state, number, ! when guarded (before the
+    title, so a narrow list never cuts it off), the title, today's tick."""
     options = []
     for i, step in enumerate(runbook.steps, start=1):
         rec = records.get(step.id)
         state = rec.state if rec is not None else StepState.PENDING
         icon, style = view.STATE_ICONS[state]
         marker = "▸" if step.id == current else " "
-        parts: list[Any] = [marker, (icon, style), " ", f"{i:>2} ", safe_text(step.title, None)]
-        if step.risk.guarded:
-            parts += [" ", ("!", "$error bold")]
+        guard = ("!", "$error bold") if step.risk.guarded else " "
+        parts: list[Any] = [marker, (icon, style), " ", f"{i:>2}", guard, safe_text(step.title, None)]
         if step.id in ticks and state is not StepState.SUCCEEDED:
             parts += [" ", ("✓today", "$success")]
         options.append(Option(Content.assemble(*parts), id=step.id))
