@@ -142,3 +142,25 @@ async def test_enter_on_a_function_opens_its_logs_and_esc_comes_back() -> None:
         await until(pilot, lambda: getattr(app.current_pane, "typed_filter", "") == f"function={slug} since=1h")
         await pilot.press("escape")
         await until(pilot, lambda: app.current_pane is not None and app.current_pane.PANE_ID == "metrics")
+
+
+async def test_an_alert_cut_at_80x24_reads_in_full_with_v() -> None:
+    from cs_console.tui.screens.alert_detail import AlertDetailScreen
+    from tests.demo_app import demo_app, play
+
+    app = demo_app("connection-exhaustion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await play(app, 600, 30)
+        await until(pilot, lambda: "Connection pool near exhaustion" in screen_text(app))
+        assert "Connections u…" in screen_text(app) or "…" in screen_text(app)  # the row is cut at 80 columns
+        await pilot.press("a", "v")
+        await until(pilot, lambda: isinstance(app.screen, AlertDetailScreen))
+        full = app.screen.alert
+        await until(pilot, lambda: safe_detail(full.detail)[:60] in screen_text(app).replace("\n", " ").replace("│", ""))
+        assert "raised" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, AlertDetailScreen))
+
+
+def safe_detail(text: str) -> str:
+    return " ".join(text.split())

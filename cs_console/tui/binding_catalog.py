@@ -18,6 +18,7 @@ _PACKAGES = ("cs_console.tui.widgets", "cs_console.tui.screens")
 # The ids of those bindings, written out so that checking a [keymap] imports no dialog or
 # widget module (tests/test_keymap_lazy.py keeps this equal to what the scan finds).
 EXTRA_BINDING_IDS: frozenset[str] = frozenset({
+    "alert_detail.close",
     "confirm_destructive.cancel",
     "confirm_destructive.no_quit",
     "confirm_destructive.phrase",
@@ -129,6 +130,7 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "runbook_wizard": ("Runbooks", "runbook wizard"),
     "confirm_destructive": ("Dialogs", "confirming a destructive step"),
     "help": ("Dialogs", "this help"),
+    "alert_detail": ("Overview", "an alert in full (v)"),
     "quit_confirm": ("Dialogs", "quitting while a run or a dialog is open"),
 }
 

@@ -137,6 +137,7 @@ class OverviewPane(Pane):
     BINDINGS = [
         Binding("a", "focus_alerts", "Alerts", id="overview.alerts"),
         Binding("i", "triage_alert", "Incident from alert", id="overview.triage"),
+        Binding("v", "view_alert", "Alert in full", show=False, id="overview.view_alert"),
     ]
 
     DEFAULT_CSS = """
@@ -161,6 +162,7 @@ class OverviewPane(Pane):
                     yield ValueCell(Content("…"), id=f"hl-{key.replace('.', '-')}", classes="state-unknown")
         with Vertical(id="ov-alerts", classes="ov-box") as box:
             box.border_title = "Alerts"
+            box.border_subtitle = "a select · v in full · i incident"
             yield OptionList(id="ov-alert-list")
         yield Static(Content(""), id="ov-status")
 
@@ -283,6 +285,16 @@ class OverviewPane(Pane):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.action_triage_alert()
+
+    def action_view_alert(self) -> None:
+        from cs_console.tui.screens.alert_detail import AlertDetailScreen
+
+        options = self.query_one("#ov-alert-list", OptionList)
+        index = options.highlighted
+        if index is None or index >= len(self._alert_ids):
+            self.notify("select an alert first (a, then arrows)", severity="warning")
+            return
+        self.app.push_screen(AlertDetailScreen(self._alert_ids[index]))
 
     def action_triage_alert(self) -> None:
         options = self.query_one("#ov-alert-list", OptionList)
