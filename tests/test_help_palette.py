@@ -164,3 +164,21 @@ async def test_an_alert_cut_at_80x24_reads_in_full_with_v() -> None:
 
 def safe_detail(text: str) -> str:
     return " ".join(text.split())
+
+
+async def test_a_database_view_takes_the_whole_width_at_80x24() -> None:
+    from textual.widgets import OptionList
+
+    from tests.demo_app import demo_app, play
+
+    app = demo_app("connection-exhaustion", initial_pane="metrics")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await play(app, 300, 30)
+        await pilot.press("d")
+        await until(pilot, lambda: "Connections per role" in screen_text(app))
+        views = app.query_one("#mt-views", OptionList)
+        await pilot.press("enter")  # the first view: long-running queries (sessions)
+        await until(pilot, lambda: not views.display and "d: views" in screen_text(app))
+        await until(pilot, lambda: "application" in screen_text(app).lower())
+        await pilot.press("d")
+        await until(pilot, lambda: views.display)

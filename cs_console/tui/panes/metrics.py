@@ -73,6 +73,9 @@ def metric_line(metric: MetricDef, value: float | None, note: str, state: Metric
     return MetricLine(format_value(value, metric.unit), state, spark, since_text)
 
 
+NARROW_VIEW_LIST = 110  # below this pane width a chosen view hides the list of views
+
+
 class MetricsPane(Pane):
     PANE_ID = "metrics"
     TITLE = "Metrics"
@@ -155,6 +158,8 @@ class MetricsPane(Pane):
 
     def action_tab(self, tab_id: str) -> None:
         self.query_one("#mt-tabs", TabbedContent).active = tab_id
+        if tab_id == "mt-database":
+            self.query_one("#mt-views", OptionList).display = True
         self.refresh_live()
         if tab_id == "mt-scaling":
             self.query_one("#mt-tabs Tabs").focus()
@@ -275,6 +280,11 @@ class MetricsPane(Pane):
         self._view_elapsed_ms = 0.0
         self.refresh_bindings()
         self._run_view(event.option.id)
+        if self.size.width < NARROW_VIEW_LIST:
+            # At 80 columns the list of views would take a third of the table (the sessions'
+            # application column fell off): the table gets the width, d brings the list back.
+            event.option_list.display = False
+            self.query_one("#mt-view-table", DataTable).focus()
 
     def action_rerun_view(self) -> None:
         if self._view_id:
@@ -311,6 +321,8 @@ class MetricsPane(Pane):
         if result.elapsed_ms is not None:
             text += f" in {result.elapsed_ms:.0f} ms"
         text += f" · every {compact(self.view_interval_s())}"
+        if not self.query_one("#mt-views", OptionList).display:
+            text += " · d: views"
         if result.note:
             text += f" — {safe_text(result.note, 200)}"
         text += f"\n{result.view.description}"
