@@ -33,6 +33,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listening(port: int, timeout_s: float) -> bool:
+    """Whether something accepts connections on the loopback port within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def scratch_dir() -> str | None:
     """Where the servers keep their data: /dev/shm when it is a roomy tmpfs (no disk I/O; the
     servers run with fsync off and are thrown away), else the default temp dir."""
@@ -124,14 +136,8 @@ class PgServer:
 
     def start(self) -> None:
         self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.data / "server.log"), "-w", "-t", "30", "start"])
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("PostgreSQL did not start listening")
+        if not listening(self.port, 15):
+            raise RuntimeError("PostgreSQL did not start listening")
 
     def stop(self, mode: str = "fast") -> None:
         self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"], check=False)

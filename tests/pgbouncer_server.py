@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
-from tests.pg_server import PgServer, free_port
+from tests.pg_server import PgServer, free_port, listening
 
 STOCK_INI = Path("/etc/pgbouncer/pgbouncer.ini")
 # What Debian's stock file sets, for a machine without it (the package's defaults otherwise).
@@ -84,14 +83,8 @@ class PgBouncerServer:
 
     def start(self) -> None:
         subprocess.run(self._argv("-d", str(self.ini)), check=True, capture_output=True, cwd="/")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"PgBouncer did not start: {self.log()[-500:]}")
+        if not listening(self.port, 10):
+            raise RuntimeError(f"PgBouncer did not start: {self.log()[-500:]}")
 
     def log(self) -> str:
         path = self.root / "pgbouncer.log"

@@ -409,24 +409,36 @@ async def test_keys_typed_right_after_slash_go_to_the_filter(log_file: Path) -> 
         assert pane(app).buffer.match_count == N // 10
 
 
-async def test_supabase_source_outage_shows_in_status_and_the_pane_recovers(fake_supabase) -> None:
-    """The `edge` source over the loopback fake of the logs endpoint: a 503 run, then recovery."""
-    from cs_console.backends.supabase.log_source import SupabaseLogHub
+def supabase_log_store(fake_supabase):
+    """Rows the loopback fake answers from, on both logs endpoints."""
     from tests.fake_supabase import LOGS_ALL, LOGS_CLICKHOUSE
     from tests.test_log_supabase import LogStore
 
     store = LogStore()
     fake_supabase.route(LOGS_ALL, store.bigquery)
     fake_supabase.route(LOGS_CLICKHOUSE, store.clickhouse)
-    now = datetime.now(timezone.utc)
-    store.add("edge_logs", now - timedelta(seconds=30), "GET | 200 | /rest/v1/conversations", status_code=200)
-    hub = SupabaseLogHub(fake_supabase.client(log_dialect="bigquery"), SystemClock(), interval_s=0.1)
-    args = session_args()
-    session = session_from_args(args)
+    return store
+
+
+def edge_logs_app(fake_supabase, dialect: str) -> ConsoleApp:
+    """The Logs pane on the `edge` source of the fake, in the given log dialect."""
+    from cs_console.backends.supabase.log_source import SupabaseLogHub
+
+    hub = SupabaseLogHub(fake_supabase.client(log_dialect=dialect), SystemClock(), interval_s=0.1)
+    session = session_from_args(session_args())
     session.demo = None
     env = Environment(session=session, clock=SystemClock())
     env.log_factories["edge"] = lambda **_: hub.source("edge")
-    app = ConsoleApp(session, env, initial_pane="logs", pane_options={"source": "edge"}, poll=False)
+    return ConsoleApp(session, env, initial_pane="logs", pane_options={"source": "edge"}, poll=False)
+
+
+async def test_supabase_source_outage_shows_in_status_and_the_pane_recovers(fake_supabase) -> None:
+    """The `edge` source over the loopback fake of the logs endpoint: a 503 run, then recovery."""
+    from tests.fake_supabase import LOGS_ALL
+
+    store = supabase_log_store(fake_supabase)
+    store.add("edge_logs", datetime.now(timezone.utc) - timedelta(seconds=30), "GET | 200 | /rest/v1/conversations", status_code=200)
+    app = edge_logs_app(fake_supabase, "bigquery")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: len(pane(app).buffer) == 1, timeout=10)
         fake_supabase.server_error(LOGS_ALL, 503, times=None)
@@ -503,22 +515,12 @@ async def test_a_burst_is_coalesced_into_capped_repaints(log_file: Path, monkeyp
 
 async def test_supabase_detail_fetches_the_attributes_of_that_record_only(fake_supabase) -> None:
     """ClickHouse lists without the attribute map: Enter on a line fetches it for that id."""
-    from cs_console.backends.supabase.log_source import SupabaseLogHub
     from cs_console.tui.screens.log_detail import LogDetailScreen
-    from tests.fake_supabase import LOGS_ALL, LOGS_CLICKHOUSE
-    from tests.test_log_supabase import LogStore
 
-    store = LogStore()
-    fake_supabase.route(LOGS_ALL, store.bigquery)
-    fake_supabase.route(LOGS_CLICKHOUSE, store.clickhouse)
-    now = datetime.now(timezone.utc)
-    row = store.add("edge_logs", now - timedelta(seconds=30), "GET | 503 | /rest/v1/conversations", status_code=503, path="/rest/v1/conversations")
-    hub = SupabaseLogHub(fake_supabase.client(log_dialect="clickhouse"), SystemClock(), interval_s=0.1)
-    session = session_from_args(session_args())
-    session.demo = None
-    env = Environment(session=session, clock=SystemClock())
-    env.log_factories["edge"] = lambda **_: hub.source("edge")
-    app = ConsoleApp(session, env, initial_pane="logs", pane_options={"source": "edge"}, poll=False)
+    store = supabase_log_store(fake_supabase)
+    row = store.add("edge_logs", datetime.now(timezone.utc) - timedelta(seconds=30), "GET | 503 | /rest/v1/conversations",
+                    status_code=503, path="/rest/v1/conversations")
+    app = edge_logs_app(fake_supabase, "clickhouse")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: len(pane(app).buffer) == 1, timeout=10)
         assert "log_attributes" not in pane(app).buffer.row(0).raw
