@@ -240,10 +240,9 @@ async def _collect(source: Any, timeout_s: float) -> tuple[MetricsSnapshot | Non
 
 
 async def _critical_alerts(env: Any, now: datetime) -> tuple[list[Any] | None, str]:
-    from cs_console.stores.alert_history import AlertHistory
-    from cs_console.stores.alert_history_team import ProfileAlertHistory
+    from cs_console.stores.alert_history_team import alert_history_for
 
-    history = env.alert_history or ProfileAlertHistory(AlertHistory(env.alert_state_dir, env.session.profile.name))
+    history = alert_history_for(env)
     try:
         alerts, note = await history.recent(hours=24, alert_class="critical", now=now)
     except OSError as exc:

@@ -18,8 +18,7 @@ from cs_console.domain.metric_history import MetricHistory, StateEntry, StateTra
 from cs_console.domain.metrics import MetricSample, MetricsSnapshot, merge_snapshots
 from cs_console.domain.sources import SourceStatus
 from cs_console.services.environment import Environment
-from cs_console.stores.alert_history import AlertHistory
-from cs_console.stores.alert_history_team import ProfileAlertHistory
+from cs_console.stores.alert_history_team import ProfileAlertHistory, alert_history_for
 
 SOURCE_TIMEOUT_S = 8.0
 RECENT_ALERTS = 50
@@ -49,7 +48,7 @@ class Monitor:
         self.alerts = AlertEngine()
         self._alert_store: ProfileAlertHistory | None = None
         if persist_alerts:
-            self._alert_store = env.alert_history or ProfileAlertHistory(AlertHistory(env.alert_state_dir, env.session.profile.name))
+            self._alert_store = alert_history_for(env)
         self._team_sync: asyncio.Task[None] | None = None
         self._thr_desc = {name: t.description for name, t in env.session.profile.thresholds.items()}
 

@@ -190,6 +190,12 @@ class ProfileAlertHistory:
         return local, note
 
 
+def alert_history_for(env: Any) -> ProfileAlertHistory:
+    """The environment's history as the wiring built it, or this profile's local file alone
+    (an Environment built without the wiring, as tests and tools do)."""
+    return env.alert_history or ProfileAlertHistory(AlertHistory(env.alert_state_dir, env.session.profile.name))
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return redact(text)[:160]

@@ -5,9 +5,9 @@ name users and IPs), replaced atomically; a damaged file is started afresh, neve
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from cs_console.stores.private_files import write_private_atomic
 
 MAX_ENTRIES = 200
 
@@ -49,11 +49,6 @@ class FilterHistory:
 
     def _save(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".filter-history.")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"history": self.entries, "last_by_source": self.last_by_source}, fh)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
+            write_private_atomic(self.path, json.dumps({"history": self.entries, "last_by_source": self.last_by_source}))
         except OSError:
             pass  # a convenience: a read-only state dir must not break filtering

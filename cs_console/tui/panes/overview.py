@@ -286,20 +286,22 @@ class OverviewPane(Pane):
         event.stop()
         self.action_triage_alert()
 
+    def _selected_alert(self) -> Alert | None:
+        """The highlighted alert, or None with a hint on how to pick one."""
+        index = self.query_one("#ov-alert-list", OptionList).highlighted
+        if index is None or index >= len(self._alert_ids):
+            self.notify("select an alert first (a, then arrows)", severity="warning")
+            return None
+        return self._alert_ids[index]
+
     def action_view_alert(self) -> None:
         from cs_console.tui.screens.alert_detail import AlertDetailScreen
 
-        options = self.query_one("#ov-alert-list", OptionList)
-        index = options.highlighted
-        if index is None or index >= len(self._alert_ids):
-            self.notify("select an alert first (a, then arrows)", severity="warning")
-            return
-        self.app.push_screen(AlertDetailScreen(self._alert_ids[index]))
+        alert = self._selected_alert()
+        if alert is not None:
+            self.app.push_screen(AlertDetailScreen(alert))
 
     def action_triage_alert(self) -> None:
-        options = self.query_one("#ov-alert-list", OptionList)
-        index = options.highlighted
-        if index is None or index >= len(self._alert_ids):
-            self.notify("select an alert first (a, then arrows)", severity="warning")
-            return
-        self.console.triage_alert(self._alert_ids[index])
+        alert = self._selected_alert()
+        if alert is not None:
+            self.console.triage_alert(alert)

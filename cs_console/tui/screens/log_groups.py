@@ -22,11 +22,12 @@ from textual.widgets import DataTable, Static
 from cs_console.domain.log_grouping import GROUP_FIELDS, Grouping, group_by, per_minute
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.safe_text import safe_text
+from cs_console.domain.sparkline import BARS
 
 COUNT_LIMIT = 200_000
 FIELD_ORDER = ("ip", "user", "function", "status", "level", "source", "request_id")
 _KEYS = {"i": "ip", "u": "user", "f": "function", "s": "status", "l": "level", "o": "source", "r": "request_id"}
-_BARS = " ▁▂▃▄▅▆▇█"
+_BARS = " " + BARS  # a blank for no match at all, then the sparkline's bars
 _SHOWN_GROUPS = 500
 
 
