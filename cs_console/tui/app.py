@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,9 @@ from cs_console.services.environment import Environment
 from cs_console.services.monitor import Monitor
 from cs_console.services.session import Session
 from cs_console.tui import textual_compat
+from cs_console.tui.app_bindings import apply_keymap, binding_sources
 from cs_console.tui.palette import console_commands, go_back, with_pane
+from cs_console.tui.pane_mounting import awaited, mount_remaining_panes
 from cs_console.tui.pane import ClockTicked, Pane
 from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
@@ -41,11 +42,6 @@ def _pane_bindings() -> list[Binding]:
 
 
 _STYLES = Path(__file__).parent / "styles"
-# The other panes are mounted after the first frames and the first refreshes, each once
-# no key has come for _QUIET_S (see ConsoleApp._mount_remaining_panes).
-_MOUNT_DELAY_S = 0.5
-_QUIET_S = 0.4
-_SHOWN_GRACE_S = 1.5  # after a pane asked for by a key is mounted
 
 
 class ConsoleApp(App[int]):
@@ -196,49 +192,7 @@ class ConsoleApp(App[int]):
         return textual_compat.app_is_closing(self)
 
     async def _mount_remaining_panes(self) -> None:
-        """After the first paint, the other panes one at a time, when the keyboard is quiet.
-
-        Mounting the four other panes in one go held the event loop for 0.5-4 s on
-        a loaded machine, so a `2` or F1 pressed right after the first paint took
-        seconds to act. Now each pane waits until no key has come for a moment (a
-        pane asked for by a key is mounted at once, on demand, by show_pane), and
-        the loop gets a breath between panes.
-        """
-        import asyncio
-        import time
-
-        await asyncio.sleep(_MOUNT_DELAY_S)
-        for spec in self._pane_specs:
-            while not self._shutting_down():
-                user_mount = self._user_mount
-                if user_mount is not None and not user_mount.done():
-                    await asyncio.wait([user_mount])
-                    # Mounted is not painted: its tabs, lists and first refresh follow.
-                    self._last_key_at = time.monotonic() + _SHOWN_GRACE_S
-                elif time.monotonic() - self._last_key_at < _QUIET_S:
-                    await asyncio.sleep(0.1)
-                else:
-                    break
-            if self._shutting_down():
-                return
-            try:
-                self._pane_class(spec.pane_id)
-            except Exception as exc:  # noqa: BLE001 - one broken pane must not stop the others
-                self._report_pane_load_failure(spec, exc)
-                continue
-            mounting = self._ensure_pane(spec.pane_id)
-            if mounting is not None:
-                self._mount_in_flight = asyncio.ensure_future(_awaited(mounting))
-                await self._mount_in_flight
-                await asyncio.sleep(0.1)
-        if self._freeze_gc:
-            # Everything built so far (modules, stylesheets, panes) lives as long as the app:
-            # out of the collector's way, a full collection no longer stalls the UI for
-            # 0.1-0.35 s now and then (measured on pane switches). Not in tests, where many
-            # apps share one process and a frozen finished app could never be collected.
-            import gc
-
-            gc.freeze()
+        await mount_remaining_panes(self)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -357,7 +311,7 @@ class ConsoleApp(App[int]):
             # Asked for by a key: the background mounting waits until this one is up.
             import asyncio
 
-            self._user_mount = asyncio.ensure_future(_awaited(mounting))
+            self._user_mount = asyncio.ensure_future(awaited(mounting))
             # Focus and data once it is composed: until then keys would go nowhere.
             self._user_mount.add_done_callback(lambda _f: self.call_after_refresh(self._after_show))
         switcher.current = pane_id
@@ -494,43 +448,13 @@ class ConsoleApp(App[int]):
 
     def all_binding_sources(self) -> list[tuple[str, list[Binding]]]:
         """(section, bindings) for the help screen and keymap validation."""
-        titles = {f"app.pane{spec.key}": spec.title for spec in self._pane_specs}
-        global_bindings = [
-            replace(b, description=f"Show {titles[b.id]}") if b.id in titles else b
-            for b in self.BINDINGS
-            if isinstance(b, Binding) and not (b.id or "").startswith("app.pane") or (isinstance(b, Binding) and b.id in titles)
-        ]
-        palette = Binding("ctrl+p", "command_palette", "Command palette: every action by name")
-        sections: list[tuple[str, list[Binding]]] = [("Global", [*global_bindings, palette])]
-        for cls in self._pane_classes:
-            bindings: list[Binding] = []
-            for klass in cls.__mro__:
-                bindings += [b for b in getattr(klass, "BINDINGS", []) if isinstance(b, Binding) and klass is not object]
-                if klass is Pane:
-                    break
-            sections.append((cls.TITLE, bindings))
-        return sections
+        return binding_sources(self)
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
-        if not keymap:
-            return
-        # Checked against declared ids: importing every pane here would defeat the lazy mount.
-        from cs_console.tui.binding_catalog import EXTRA_BINDING_IDS
-
-        known = {b.id for b in self.BINDINGS if isinstance(b, Binding) and b.id and not b.id.startswith("app.pane")}
-        known |= {f"app.pane{spec.key}" for spec in self._pane_specs}
-        known |= {binding_id for spec in self._pane_specs for binding_id in spec.binding_ids}
-        known |= EXTRA_BINDING_IDS
-        unknown = sorted(set(keymap) - known)
-        for binding_id in unknown:
-            self._startup_notices.append(f"keymap: unknown binding id {binding_id!r} ignored (see F1 for ids)")
-        self.set_keymap({k: v for k, v in keymap.items() if k in known})
+        self._startup_notices += apply_keymap(self, keymap)
 
     def effective_key(self, binding: Binding) -> str:
         if binding.id and binding.id in self._keymap:
             return self._keymap[binding.id]
         return binding.key
 
-
-async def _awaited(awaitable: Any) -> None:
-    await awaitable
