@@ -531,3 +531,21 @@ async def test_supabase_detail_fetches_the_attributes_of_that_record_only(fake_s
         assert shown.status == 503 and "/rest/v1/conversations" in str(shown.raw["log_attributes"])
         detail_sql = [s for s in store.sqls if " id in (" in s]
         assert len(detail_sql) == 1 and f"'{row.id}'" in detail_sql[0]
+
+
+async def test_a_filter_matching_nothing_says_so_not_no_records_yet(log_file: Path, tmp_path: Path) -> None:
+    app = logs_app(log_file)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        pane(app).apply_filter("nosuchword")
+        await wait_for(pilot, lambda: pane(app).buffer.match_count == 0)
+        await pilot.pause(0.1)
+        first = view_rows(app)[0]
+        assert "no records yet" not in first
+        assert first.startswith(f"no record matches nosuchword ({N} buffered)")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    app = logs_app(empty)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        assert view_rows(app)[0] == "no records yet"

@@ -49,6 +49,13 @@ class BufferLines:
 
     def __init__(self, buffer: LogBuffer) -> None:
         self.buffer = buffer
+        self.filter_text = ""  # the filter in force, to say why the view is empty
+
+    def empty_text(self) -> str:
+        held = len(self.buffer)
+        if not held:
+            return "no records yet"
+        return f"no record matches {safe_text(self.filter_text, 120) or 'the filter'} ({held:,} buffered)"
 
     def __len__(self) -> int:
         return self.buffer.match_count
@@ -206,6 +213,7 @@ class LogsPane(LogsSourceWorker):
             self.notify(f"filter not applied: {safe_text(error[1] if error else text, 200)}", severity="error")
             return
         self.buffer.set_filter(compiled)
+        self.lines.filter_text = text
         self.view.set_highlighter(None if compiled.is_empty else self.buffer.matcher.spans)
         self.view.lines_changed()
         self._update_status()

@@ -57,6 +57,9 @@ class LogLines(Protocol):
         """Position of the first record whose key is >= `key` (len() if none)."""
         ...
 
+    # Optional: `empty_text() -> str`, what an empty view says (a provider that
+    # filters knows whether nothing arrived or nothing matches).
+
 
 class _EmptyLines:
     def __len__(self) -> int:
@@ -243,7 +246,9 @@ class LogRows(ScrollView):
         styles = self._line_styles()
         if row is None:
             if y == 0 and not len(self._lines):
-                return Strip([Segment(self.empty_text[:width].ljust(width), styles["log-view--empty"])], width)
+                describe = getattr(self._lines, "empty_text", None)
+                text = describe() if callable(describe) else self.empty_text
+                return Strip([Segment(text[:width].ljust(width), styles["log-view--empty"])], width)
             return Strip([Segment(" " * width, styles["base"])], width)
         full = self._full_strip(row.index)
         if self.wrap:
