@@ -259,14 +259,16 @@ def _validate_profile(cfg_path: Path, text: str, pname: str, raw: Any) -> None:
                 tdot = f"{dotted}.{tk}"
                 if tk not in DEFAULT_THRESHOLDS:
                     raise ConfigError(cfg_path, line_in(text, tdot), tdot, _unknown_key(tk, tuple(DEFAULT_THRESHOLDS), "a known threshold"))
-                if not isinstance(tv, dict) or not tv or set(tv) - {"warning", "critical"}:
-                    raise ConfigError(cfg_path, line_in(text, tdot), tdot, "a table with warning and/or critical numbers")
+                if not isinstance(tv, dict) or not tv or set(tv) - {"warning", "critical", "clear"}:
+                    raise ConfigError(cfg_path, line_in(text, tdot), tdot, "a table with warning, critical and/or clear numbers")
                 for lk, lv in tv.items():
                     if isinstance(lv, bool) or not isinstance(lv, (int, float)):
                         raise ConfigError(cfg_path, line_in(text, f"{tdot}.{lk}"), f"{tdot}.{lk}", "a number")
                 d = DEFAULT_THRESHOLDS[tk]
                 if float(tv.get("warning", d.warning)) > float(tv.get("critical", d.critical)):
                     raise ConfigError(cfg_path, line_in(text, tdot), tdot, "warning <= critical")
+                if "clear" in tv and not 0 <= float(tv["clear"]) <= float(tv.get("warning", d.warning)):
+                    raise ConfigError(cfg_path, line_in(text, f"{tdot}.clear"), f"{tdot}.clear", "0 <= clear <= warning")
         elif key == "maintenance":
             if not isinstance(value, dict):
                 raise ConfigError(cfg_path, line_in(text, dotted), dotted, "a table")
@@ -386,6 +388,7 @@ def build_profile(name: str, raw: dict[str, Any], cfg: Config, flags: dict[str, 
             thresholds[tname] = Threshold(
                 default.name, default.metric, float(override.get("warning", default.warning)),
                 float(override.get("critical", default.critical)), default.description,
+                float(override["clear"]) if "clear" in override else default.clear,
             )
             origins[f"thresholds.{tname}"] = file_origin(f"profiles.{name}.thresholds.{tname}")
         else:

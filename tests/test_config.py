@@ -301,3 +301,14 @@ def test_profile_is_typed_frozen_and_defaults_from_its_schema(tmp_path: Path) ->
     assert {k: getattr(bare, k) for k in PROFILE_FIELDS} == {k: s.default for k, s in PROFILE_FIELDS.items()}
     assert list(PROFILE_FIELDS)[:2] == ["environment", "project_ref"] and set(SECRET_ENV_FIELDS) <= set(PROFILE_FIELDS)
     assert bare.refresh == {"metrics": 2.0, "health": 10.0, "logs": 5.0} and bare.environment_name == "x"
+
+
+def test_threshold_clear_point_is_read_and_checked(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[profiles.p.thresholds.query_avg_ms]\nwarning = 50\nclear = 40\n', encoding="utf-8")
+    cfg = load_config(str(path))
+    assert cfg.profile("p").thresholds["query_avg_ms"].clear == 40
+    path.write_text('[profiles.p.thresholds.query_avg_ms]\nwarning = 50\nclear = 60\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path))
+    assert "clear" in str(err.value) and ":3:" in str(err.value)

@@ -153,3 +153,45 @@ def test_maintenance_windows_are_the_manuals() -> None:
     assert monthly.contains(first_sunday) and not weekly.contains(first_sunday)
     assert weekly.next_start(T0) == datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
     assert monthly.next_start(T0) == datetime(2026, 12, 6, 1, 0, tzinfo=timezone.utc)
+
+
+def test_a_warning_class_alert_says_warning_and_follows_its_value() -> None:
+    tracker = StateTracker(DEFAULT_THRESHOLDS)
+    engine = AlertEngine()
+    states = tracker.update(snap(T0, api__p95_ms=1250))  # past the critical level: still a WARNING-class alert
+    raised, _ = engine.evaluate(T0, conditions(None, states, None, None, {"api_p95_ms": "p95 < 500ms"}))
+    assert raised[0].alert_class == AlertClass.WARNING
+    assert "(WARNING; manual: p95 < 500ms)" in raised[0].detail and "CRITICAL" not in raised[0].detail
+    states = tracker.update(snap(T0 + timedelta(seconds=10), api__p95_ms=700))
+    engine.evaluate(T0 + timedelta(seconds=10), conditions(None, states, None, None, {}))
+    alert = engine.active["response-time:api_p95_ms"]
+    assert alert.value == 700 and alert.value_at_onset == 1250 and "700 ms" in alert.detail
+    assert alert.at == T0  # the same alert, not a new one
+
+
+def test_hysteresis_a_value_hovering_at_a_level_raises_once() -> None:
+    tracker = StateTracker(DEFAULT_THRESHOLDS)
+    engine = AlertEngine()
+    raised_total, resolved_total = 0, 0
+    for i, value in enumerate([40, 51, 49, 52, 48, 50.5, 46, 51]):
+        at = T0 + timedelta(seconds=10 * i)
+        raised, resolved = engine.evaluate(at, conditions(None, tracker.update(snap(at, db__query_avg_ms=value)), None, None, {}))
+        raised_total, resolved_total = raised_total + len(raised), resolved_total + len(resolved)
+    assert (raised_total, resolved_total) == (1, 0)
+    at = T0 + timedelta(seconds=100)
+    _, resolved = engine.evaluate(at, conditions(None, tracker.update(snap(at, db__query_avg_ms=44)), None, None, {}))
+    assert len(resolved) == 1  # below the clear point (90 % of 50 ms)
+
+
+def test_hysteresis_is_generic_and_configurable() -> None:
+    t = DEFAULT_THRESHOLDS["connections_pct"]  # 80 / 90, clears at 72 / 81
+    assert t.state_after(85, MetricState.CRITICAL) == MetricState.CRITICAL
+    assert t.state_after(80.5, MetricState.CRITICAL) == MetricState.WARNING
+    assert t.state_after(75, MetricState.WARNING) == MetricState.WARNING
+    assert t.state_after(71, MetricState.WARNING) == MetricState.OK
+    assert t.state_after(75, MetricState.OK) == MetricState.OK  # rising uses the levels themselves
+    assert t.state_after(None, MetricState.WARNING) == MetricState.UNKNOWN
+    from dataclasses import replace
+
+    tight = replace(t, clear=79.0)
+    assert tight.state_after(78.5, MetricState.WARNING) == MetricState.OK

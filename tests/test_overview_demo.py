@@ -145,3 +145,31 @@ async def test_platform_incident_shows_in_the_platform_status_row(size: tuple[in
         text = screen_text(app)
         assert "Platform status" in text and "pane fault" not in text
         assert all(len(line) <= size[0] for line in text.splitlines())
+
+
+async def test_alert_lines_show_the_value_now_not_the_one_at_firing() -> None:
+    app = demo_app("connection-exhaustion")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await play(app, 120, 15)
+        await pilot.pause(0.1)
+        first = next(a for a in app.live.alerts_active if a.id == "error-rate:db_error_rate_pct")
+        await play(app, 120, 15)
+        await pilot.pause(0.1)
+        now = next(a for a in app.live.alerts_active if a.id == "error-rate:db_error_rate_pct")
+        assert now.at == first.at and now.detail != first.detail  # one alert whose value moved
+        line = next(line for line in screen_text(app).splitlines() if "Elevated error rate: DB error rate" in line)
+        assert now.detail[:30] in line and first.detail[:30] not in line
+        assert "(WARNING" in line  # a WARNING-class alert says so
+
+
+def test_alert_detail_gives_the_value_now_and_at_onset() -> None:
+    from datetime import datetime, timezone
+
+    from cs_console.domain.alerts import Alert, AlertClass
+    from cs_console.tui.screens.alert_detail import alert_text
+
+    alert = Alert("response-time:api_p95_ms", "high-response-times", AlertClass.WARNING, "High response time: API p95",
+                  "API p95 700 ms (WARNING; manual: p95 < 500ms)", datetime(2026, 11, 27, tzinfo=timezone.utc),
+                  "api.p95_ms", 700.0, onset_value=1250.0)
+    text = alert_text(alert)
+    assert "value now 700 ms (at onset 1,250 ms)" in text and "when raised" not in text

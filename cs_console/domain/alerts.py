@@ -37,8 +37,13 @@ class Alert:
     detail: str
     at: datetime  # when it was raised
     metric: str | None = None
-    value: float | None = None
+    value: float | None = None  # the latest value while active (the last one seen once resolved)
     resolved_at: datetime | None = None
+    onset_value: float | None = None  # the value when it was raised
+
+    @property
+    def value_at_onset(self) -> float | None:
+        return self.value if self.onset_value is None else self.onset_value
 
     @property
     def active(self) -> bool:
@@ -51,7 +56,7 @@ RESOURCE_THRESHOLDS = ("cpu_pct", "memory_pct", "disk_pct", "storage_quota_pct",
 TRAFFIC_METRICS = ("api.requests_per_min", "fn.invocations_per_min")
 
 
-def _fmt(value: float | None, metric: str) -> str:
+def metric_value_text(value: float | None, metric: str) -> str:
     """The value as the Metrics pane shows it: "366/min", "13.6%", "174 ms" (not "366.2 /min")."""
     if value is None:
         return "n/a"
@@ -85,27 +90,32 @@ def conditions(
             continue
         crit = entry.state == MetricState.CRITICAL
         desc = thresholds_desc.get(name, "")
-        detail = f"{_label(entry.metric)} {_fmt(entry.value, entry.metric)} ({entry.state.value}; manual: {desc})"
+
+        def detail_for(cls: AlertClass) -> str:
+            # The alert's own class, not the metric's state: a response time past its
+            # critical level still raises a WARNING-class alert (the manual's classes).
+            return f"{_label(entry.metric)} {metric_value_text(entry.value, entry.metric)} ({cls.value.upper()}; manual: {desc})"
+
         if name == "auth_failures_per_min":
             cls = AlertClass.CRITICAL if crit else AlertClass.WARNING
-            out.append((f"auth-failures", "authentication-failures", cls, "Authentication failures", detail, entry.metric, entry.value))
+            out.append((f"auth-failures", "authentication-failures", cls, "Authentication failures", detail_for(cls), entry.metric, entry.value))
         elif name == "connections_pct":
             cls = AlertClass.CRITICAL if crit else AlertClass.WARNING
-            out.append(("connections", "connection-pool-exhaustion", cls, "Connection pool near exhaustion", detail, entry.metric, entry.value))
+            out.append(("connections", "connection-pool-exhaustion", cls, "Connection pool near exhaustion", detail_for(cls), entry.metric, entry.value))
         elif name in RESPONSE_TIME_THRESHOLDS:
-            out.append((f"response-time:{name}", "high-response-times", AlertClass.WARNING, f"High response time: {_label(entry.metric)}", detail, entry.metric, entry.value))
+            out.append((f"response-time:{name}", "high-response-times", AlertClass.WARNING, f"High response time: {_label(entry.metric)}", detail_for(AlertClass.WARNING), entry.metric, entry.value))
         elif name in ERROR_RATE_THRESHOLDS:
-            out.append((f"error-rate:{name}", "elevated-error-rates", AlertClass.WARNING, f"Elevated error rate: {_label(entry.metric)}", detail, entry.metric, entry.value))
+            out.append((f"error-rate:{name}", "elevated-error-rates", AlertClass.WARNING, f"Elevated error rate: {_label(entry.metric)}", detail_for(AlertClass.WARNING), entry.metric, entry.value))
         elif name in RESOURCE_THRESHOLDS:
             cls = AlertClass.WARNING if crit else AlertClass.INFO
-            out.append((f"resource:{name}", "resource-usage-trends", cls, f"Resource usage: {_label(entry.metric)}", detail, entry.metric, entry.value))
+            out.append((f"resource:{name}", "resource-usage-trends", cls, f"Resource usage: {_label(entry.metric)}", detail_for(cls), entry.metric, entry.value))
     if snapshot is not None and history is not None:
         for metric in TRAFFIC_METRICS:
             value = snapshot.value(metric)
             base = history.baseline(metric)
             if is_spike(value, base, factor=3.0, floor=10.0):
                 out.append((f"traffic:{metric}", "unusual-traffic", AlertClass.INFO, f"Unusual traffic: {_label(metric)}",
-                            f"{_fmt(value, metric)} vs baseline {_fmt(base, metric)} (x{(value or 0) / (base or 1):.1f})", metric, value))
+                            f"{metric_value_text(value, metric)} vs baseline {metric_value_text(base, metric)} (x{(value or 0) / (base or 1):.1f})", metric, value))
         for fn in snapshot.functions:
             key = f"fn.invocations_per_min:{fn.slug}"
             vals = history.values(key)
@@ -130,7 +140,8 @@ class AlertEngine:
             seen.add(aid)
             current = self.active.get(aid)
             if current is None or cls.rank > current.alert_class.rank:
-                alert = Alert(aid, rule, cls, title, detail, at, metric, value)
+                onset = value if current is None else current.value_at_onset
+                alert = Alert(aid, rule, cls, title, detail, at, metric, value, onset_value=onset)
                 self.active[aid] = alert
                 raised.append(alert)
             else:

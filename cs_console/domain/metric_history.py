@@ -75,8 +75,8 @@ class StateTracker:
             if sample is None:
                 continue  # this source does not report it: keep what another source said
             value = sample.value
-            state = threshold.state(value)
             previous = self.entries.get(name)
+            state = threshold.state_after(value, previous.state if previous else None)
             since = previous.since if previous and previous.state == state else snapshot.at
             self.entries[name] = StateEntry(name, threshold.metric, state, value, since, sample.note)
         return self.entries

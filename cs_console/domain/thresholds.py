@@ -2,6 +2,11 @@
 
 Warning levels are the manual's numbers; critical levels are the console's
 choice where the manual gives only one number (documented in the README).
+
+Hysteresis: a value that has crossed a level keeps that state until it falls
+below the level's clear point (`clear`, by default 90 % of the warning level;
+critical clears at the same fraction of its level), so a metric hovering at a
+level does not raise and resolve an alert on every refresh.
 """
 
 from __future__ import annotations
@@ -28,6 +33,26 @@ class Threshold:
     warning: float
     critical: float
     description: str  # the manual's wording
+    clear: float | None = None  # a WARNING clears below this (None: DEFAULT_CLEAR_FRACTION of warning)
+
+    @property
+    def clear_fraction(self) -> float:
+        """Where a state clears, as a fraction of its level (the same for warning and critical)."""
+        if self.clear is None or self.warning <= 0:
+            return DEFAULT_CLEAR_FRACTION
+        return min(1.0, max(0.0, self.clear / self.warning))
+
+    def state_after(self, value: float | None, previous: MetricState | None) -> MetricState:
+        """The state of `value` given the previous one: a level is left only below its clear point."""
+        state = self.state(value)
+        if value is None or previous is None or state.rank >= previous.rank:
+            return state
+        fraction = self.clear_fraction
+        if previous is MetricState.CRITICAL and value >= self.critical * fraction:
+            return MetricState.CRITICAL
+        if previous in (MetricState.CRITICAL, MetricState.WARNING) and value >= self.warning * fraction:
+            return MetricState.WARNING
+        return state
 
     def state(self, value: float | None) -> MetricState:
         if value is None:
@@ -38,6 +63,8 @@ class Threshold:
             return MetricState.WARNING
         return MetricState.OK
 
+
+DEFAULT_CLEAR_FRACTION = 0.9
 
 # name -> default. The manual: connections < 80 % of limit, query avg < 50 ms,
 # DB error rate < 0.1 %, function error rate < 1 %, avg duration < 2 s,

@@ -229,7 +229,7 @@ class OverviewPane(Pane):
 
     def _show_alerts(self, active: list[Alert], recent: list[Alert]) -> None:
         shown = active + [a for a in recent if not a.active][: max(0, 20 - len(active))]
-        key = tuple((a.id, a.at, a.resolved_at, a.alert_class) for a in shown)
+        key = tuple((a.id, a.at, a.resolved_at, a.alert_class, a.detail) for a in shown)  # detail: its value now
         if key == self._alerts_key:
             return
         self._alerts_key = key

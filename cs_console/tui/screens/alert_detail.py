@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from cs_console.domain.alerts import Alert
+from cs_console.domain.alerts import Alert, metric_value_text
 from cs_console.domain.safe_text import safe_text
 
 
@@ -24,7 +24,11 @@ def alert_text(alert: Alert) -> str:
     if alert.resolved_at:
         lines.append(f"resolved {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
     if alert.metric:
-        lines.append(f"metric   {alert.metric}" + (f" = {alert.value:g} when raised" if alert.value is not None else ""))
+        lines.append(f"metric   {alert.metric}")
+        if alert.value is not None:
+            now = "last value" if alert.resolved_at else "value now"
+            lines.append(f"{now} {metric_value_text(alert.value, alert.metric)}"
+                         f" (at onset {metric_value_text(alert.value_at_onset, alert.metric)})")
     lines.append(f"rule     {alert.rule} ({alert.id})")
     return "\n".join(safe_text(line, 2000) for line in lines)
 
