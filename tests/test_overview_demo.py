@@ -173,3 +173,24 @@ def test_alert_detail_gives_the_value_now_and_at_onset() -> None:
                   "api.p95_ms", 700.0, onset_value=1250.0)
     text = alert_text(alert)
     assert "value now 700 ms (at onset 1,250 ms)" in text and "when raised" not in text
+
+
+async def test_two_p95_figures_on_the_overview_say_what_they_measure() -> None:
+    # Health is checked less often than metrics are read: during the traffic ramp the REST
+    # check's p95 is older than the Metrics' "API p95", and says when it was read.
+    app = demo_app("traffic-spike")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await play(app, 60, 15)
+        health_at = app.live.health_at
+        for _ in range(6):  # metrics only, as between two health checks
+            app.env.clock.advance(15)
+            await app.monitor.refresh_metrics()
+        app._live_changed()
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        rest = next(line for line in text.splitlines() if "REST" in line and "p95" in line)
+        api = next(line for line in text.splitlines() if "API p95" in line)
+        assert f"at {health_at:%H:%M:%S}" in rest
+        rest_p95 = int(re.search(r"p95 (\d+) ms", rest).group(1))
+        api_p95 = int(re.search(r"API p95\s+([\d,]+) ms", api).group(1).replace(",", ""))
+        assert api_p95 > rest_p95 + 300  # the ramp moved on since the check

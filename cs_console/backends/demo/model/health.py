@@ -78,7 +78,9 @@ def _assess(project: HealthFacet) -> list[ComponentHealth]:
     # REST
     rest_ms = 55.0 * (1.0 + 0.2 * wobble(seed, "h/rest", t)) * latency_factor(sig.load.util) + (600.0 if db.at_capacity else 0.0)
     share_5xx = 100.0 * sig.api_5xx_rpm / sig.api_rpm if sig.api_rpm else 0.0
-    detail = f"p95 {sig.api_p95_ms:.0f} ms · {share_5xx:.2f}% 5xx · {sig.api_rpm:.0f} req/min"
+    # Figures of this health check's moment: the Metrics' "API p95" is refreshed more often,
+    # so the check says when its p95 was read (a ramp otherwise shows two p95s that disagree).
+    detail = f"p95 {sig.api_p95_ms:.0f} ms at {at:%H:%M:%S} · {share_5xx:.2f}% 5xx · {sig.api_rpm:.0f} req/min"
     if db.restarting:
         put("REST", X, "PostgREST: 503 Database client error (PGRST000)", None)
     elif sig.api_p95_ms >= 500.0 or share_5xx >= 0.5:
