@@ -186,7 +186,7 @@ async def test_declaring_by_keys_triage_override_burst_and_from_an_alert(tmp_pat
 
         # The manual's questions, from P0 down; the first yes settles it (here P1).
         await pilot.press("o")
-        await until(pilot, lambda: "Title: one line" in screen_text(app))
+        await until(pilot, lambda: "one line saying what is wrong" in screen_text(app))
         await type_text(pilot, "DB full")
         await pilot.press("enter")
         await type_text(pilot, "97%")
@@ -204,7 +204,7 @@ async def test_declaring_by_keys_triage_override_burst_and_from_an_alert(tmp_pat
 
         # Overriding the proposal needs a reason.
         await pilot.press("o")
-        await until(pilot, lambda: "Title: one line" in screen_text(app))
+        await until(pilot, lambda: "one line saying what is wrong" in screen_text(app))
         await type_text(pilot, "Slow")
         await keys(pilot, "enter", "enter", "enter")
         await keys(pilot, "n", "n", "n", "n", "y")  # performance affecting users: P1
@@ -218,7 +218,7 @@ async def test_declaring_by_keys_triage_override_burst_and_from_an_alert(tmp_pat
 
         # Everything typed ahead in one packet lands in the right fields and answers.
         await pilot.press("o")
-        await until(pilot, lambda: "Title: one line" in screen_text(app))
+        await until(pilot, lambda: "one line saying what is wrong" in screen_text(app))
         burst(app, "Burst title\rburst summary\rAuth, REST\rnnnnny")
         await until(pilot, lambda: "Proposed:  P1  Authentication issues" in screen_text(app))
         await pilot.press("enter")
@@ -228,7 +228,7 @@ async def test_declaring_by_keys_triage_override_burst_and_from_an_alert(tmp_pat
 
         # Enter on an empty title does not move on.
         await pilot.press("o")
-        await until(pilot, lambda: "Title: one line" in screen_text(app))
+        await until(pilot, lambda: "one line saying what is wrong" in screen_text(app))
         await pilot.press("enter")
         await until(pilot, lambda: "a title is required" in screen_text(app))
         assert app.screen.focused is not None and app.screen.focused.id == "inc-open-title"
@@ -460,3 +460,24 @@ async def test_a_note_submitted_while_the_team_store_is_down_waits_and_syncs(tmp
             await until(pilot, lambda: bool(p.incidents) and any(e.type is EventType.NOTE for e in p.incidents[0].events), timeout=5)
     finally:
         await other.close()
+
+
+async def test_declare_form_labels_its_fields_and_a_key_does_not_replace_the_prefilled_title(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = await show_pane(pilot)
+        alert = SimpleNamespace(id="database-down", title="Database down", detail="connection refused", alert_class="critical",
+                                metric=None, at=datetime.now(timezone.utc) - timedelta(minutes=2))
+        p.open_from_alert(alert)
+        await until(pilot, lambda: "Database down" in screen_text(app))
+        text = screen_text(app)
+        for label in ("Title", "Summary (optional)", "Components (optional, comma separated)"):
+            assert label in text  # labelled even when every field is filled in
+        await type_text(pilot, " (eu)")  # a stray key, or an addition: added at the end
+        title = app.screen.query_one("#inc-open-title")
+        assert title.value == "Database down (eu)"
+        await keys(pilot, "enter", "enter", "enter")
+        await keys(pilot, "y")
+        await until(pilot, lambda: "Reason (required when overriding the proposal)" in screen_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: any(i.title == "Database down (eu)" for i in p.incidents))

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import ContentSwitcher, Input, OptionList, Static
+from textual.widgets import ContentSwitcher, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cs_console.domain.incidents.severity import POLICIES, Severity
@@ -78,16 +78,22 @@ class IncidentOpenScreen(ModalScreen[OpenDraft | None]):
                         options.append(Option(Content(safe_text(label, 120)), id=f"s{n}"))
                     yield OptionList(*options, id="inc-open-src")
                 with Vertical(id="details"):
-                    yield Input(placeholder="Title: one line saying what is wrong", id="inc-open-title", max_length=200)
-                    yield Input(placeholder="Summary: what is known so far (optional)", id="inc-open-summary")
-                    yield Input(placeholder="Components, comma separated (optional)", id="inc-open-components")
+                    # Labels stay when a field is filled (a placeholder does not); no select-on-focus,
+                    # so the first key typed edits a pre-filled title instead of replacing it.
+                    yield Label("Title", classes="inc-label")
+                    yield Input(placeholder="one line saying what is wrong", id="inc-open-title", max_length=200, select_on_focus=False)
+                    yield Label("Summary (optional)", classes="inc-label")
+                    yield Input(placeholder="what is known so far", id="inc-open-summary", select_on_focus=False)
+                    yield Label("Components (optional, comma separated)", classes="inc-label")
+                    yield Input(placeholder="e.g. Database, REST", id="inc-open-components", select_on_focus=False)
                 with Vertical(id="questions"):
                     yield QuestionBox(id="inc-open-question")
                     yield Static(id="inc-open-answers", classes="inc-muted")
                 with Vertical(id="decide"):
                     yield Static(id="inc-open-proposal")
                     yield OptionList(id="inc-open-severity")
-                    yield Input(placeholder="Reason (required when overriding the proposal)", id="inc-open-reason", max_length=2000)
+                    yield Label("Reason (required when overriding the proposal)", classes="inc-label")
+                    yield Input(placeholder="why this severity", id="inc-open-reason", max_length=2000, select_on_focus=False)
             yield Static(id="inc-open-error", classes="inc-error")
 
     def on_mount(self) -> None:
@@ -163,6 +169,8 @@ class IncidentOpenScreen(ModalScreen[OpenDraft | None]):
         self.query_one("#inc-open-title", Input).value = safe_text(prefill.title, 200)
         self.query_one("#inc-open-summary", Input).value = safe_text(prefill.summary, 2000)
         self.query_one("#inc-open-components", Input).value = ", ".join(prefill.components)
+        for field_input in self._detail_fields():
+            field_input.cursor_position = len(field_input.value)  # at the end: typing adds to it
         # Pre-filled answers stand for "yes"; the rest are asked unless settled.
         self._answers = dict(prefill.answers)
         self._order = list(prefill.answers)
