@@ -110,7 +110,20 @@ async def test_unpinning_removes_from_the_timeline_and_pinning_adds(tmp_path: Pa
     await svc.pin(ref, note.seq, False)
     timeline = (await svc.export(ref, "md")).split("## Timeline (UTC)")[1].split("## Root cause")[0]
     assert "Runbook db-connection-exhaustion step kill_idle: succeeded — terminated 37 sessions" in timeline
-    assert "worker pool" not in timeline
+    # A note stays on the timeline when unpinned; only its mark goes.
+    assert "| bob | Note: idle-in-transaction sessions from the \\| worker pool |" in timeline
+    assert "**Pinned**" not in timeline
+
+
+async def test_every_note_is_in_the_exported_timeline_pinned_ones_marked(tmp_path: Path) -> None:
+    svc, ref, clock = await _story(tmp_path)
+    clock.advance(60)
+    await svc.add_note(ref, "replica lag back under 1 s")  # not pinned
+    text = await svc.export(ref, "md")
+    timeline = text.split("## Timeline (UTC)")[1].split("## Root cause")[0]
+    assert "| bob | Note: replica lag back under 1 s |" in timeline
+    assert "| bob | **Pinned** Note: idle-in-transaction sessions from the \\| worker pool |" in timeline
+    assert "Runbook" not in timeline  # other unpinned events still stay out
 
 
 async def test_json_export_shape(tmp_path: Path) -> None:

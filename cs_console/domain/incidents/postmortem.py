@@ -2,7 +2,8 @@
 
 Markdown and JSON exports are pure functions of the incident and `now`, so the
 same timeline always gives the same document (golden-tested). All times are UTC.
-The timeline section is built from pinned events. Text typed by responders is
+The timeline section is built from pinned events and every note (a note is what a
+responder chose to write down; pinned ones are marked). Text typed by responders is
 made single-line-safe (control characters visible) and table cells escaped.
 """
 
@@ -127,7 +128,7 @@ def _durations(inc: "Incident") -> list[tuple[str, str]]:
 
 
 def _timeline_rows(inc: "Incident") -> list[tuple[datetime, str, str]]:
-    """The post-mortem timeline: pinned events, at the time they happened.
+    """The post-mortem timeline: pinned events and every note, at the time they happened.
 
     A declaration entered later (--declared-at) is placed when it was declared,
     saying when it was recorded; detection before the declaration gets its own row.
@@ -137,9 +138,12 @@ def _timeline_rows(inc: "Incident") -> list[tuple[datetime, str, str]]:
         how = {"alert": f" by alert {inc.source_ref}", "health_check": f" by the health check ({inc.source_ref})"}
         rows.append((inc.detected_at, "—", "Detected" + how.get(inc.source.value, "")))
     for ev in inc.events:
-        if not inc.is_pinned(ev):
+        pinned = inc.is_pinned(ev)
+        if not pinned and ev.type is not EventType.NOTE:
             continue
         at, what = ev.ts, describe(ev)
+        if pinned and ev.type is EventType.NOTE:
+            what = f"**Pinned** {what}"
         if ev.type is EventType.CREATED and inc.declared_at is not None and inc.declared_at < ev.ts:
             at, what = inc.declared_at, f"{what} (recorded {ev.ts:%Y-%m-%d %H:%M:%S})"
         rows.append((at, ev.actor, what))
@@ -195,7 +199,7 @@ def export_markdown(inc: "Incident", now: datetime) -> str:
         for at, who, what in rows:
             out.append(f"| {at:%Y-%m-%d %H:%M:%S} | {_cell(who)} | {_cell(what)} |")
     else:
-        out.append("_No pinned events._")
+        out.append("_No pinned events or notes._")
     out.append("")
     for key in ("root_cause", "contributing_factors", "what_went_well", "what_went_poorly"):
         out.append(f"## {_HEADINGS[key]}")

@@ -1,7 +1,7 @@
 """One incident: header with timers, the timeline, and the manual's phase checklist.
 
 The timeline lists every event (generated ones can be hidden with g; pinned
-ones, marked *, make the post-mortem timeline; p pins or unpins; Enter shows
+ones, marked *, and every note make the post-mortem timeline; p pins or unpins; Enter shows
 the whole event with its data). The
 checklist shows each phase with its elapsed time; Enter ticks a manual item.
 Timers repaint on the app's clock tick (every second when polling); the view
