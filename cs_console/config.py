@@ -19,12 +19,40 @@ from typing import Any, Callable, Literal, get_args
 import platformdirs
 import tomli_w
 
+from cs_console.domain.binding_ids import KNOWN_BINDING_IDS
 from cs_console.domain.maintenance import DEFAULT_WINDOWS, MaintenanceWindow, parse_window
 from cs_console.domain.thresholds import DEFAULT_THRESHOLDS, Threshold
 from cs_console.domain.toml_lines import line_in
 
 APP_NAME = "cs-console"
 CONFIG_ENV = "CS_CONSOLE_CONFIG"
+
+
+def themes_dirs() -> list[Path]:
+    """Installed wheel: cs_console/_themes; source checkout or editable install: <repo>/themes."""
+    here = Path(__file__).resolve().parent
+    return [p for p in (here / "_themes", here.parent / "themes") if p.is_dir()]
+
+
+def theme_names() -> list[str]:
+    """The names of the console's themes (a theme file's `name`, else its file name)."""
+    names: list[str] = []
+    for directory in themes_dirs():
+        for path in sorted(directory.glob("*.toml")):
+            try:
+                name = str(tomllib.loads(path.read_text(encoding="utf-8")).get("name", path.stem))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue  # the console warns about a broken theme file when it loads them
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _check_theme(name: str) -> str | None:
+    known = theme_names()
+    if not name or name in known or not known:
+        return None
+    return _unknown_key(name, known, "a theme name").replace("unknown key", f"no theme {name!r}")
 
 
 class ConfigError(Exception):
@@ -145,7 +173,7 @@ class Profile:
     db_password_env: str = _setting(str, "PGPASSWORD", "env var holding the database password", _check_env_name)
     webhook_url_env: str = _setting(str, "", "env var holding the stakeholder-update webhook URL", _check_env_name)
     read_only: bool = _setting(bool, False, "refuse every destructive action")
-    theme: str = _setting(str, "", "theme name (see themes/)")
+    theme: str = _setting(str, "", "theme name (see themes/)", _check_theme)
     log_dialect: str = _setting(("auto", "bigquery", "clickhouse"), "auto", "Supabase logs SQL dialect")
     log_buffer_size: int = _setting(int, 100_000, "log records kept in memory", lambda v: None if v >= 100 else "an integer >= 100")
     store: str = _setting(("local", "postgres"), "local", "where incidents, audit and runs live (postgres = team mode)")
@@ -325,10 +353,20 @@ def load_config(path_flag: str | None = None) -> Config:
     theme = data.get("theme", "")
     if not isinstance(theme, str):
         raise ConfigError(path, line_in(text, "theme"), "theme", "a string")
+    problem = _check_theme(theme)
+    if problem:
+        raise ConfigError(path, line_in(text, "theme"), "theme", problem)
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict):
         raise ConfigError(path, line_in(text, "keymap"), "keymap", "a table of binding-id = \"key\"")
     for k, v in keymap.items():
+        if k not in KNOWN_BINDING_IDS:
+            import difflib
+
+            close = difflib.get_close_matches(k, sorted(KNOWN_BINDING_IDS), n=1, cutoff=0.7)
+            hint = f"did you mean {close[0]!r}?" if close else "F1 in the console lists them"
+            expected = f"a known binding id such as \"app.refresh\" (unknown binding id; {hint})"
+            raise ConfigError(path, line_in(text, f"keymap.{k}"), f"keymap.{k}", expected)
         if not isinstance(v, str) or not v.strip():
             raise ConfigError(path, line_in(text, f"keymap.{k}"), f"keymap.{k}", "a key name string such as \"ctrl+r\" or \"f5\"")
     profiles = data.get("profiles", {})

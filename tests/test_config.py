@@ -80,6 +80,10 @@ def test_good_config_values_and_origins(tmp_path: Path) -> None:
         ('default_profile = "nope"\n[profiles.p]\n', 1, "default_profile", "defined profile"),
         ('colour = "red"\n', 1, "colour", "known top-level key"),
         ('[keymap]\n"app.quit" = 3\n', 2, "keymap.app.quit", "key name"),
+        ('[keymap]\n"app.quit" = "f10"\n"app.refrsh" = "f6"\n', 3, "keymap.app.refrsh", "did you mean 'app.refresh'?"),
+        ('[keymap]\n"nothing.like.this" = "z"\n', 2, "keymap.nothing.like.this", "unknown binding id; F1"),
+        ('theme = "dakr"\n', 1, "theme", "no theme 'dakr'; did you mean 'dark'?"),
+        ('[profiles.p]\nenvironment = "x"\ntheme = "solarised"\n', 3, "profiles.p.theme", "a theme name (no theme 'solarised'; known: "),
         # Dotted keys and arrays of tables: the one TOML line finder (domain/toml_lines.py) places them too.
         ('[profiles.p]\nthresholds.cpu_pct = { warning = 99, critical = 90 }\n', 2, "profiles.p.thresholds.cpu_pct", "warning <= critical"),
         ('[profiles.p]\nenvironment = "x"\nthresholds.cpu_pct.warning = 99\nthresholds.cpu_pct.critical = 90\n', 3, "profiles.p.thresholds.cpu_pct", "warning <= critical"),
@@ -312,3 +316,20 @@ def test_threshold_clear_point_is_read_and_checked(tmp_path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(str(path))
     assert "clear" in str(err.value) and ":3:" in str(err.value)
+
+
+def test_config_show_refuses_a_misspelt_theme_or_binding_id(tmp_path: Path) -> None:
+    path = write(tmp_path, 'theme = "dakr"\n')
+    out = run_cli("--config", str(path), "config", "show")
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"config error: {path}:1: theme: a theme name (no theme 'dakr'; did you mean 'dark'?)"
+    path = write(tmp_path, '[keymap]\n"app.refrsh" = "f6"\n', "keys.toml")
+    out = run_cli("--config", str(path), "config", "show")
+    assert out.returncode == 2 and out.stderr.startswith(f"config error: {path}:2: keymap.app.refrsh: a known binding id")
+    assert "did you mean 'app.refresh'?" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_theme_names_are_the_theme_files(tmp_path: Path) -> None:
+    from cs_console.config import theme_names
+
+    assert {"dark", "light", "high-contrast", "ansi"} <= set(theme_names())

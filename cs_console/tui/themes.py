@@ -10,15 +10,11 @@ from pathlib import Path
 
 from textual.theme import Theme
 
+from cs_console.config import themes_dirs
+
 DEFAULT_THEME = "dark"
 NO_COLOR_THEME = "ansi"
 _COLOR_KEYS = ("primary", "secondary", "accent", "foreground", "background", "surface", "panel", "boost", "success", "warning", "error")
-
-
-def themes_dirs() -> list[Path]:
-    """Installed wheel: cs_console/_themes; source checkout or editable install: <repo>/themes."""
-    here = Path(__file__).resolve().parent.parent
-    return [p for p in (here / "_themes", here.parent / "themes") if p.is_dir()]
 
 
 @dataclass
