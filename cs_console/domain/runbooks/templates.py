@@ -9,6 +9,9 @@ name (``database``, ``preview.count``, ``profile.project_ref``,
 - ``shell``   quote for /bin/sh (scripts)
 - ``db:NAME`` a DSN with its database replaced by the value of ``NAME``
 - ``default:TEXT`` TEXT when the value is missing or empty
+- ``optional`` empty when the value (a secret not configured, say) is missing; an ``env``
+  entry that renders empty this way is left out, so a program falls back to its own means
+  (pg_dump without PGPASSWORD: trust, peer or ident auth, ~/.pgpass)
 - ``apikey:N``  a Supabase API key name (``backend-jobs`` -> ``backend_jobs``), N characters
   kept free for a suffix the template appends
 
@@ -29,7 +32,7 @@ from cs_console.domain.runbooks.expressions import ExpressionError
 from cs_console.domain.supabase_names import normalise_api_key_name
 
 TEMPLATE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|\s*([a-z]+)(?::([^}]*))?\s*)?\}\}")
-FILTERS = ("ident", "literal", "shell", "db", "default", "apikey")
+FILTERS = ("ident", "literal", "shell", "db", "default", "optional", "apikey")
 REDACTED = "***"
 
 # Roots every runbook may reference without declaring them.
@@ -128,11 +131,13 @@ def render(
         try:
             value = lookup(path, context)
         except TemplateError:
-            if flt == "default":
-                return arg or ""
+            if flt in ("default", "optional"):
+                return arg or "" if flt == "default" else ""
             raise
         if flt == "default":
             return _stringify(value) or (arg or "")
+        if flt == "optional":
+            return _stringify(value)
         if flt == "ident":
             return quote_ident(value)
         if flt == "literal":
@@ -151,6 +156,11 @@ def render(
         return _stringify(value)
 
     return TEMPLATE_RE.sub(sub, text)
+
+
+def is_optional_and_empty(text: str, rendered: str) -> bool:
+    """An `env` value that is only optional placeholders and came out empty: leave the variable out."""
+    return rendered == "" and bool(found := placeholders(text)) and all(p.filter == "optional" for p in found)
 
 
 def render_for_display(text: str, context: Mapping[str, Any], *, is_secret: Callable[[str], bool] = lambda path: path.startswith("secret.")) -> str:

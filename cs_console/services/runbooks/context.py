@@ -104,8 +104,8 @@ class RunContext:
         missing = []
         for text in texts:
             for p in templates.placeholders(text):
-                if not self.is_secret(p.path):
-                    continue
+                if not self.is_secret(p.path) or p.filter == "optional":
+                    continue  # an optional secret may be unset: the program has its own fallbacks
                 try:
                     value = templates.lookup(p.path, ctx)
                 except templates.TemplateError:

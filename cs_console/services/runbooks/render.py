@@ -58,6 +58,12 @@ class CallRenderer:
     def render(self, text: str, ctx: Mapping[str, Any], *, display: bool) -> str:
         return templates.render(text, ctx, is_secret=self.context.is_secret, for_display=display)
 
+    @staticmethod
+    def _env(env: tuple[tuple[str, str], ...], r: Any) -> tuple[tuple[str, str], ...]:
+        """The env entries, less those made only of `optional` placeholders that came out empty."""
+        rendered = ((k, v, r(v)) for k, v in env)
+        return tuple((k, value) for k, v, value in rendered if not templates.is_optional_and_empty(v, value))
+
     def render_value(self, value: Any, ctx: Mapping[str, Any], *, display: bool) -> Any:
         return templates.render_value(value, ctx, is_secret=self.context.is_secret, for_display=display)
 
@@ -84,8 +90,8 @@ class CallRenderer:
                 # Values pasted into a script are shell-quoted unless the author chose a filter.
                 script = templates.render(sh.command or "", ctx, is_secret=self.context.is_secret, for_display=display,
                                           default_filter="shell")
-                return ShellCall((), script, tuple((k, r(v)) for k, v in sh.env), r(sh.cwd) if sh.cwd else None)
-            return ShellCall(tuple(r(a) for a in sh.argv), None, tuple((k, r(v)) for k, v in sh.env), r(sh.cwd) if sh.cwd else None)
+                return ShellCall((), script, self._env(sh.env, r), r(sh.cwd) if sh.cwd else None)
+            return ShellCall(tuple(r(a) for a in sh.argv), None, self._env(sh.env, r), r(sh.cwd) if sh.cwd else None)
         if route == "http":
             h = action.http
             assert h is not None
