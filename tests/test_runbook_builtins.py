@@ -133,7 +133,7 @@ def test_guarded_steps_confirm_their_target_and_say_how_to_undo(catalog) -> None
     assert phrases[("db-connection-issues", "terminate_idle")] == "{{preview.count}}"  # the number of backends
     assert phrases[("edge-function-failures", "redeploy")] == "{{function_slug}}"
     assert phrases[("restore-from-backup", "restore")] == "{{target_database}}"
-    assert phrases[("security-incident-containment", "ban_user")] == "{{user_email}}"
+    assert phrases[("security-incident-containment", "ban_user")] == "{{user.email}}"  # the account the find step found
 
 
 def test_connection_runbook_terminates_only_previewed_idle_backends(catalog) -> None:

@@ -31,6 +31,7 @@ FACADE_CALLS: frozenset[str] = frozenset({
     "idle_in_transaction", "count_idle_in_transaction", "terminate_idle_in_transaction",
     "long_running_queries", "cancel_long_running", "bloated_indexes", "unused_indexes",
     "extension_installed", "postgres_version",
+    "find_compromised",
 })
 
 
@@ -138,6 +139,31 @@ class DemoRunbookCalls:
         targets = [b.pid for b in self._long_running(long_running_minutes, application_name)]
         done = [pid for pid in targets if self._project.cancel_backend(pid)]
         return {"affected": len(done), "pids": done}
+
+    # ------------------------------------------------------------ security
+
+    def find_compromised(self, user: Any = "", window_s: Any = 3600) -> dict[str, Any]:
+        """Like the containment runbook's find_user SQL: the account given, or else the one signed in
+        to in the last window from an address it had never used (the simulated audit log has one:
+        the compromised account, from the attacker's address). No such account: id None."""
+        from cs_console.backends.demo.model.catalog import COMPROMISED_USER, TAKEOVER_IP
+
+        if user:
+            found = self._project.find_user(str(user))
+            ip = TAKEOVER_IP if found.email == COMPROMISED_USER and self._taken_over(found, window_s) else None
+        else:
+            found = self._project.find_user(COMPROMISED_USER)
+            if not self._taken_over(found, window_s):
+                return {"id": None, "email": None, "last_sign_in_at": None, "banned_until": None, "signed_in_from": None}
+            ip = TAKEOVER_IP
+        return {"id": found.id, "email": found.email,
+                "last_sign_in_at": found.last_sign_in_at.isoformat() if found.last_sign_in_at else None,
+                "banned_until": found.banned_until.isoformat() if found.banned_until else None, "signed_in_from": ip}
+
+    def _taken_over(self, found: Any, window_s: Any) -> bool:
+        last = found.last_sign_in_at
+        return self._project.scenario.name == "security-breach" and last is not None \
+            and _seconds_since(self._project.now(), last) <= float(window_s)
 
     # ------------------------------------------------------------ maintenance
 

@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any
 
+from cs_console.domain.row_table import format_rows, is_rows
 from cs_console.domain.runbooks.calls import Call, DemoCall, ExecResult, OutputCallback
 
 
@@ -67,7 +68,12 @@ class DemoExecutor:
         except (ValueError, KeyError, LookupError, RuntimeError) as exc:
             return ExecResult(False, error=f"demo {call.call}: {exc}", duration_ms=int((time.monotonic() - started) * 1000))
         value = _jsonable(result)
-        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        if isinstance(value, str):
+            text = value
+        elif is_rows(value):
+            text = "\n".join(format_rows(value))  # rows read as the SQL executor shows them
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
         truncated = len(text) > max_bytes
         text = text[:max_bytes]
         if on_output:

@@ -32,11 +32,11 @@ from typing import Any
 
 import asyncpg
 
+from cs_console.domain.row_table import format_rows
 from cs_console.domain.runbooks.calls import Call, ExecResult, OutputCallback, SqlCall
 from cs_console.domain.runbooks.schema import SqlWrap, Transaction
 
 APPLICATION_NAME = "cs-console runbook"
-MAX_ROWS_SHOWN = 200
 
 _STATUS_ROWS = re.compile(r"^(?:INSERT \d+|UPDATE|DELETE|SELECT|MOVE|FETCH|COPY|MERGE)\s*(\d+)$")
 
@@ -74,20 +74,6 @@ def _json_safe(v: Any) -> Any:
 
 def rows_to_dicts(records: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return [{k: _json_safe(v) for k, v in r.items()} for r in records]
-
-
-def format_rows(rows: list[dict[str, Any]], limit: int = MAX_ROWS_SHOWN) -> list[str]:
-    """A plain aligned table, one string per line."""
-    if not rows:
-        return ["(0 rows)"]
-    cols = list(rows[0].keys())
-    shown = rows[:limit]
-    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in cols] for r in shown]
-    widths = [min(40, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(cols)]
-    out = [" | ".join(c.ljust(w)[:w] for c, w in zip(cols, widths)), "-+-".join("-" * w for w in widths)]
-    out += [" | ".join(v.ljust(w)[:w] for v, w in zip(row, widths)) for row in cells]
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{', first ' + str(limit) + ' shown' if len(rows) > limit else ''})")
-    return out
 
 
 def _convert_param(value: Any, type_name: str) -> Any:

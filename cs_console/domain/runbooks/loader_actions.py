@@ -54,7 +54,7 @@ ACTION_KEYS = {
     "console", "demo",
 }
 PROBE_KEYS = ACTION_KEYS | {"expect", "parse"}
-CONSOLE_CALLS = ("health", "metrics", "logs", "functions", "backups")
+CONSOLE_CALLS = ("health", "metrics", "logs", "log_groups", "functions", "backups")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
 

@@ -5,6 +5,8 @@
   (metric keys with ``.`` replaced by ``_``; missing values are None)
 - ``logs``     → ``[{ts, level, source, message, function, status}]``; args ``source`` (function, edge,
   auth, postgres, all), ``since_minutes`` (60), ``min_level`` (e.g. "error"), ``contains``, ``limit`` (200)
+- ``log_groups`` → ``[{<by>, records, per_min, last_seen}]``, most records first: the same records as
+  ``logs`` counted per ``by`` (ip, user, function, status, level, source); ``limit`` (20) groups
 - ``functions`` → the per-function stats from the metrics sources
 - ``backups``  → ``{"age_h": <hours since the last good backup> | None}`` from the metrics sources
 """
@@ -16,6 +18,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from cs_console.domain.row_table import format_rows
 from cs_console.domain.runbooks.calls import Call, ConsoleCall, ExecResult, OutputCallback
 
 if TYPE_CHECKING:
@@ -59,25 +62,41 @@ async def _health(env: "Environment") -> dict[str, Any]:
     return {"overall": overall, "unhealthy": sum(1 for s in statuses if s != "HEALTHY"), "components": components}
 
 
-async def _logs(env: "Environment", args: dict[str, Any]) -> list[dict[str, Any]]:
+async def _records(env: "Environment", args: dict[str, Any]) -> list[Any]:
+    """The log records of `source` since `since_minutes`, at `min_level` or above, containing `contains`."""
     from cs_console.domain.log_record import Level
 
     source = env.log_source(str(args.get("source", "all")))
     since = env.clock.now() - timedelta(minutes=float(args.get("since_minutes", 60)))
-    limit = int(args.get("limit", 200))
     min_level = args.get("min_level")
     floor = Level[str(min_level).upper()] if min_level else None
     contains = str(args.get("contains", "")).lower()
-    rows: list[dict[str, Any]] = []
+    out: list[Any] = []
     async for batch in source.records(since, False):
         for r in batch:
             if floor is not None and r.level < floor:
                 continue
             if contains and contains not in r.message.lower():
                 continue
-            rows.append({"ts": r.ts.isoformat(), "level": r.level.name.lower(), "source": r.source, "message": r.message,
-                         "function": r.function, "status": r.status})
-    return rows[-limit:]
+            out.append(r)
+    return out
+
+
+async def _logs(env: "Environment", args: dict[str, Any]) -> list[dict[str, Any]]:
+    limit = int(args.get("limit", 200))
+    return [{"ts": r.ts.isoformat(), "level": r.level.name.lower(), "source": r.source, "message": r.message,
+             "function": r.function, "status": r.status} for r in (await _records(env, args))[-limit:]]
+
+
+async def _log_groups(env: "Environment", args: dict[str, Any]) -> list[dict[str, Any]]:
+    from cs_console.domain.log_grouping import GROUP_FIELDS, group_by
+
+    by = str(args.get("by", "ip"))
+    if by not in GROUP_FIELDS:
+        raise ValueError(f"by: one of {', '.join(GROUP_FIELDS)} (got {by!r})")
+    grouping = group_by(await _records(env, args), by)
+    return [{by: g.value, "records": g.count, "per_min": round(g.per_min, 1), "last_seen": g.last.isoformat(timespec="seconds")}
+            for g in grouping.groups[: int(args.get("limit", 20))]]
 
 
 class ConsoleExecutor:
@@ -111,6 +130,9 @@ async def run_console_call(env: "Environment", call: ConsoleCall, *, timeout_s: 
             m = await asyncio.wait_for(_metrics(env), timeout_s)
             value = {"age_h": m.get("backup_age_h")}
             lines = [f"last good backup: {value['age_h']} h ago" if value["age_h"] is not None else "backup age unknown"]
+        elif call.call == "log_groups":
+            value = await asyncio.wait_for(_log_groups(env, dict(call.args)), timeout_s)
+            lines = format_rows(value) if value else ["(no matching log records)"]
         elif call.call == "logs":
             value = await asyncio.wait_for(_logs(env, dict(call.args)), timeout_s)
             lines = [f"{r['ts']} {r['level']} {r['source']} {r['message']}" for r in value[-200:]] or ["(no matching log records)"]
