@@ -142,6 +142,11 @@ class DemoRunbookCalls:
 
     # ------------------------------------------------------------ security
 
+    def auth_failures_by_ip(self, window_s: Any = 3600, limit: Any = None) -> list[Any]:
+        """The project's failed sign-ins per address, worst first; at most `limit` addresses (as log_groups)."""
+        rows = self._project.auth_failures_by_ip(float(window_s))
+        return rows if limit in (None, "") else rows[: int(limit)]
+
     def find_compromised(self, user: Any = "", window_s: Any = 3600) -> dict[str, Any]:
         """Like the containment runbook's find_user SQL: the account given, or else the one signed in
         to in the last window from an address it had never used (the simulated audit log has one:
