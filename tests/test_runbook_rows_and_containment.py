@@ -116,3 +116,14 @@ async def test_find_user_sql_names_the_account_signed_in_from_a_new_address(pg, 
         assert engine.run.steps["find_user"].captured["id"] == regular  # named: that account, whatever it did
     finally:
         await engine.close()
+
+
+async def test_connections_by_state_on_the_demo_has_the_live_sqls_columns() -> None:
+    """The demo answer for the connection runbook's by_state step: the live SQL's rows, as a table."""
+    project = DemoProject("connection-exhaustion", 7, one_shot=True, real_time=False)
+    executor = DemoExecutor(DemoRunbookCalls(project))
+    result = await executor.execute(DemoCall("connections_by_state", {}), timeout_s=10)
+    assert result.ok and result.value and list(result.value[0]) == ["application_name", "state", "sessions"]
+    counts = [r["sessions"] for r in result.value]
+    assert counts == sorted(counts, reverse=True) and sum(counts) <= len(project.list_backends())
+    assert result.output.splitlines()[0].split()[:3] == ["application_name", "|", "state"]

@@ -31,7 +31,7 @@ FACADE_CALLS: frozenset[str] = frozenset({
     "idle_in_transaction", "count_idle_in_transaction", "terminate_idle_in_transaction",
     "long_running_queries", "cancel_long_running", "bloated_indexes", "unused_indexes",
     "extension_installed", "postgres_version",
-    "find_compromised",
+    "find_compromised", "connections_by_state",
 })
 
 
@@ -110,6 +110,17 @@ class DemoRunbookCalls:
         targets = [b.pid for b in self._idle_backends(idle_minutes, application_name, pids)]
         ended = [pid for pid in targets if self._project.terminate_backend(pid)]
         return {"terminated": len(ended), "pids": ended}
+
+    def connections_by_state(self, limit: Any = 20) -> list[dict[str, Any]]:
+        """Like the connection runbook's by_state SQL: client backends per (application, state), most first."""
+        counts: dict[tuple[str, str], int] = {}
+        for b in self._project.list_backends():
+            if getattr(b, "backend_type", "client backend") != "client backend":
+                continue
+            key = (b.application_name or "", b.state or "")
+            counts[key] = counts.get(key, 0) + 1
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: int(limit)]
+        return [{"application_name": app, "state": state, "sessions": n} for (app, state), n in ordered]
 
     def _long_running(self, long_running_minutes: Any, application_name: Any) -> list[Any]:
         minutes = float(long_running_minutes or 0)
