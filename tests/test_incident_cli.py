@@ -47,7 +47,7 @@ def test_open_note_status_export_round_trip(capsys, tmp_path: Path) -> None:
     target = tmp_path / "pm.md"
     code, out, err = run(capsys, "export", ref, "--output", str(target))
     assert code == 0 and target.read_text().startswith(f"# Post-mortem: {ref} — API 5xx spike")
-    assert "Note: checking function logs" not in target.read_text()  # notes are not pinned by default
+    assert "| Note: checking function logs |" in target.read_text()  # every note is on the timeline, unpinned ones unmarked
     code, out, _ = run(capsys, "export", ref, "--format", "json")
     data = json.loads(out)
     assert data["status"] == "closed" and data["postmortem"]["action_items"] == [{"text": "add canary", "owner": "bob", "due": "2025-04-01"}]
