@@ -24,6 +24,8 @@ from cs_console.domain.log_record import LogRecord
 # dashes are read as underscores so `request.headers.x-real-ip` matches too).
 IP_KEYS = ("x_real_ip", "cf_connecting_ip", "remote_addr", "client_ip", "ip_address", "ip", "x_forwarded_for")
 USER_KEYS = ("actor_username", "user_email", "email", "actor_name", "username", "user_name")
+METHOD_KEYS = ("method", "request_method")
+PATH_KEYS = ("path", "pathname")
 _MAX_DEPTH = 8
 _MAX_JSON_CHARS = 64 * 1024
 _IPV4 = re.compile(r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\d.])")
@@ -71,14 +73,14 @@ def _json_text(text: Any) -> Any:
         return None
 
 
-def _look_up(record: LogRecord, keys: tuple[str, ...], pattern: re.Pattern[str]) -> str | None:
+def _look_up(record: LogRecord, keys: tuple[str, ...], pattern: re.Pattern[str] | None) -> str | None:
     hit = _find(record.raw, keys)
     if hit is None:
         for text in (record.raw.get("event_message") if isinstance(record.raw, Mapping) else None, record.message):
             hit = _find(_json_text(text), keys)
             if hit is not None:
                 break
-    if hit is None:
+    if hit is None and pattern is not None:
         m = pattern.search(record.message)
         hit = m.group(0) if m else None
     if hit is not None and keys is IP_KEYS:
@@ -95,6 +97,15 @@ def record_user(record: LogRecord) -> str | None:
     """The account a record is about (GoTrue's actor, an e-mail field, then an e-mail in the text)."""
     value = _look_up(record, USER_KEYS, _EMAIL)
     return value.lower() if value else None
+
+
+def record_method(record: LogRecord) -> str | None:
+    """The HTTP method of a request's record (edge, auth and function logs carry one)."""
+    return _look_up(record, METHOD_KEYS, None)
+
+
+def record_path(record: LogRecord) -> str | None:
+    return _look_up(record, PATH_KEYS, None)
 
 
 def _status(record: LogRecord) -> str | None:

@@ -74,6 +74,7 @@ EXTRA_BINDING_IDS: frozenset[str] = frozenset({
     "logs.detail_close",
     "logs.detail_close_enter",
     "logs.detail_copy",
+    "logs.detail_filter",
     "logs.filter_cancel",
     "logs.filter_clear",
     "logs.filter_complete",
