@@ -123,6 +123,43 @@ GROUP_FIELDS: dict[str, Callable[[LogRecord], str | None]] = {
 }
 
 
+REGEX_FIELD = "regex"
+_MAX_PATTERN_CHARS = 500
+
+
+class RegexFieldError(ValueError):
+    """A regex that cannot group: its message is short and shown as it is."""
+
+
+def regex_field(pattern: str) -> Callable[[LogRecord], str | None]:
+    """A field read from the message text: the regex's first named group, else its first group."""
+    if not pattern.strip():
+        raise RegexFieldError("type a regex with a group, e.g. user (\\S+@\\S+)")
+    if len(pattern) > _MAX_PATTERN_CHARS:
+        raise RegexFieldError(f"regex too long ({len(pattern):,} chars; at most {_MAX_PATTERN_CHARS})")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        where = f" at position {exc.pos + 1}" if exc.pos is not None else ""
+        raise RegexFieldError(f"bad regex{where}: {exc.msg}") from None
+    except (OverflowError, RecursionError, ValueError, MemoryError) as exc:
+        raise RegexFieldError(f"bad regex: {exc}") from None
+    if compiled.groups == 0:
+        raise RegexFieldError("the regex needs a group: ( … ) or (?P<name> … ); its match is the value")
+    # groupindex keeps the order of definition: the first named group wins.
+    group: int | str = next(iter(compiled.groupindex), 1)
+    search = compiled.search
+
+    def get(record: LogRecord) -> str | None:
+        m = search(record.message)
+        if m is None:
+            return None
+        value = m.group(group)
+        return value if value else None
+
+    return get
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
     value: str
@@ -142,9 +179,12 @@ class Grouping:
     limited: bool  # there were more records than were looked at (the newest were)
 
 
-def group_by(records: Iterable[LogRecord], field: str, *, limit: int | None = None) -> Grouping:
-    """Counts per value of `field` over `records` (newest first or any order), at most `limit` records."""
-    get = GROUP_FIELDS[field]
+def group_by(records: Iterable[LogRecord], field: str, *, limit: int | None = None,
+             get: Callable[[LogRecord], str | None] | None = None) -> Grouping:
+    """Counts per value of `field` over `records` (newest first or any order), at most `limit` records.
+
+    get: the value of a field not in GROUP_FIELDS (a regex_field)."""
+    get = get or GROUP_FIELDS[field]
     counts: Counter[str] = Counter()
     first: dict[str, datetime] = {}
     last: dict[str, datetime] = {}

@@ -60,6 +60,7 @@ EXTRA_BINDING_IDS: frozenset[str] = frozenset({
     "log_groups.by_function",
     "log_groups.by_ip",
     "log_groups.by_level",
+    "log_groups.by_regex",
     "log_groups.by_request_id",
     "log_groups.by_source",
     "log_groups.by_status",
