@@ -104,3 +104,46 @@ async def test_a_component_without_logs_says_so_and_stays() -> None:
         await pilot.pause(0.2)
         assert showing(app, "overview")
         assert any("no logs of Storage" in n.message for n in app._notifications)
+
+
+async def test_r_on_a_component_opens_its_runbook_pre_filled_and_esc_comes_back() -> None:
+    from textual.widgets import Input
+
+    from cs_console.tui.panes.overview import ComponentRow
+    from cs_console.tui.screens.runbook_start import RunbookStartScreen
+
+    app = demo_app("function-failures")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await play(app, 120, 30)
+        await until(pilot, lambda: "Edge Functions  ▲ DEGRADED" in screen_text(app))
+        await pilot.press("c")
+        while not (isinstance(app.screen.focused, ComponentRow) and app.screen.focused.component_name == "Edge Functions"):
+            await pilot.press("down")
+        worst = max(app.live.snapshot.functions, key=lambda fn: fn.error_rate_pct).slug
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RunbookStartScreen))
+        assert app.screen.runbook.id == "edge-function-failures"
+        assert app.screen.query_one("#rbs-in-function_slug", Input).value == worst
+        assert worst in screen_text(app)
+        await pilot.press("escape")  # the form: cancelled, nothing started
+        await until(pilot, lambda: not isinstance(app.screen, RunbookStartScreen) and showing(app, "runbooks"))
+        await pilot.press("escape")  # and back where it started
+        await until(pilot, lambda: showing(app, "overview"))
+
+
+async def test_r_on_a_component_without_a_runbook_says_so() -> None:
+    from cs_console.tui.panes.overview import ComponentRow
+
+    app = demo_app("connection-exhaustion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await play(app, 90, 15)
+        await until(pilot, lambda: "✖ DOWN" in screen_text(app))
+        await pilot.press("r")  # nothing selected yet
+        await pilot.press("c", "down")
+        assert isinstance(app.screen.focused, ComponentRow) and app.screen.focused.component_name == "Auth"
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        messages = [n.message for n in app._notifications]
+        assert any("select a component first" in m for m in messages)
+        assert any("no runbook is about Auth alone" in m for m in messages)
+        assert showing(app, "overview")

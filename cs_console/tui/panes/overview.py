@@ -90,6 +90,8 @@ COMPONENT_LOGS: dict[str, str] = {
     "Edge Functions": "source=function since=1h",
     "REST": "source=edge since=1h",
 }
+# r on a component: the manual's runbook for it (inputs pre-filled from what the console sees).
+COMPONENT_RUNBOOKS: dict[str, str] = {"Database": "db-connection-issues", "Edge Functions": "edge-function-failures"}
 _QUIET = {"HEALTHY": "✓ HEALTHY", _NO_SOURCE: "– no source (set project_ref)", "UNKNOWN": "… not checked yet"}
 
 
@@ -155,6 +157,7 @@ class OverviewPane(Pane):
         Binding("v", "view_alert", "Alert in full", show=False, id="overview.view_alert"),
         Binding("c", "focus_components", "Components", show=False, id="overview.components"),
         Binding("enter", "component_logs", "Its logs (1 h)", show=False, id="overview.component_logs"),
+        Binding("r", "component_runbook", "Its runbook", show=False, id="overview.component_runbook"),
         Binding("down", "component_step(1)", "Next component", show=False, id="overview.component_next"),
         Binding("up", "component_step(-1)", "Previous component", show=False, id="overview.component_prev"),
     ]
@@ -172,7 +175,7 @@ class OverviewPane(Pane):
         with Horizontal(id="ov-top"):
             with Vertical(id="ov-components", classes="ov-box") as box:
                 # In the title: on short terminals the box has no bottom border for a subtitle.
-                box.border_title = "Components · c select · Enter its logs"
+                box.border_title = "Components · c select · Enter its logs · r runbook"
                 for name in COMPONENTS:
                     yield ComponentRow(name)
                 yield Static(Content(""), id="ov-quiet")
@@ -347,6 +350,24 @@ class OverviewPane(Pane):
                         severity="warning", timeout=4)
             return
         drill_to_logs(self.app, filter_text)
+
+    def action_component_runbook(self) -> None:
+        """r on a component: its runbook's start form, pre-filled (Esc in the form cancels)."""
+        from cs_console.tui.palette import with_pane
+
+        focused = self.screen.focused
+        if not isinstance(focused, ComponentRow):
+            self.notify("select a component first (c, then arrows)", severity="warning", timeout=3)
+            return
+        runbook_id = COMPONENT_RUNBOOKS.get(focused.component_name)
+        if runbook_id is None:
+            self.notify(f"no runbook is about {focused.component_name} alone (5 lists them all)", severity="warning", timeout=4)
+            return
+        values: dict[str, str] = {}
+        snap = self.console.live.snapshot
+        if runbook_id == "edge-function-failures" and snap is not None and snap.functions:
+            values["function_slug"] = max(snap.functions, key=lambda fn: fn.error_rate_pct).slug  # the worst one
+        with_pane(self.app, "runbooks", lambda pane: pane.start_runbook(runbook_id, values), drill=True)  # type: ignore[attr-defined]
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -37,7 +37,7 @@ class PaneSpec:
 PANES: tuple[PaneSpec, ...] = (
     PaneSpec("1", "overview", "Overview", "cs_console.tui.panes.overview:OverviewPane",
              ("overview.alerts", "overview.triage", "overview.view_alert", "overview.components",
-              "overview.component_logs", "overview.component_next", "overview.component_prev")),
+              "overview.component_logs", "overview.component_runbook", "overview.component_next", "overview.component_prev")),
     PaneSpec("2", "metrics", "Metrics", "cs_console.tui.panes.metrics:MetricsPane",
              ("metrics.tab_metrics", "metrics.tab_functions", "metrics.tab_database", "metrics.tab_scaling", "metrics.rerun_view")),
     PaneSpec("3", "logs", "Logs", "cs_console.tui.panes.logs:LogsPane",
