@@ -122,3 +122,19 @@ async def test_enter_on_the_user_field_narrows_the_logs_and_esc_comes_back() -> 
         await pilot.press("escape")
         await until(pilot, lambda: pane.typed_filter == f"user={COMPROMISED_USER}")
         assert app.current_pane is pane
+
+
+async def test_a_filter_typed_by_hand_ends_the_way_back() -> None:
+    app = demo_app("security-breach", initial_pane="logs", pane_options={"source": "auth"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await play(app, 120, 30)
+        pane = app.current_pane
+        await until(pilot, lambda: len(pane.lines) > 10)
+        pane.add_filter_term("status=400")
+        assert pane.typed_filter == "status=400"
+        await pilot.press("slash", *" level=warn", "enter")
+        await until(pilot, lambda: pane.typed_filter == "status=400 level=warn")
+        app.query_one(LogView).focus()
+        await pilot.press("escape")  # nothing to take back: the Logs pane stays as typed
+        await pilot.pause(0.2)
+        assert pane.typed_filter == "status=400 level=warn" and app.current_pane is pane

@@ -87,7 +87,8 @@ class LogsPane(LogsSourceWorker):
         "Follows the newest records (Space pauses; new records keep arriving and are counted). "
         "/ opens the filter bar: the filter applies as you type, a bad filter is shown with a caret and "
         "the previous one stays. o shows errors only, W warnings and above. e / E jump to the next / "
-        "previous error. Enter shows every field of a record as JSON; c copies the line (OSC 52, works "
+        "previous error. Enter shows a record's fields (Enter on ip, user, function or request id filters by "
+        "it; Esc then takes the filter back); g counts by a field or a regex group; c copies the line (OSC 52, works "
         "over SSH); s saves the filtered records as JSON lines. w wraps long lines, t switches UTC / "
         "local time. The status line shows the rate, how far behind the source is, the buffer and the matches."
     )
@@ -233,6 +234,8 @@ class LogsPane(LogsSourceWorker):
     @on(LogFilterBar.Changed)
     def _filter_changed(self, event: LogFilterBar.Changed) -> None:
         event.stop()
+        if event.text != self.typed_filter:
+            self._filters_before.clear()  # typed by hand: Esc no longer undoes a chosen field
         self.typed_filter = event.text
         self._apply_effective_filter()
 

@@ -148,7 +148,8 @@ class OverviewPane(Pane):
     HELP = (
         "Health of every component (HEALTHY / DEGRADED / DOWN, with timing), the manual's daily "
         "review numbers coloured by their thresholds, and the latest alerts. Select an alert and "
-        "press Enter to open an incident from it."
+        "press Enter to open an incident from it. c selects a component: Enter opens its logs of the "
+        "last hour, r its runbook with the inputs filled in; Esc comes back."
     )
 
     BINDINGS = [
