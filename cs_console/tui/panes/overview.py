@@ -156,9 +156,9 @@ class OverviewPane(Pane):
         Binding("a", "focus_alerts", "Alerts", id="overview.alerts"),
         Binding("i", "triage_alert", "Incident from alert", id="overview.triage"),
         Binding("v", "view_alert", "Alert in full", show=False, id="overview.view_alert"),
-        Binding("c", "focus_components", "Components", show=False, id="overview.components"),
-        Binding("enter", "component_logs", "Its logs (1 h)", show=False, id="overview.component_logs"),
-        Binding("r", "component_runbook", "Its runbook", show=False, id="overview.component_runbook"),
+        Binding("c", "focus_components", "Select a component", show=False, id="overview.components"),
+        Binding("enter", "component_logs", "Component's logs (1 h)", show=False, id="overview.component_logs"),
+        Binding("r", "component_runbook", "Component's runbook", show=False, id="overview.component_runbook"),
         Binding("down", "component_step(1)", "Next component", show=False, id="overview.component_next"),
         Binding("up", "component_step(-1)", "Previous component", show=False, id="overview.component_prev"),
     ]
