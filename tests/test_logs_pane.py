@@ -288,8 +288,12 @@ async def test_detail_view_opens_and_closes(log_file: Path, size: tuple[int, int
         assert isinstance(app.screen, LogDetailScreen)
         text = screen_text(app)
         first_error = next(i for i in range(N) if record(i)["level"] == "error")
-        assert f'"request_id": "req-{first_error:06d}"' in text
-        assert '"level": "error"' in text and '"status": 500' in text
+        # the known fields labelled, then the record's own fields as a key: value tree
+        lines = text.splitlines()
+        assert any(line.split("│")[1].split() == ["request", "id", f"req-{first_error:06d}", "⏎"] for line in lines if line.count("│") >= 2)
+        assert any(line.split("│")[1].split() == ["level", "error", "⏎"] for line in lines if line.count("│") >= 2)
+        assert any(line.split("│")[1].split() == ["status", "500", "⏎"] for line in lines if line.count("│") >= 2)
+        assert f"message: ERR-{first_error:04d} upstream timeout" in text
         await pilot.press("c")
         copied = json.loads(app.clipboard)
         assert copied["raw"]["event_message"].startswith(f"ERR-{first_error:04d}")

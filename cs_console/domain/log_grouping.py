@@ -24,6 +24,8 @@ from cs_console.domain.log_record import LogRecord
 # dashes are read as underscores so `request.headers.x-real-ip` matches too).
 IP_KEYS = ("x_real_ip", "cf_connecting_ip", "remote_addr", "client_ip", "ip_address", "ip", "x_forwarded_for")
 USER_KEYS = ("actor_username", "user_email", "email", "actor_name", "username", "user_name")
+METHOD_KEYS = ("method", "request_method")
+PATH_KEYS = ("path", "pathname")
 _MAX_DEPTH = 8
 _MAX_JSON_CHARS = 64 * 1024
 _IPV4 = re.compile(r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\d.])")
@@ -71,14 +73,14 @@ def _json_text(text: Any) -> Any:
         return None
 
 
-def _look_up(record: LogRecord, keys: tuple[str, ...], pattern: re.Pattern[str]) -> str | None:
+def _look_up(record: LogRecord, keys: tuple[str, ...], pattern: re.Pattern[str] | None) -> str | None:
     hit = _find(record.raw, keys)
     if hit is None:
         for text in (record.raw.get("event_message") if isinstance(record.raw, Mapping) else None, record.message):
             hit = _find(_json_text(text), keys)
             if hit is not None:
                 break
-    if hit is None:
+    if hit is None and pattern is not None:
         m = pattern.search(record.message)
         hit = m.group(0) if m else None
     if hit is not None and keys is IP_KEYS:
@@ -97,6 +99,15 @@ def record_user(record: LogRecord) -> str | None:
     return value.lower() if value else None
 
 
+def record_method(record: LogRecord) -> str | None:
+    """The HTTP method of a request's record (edge, auth and function logs carry one)."""
+    return _look_up(record, METHOD_KEYS, None)
+
+
+def record_path(record: LogRecord) -> str | None:
+    return _look_up(record, PATH_KEYS, None)
+
+
 def _status(record: LogRecord) -> str | None:
     return None if record.status is None else str(record.status)
 
@@ -110,6 +121,43 @@ GROUP_FIELDS: dict[str, Callable[[LogRecord], str | None]] = {
     "source": lambda r: r.source,
     "request_id": lambda r: r.request_id,
 }
+
+
+REGEX_FIELD = "regex"
+_MAX_PATTERN_CHARS = 500
+
+
+class RegexFieldError(ValueError):
+    """A regex that cannot group: its message is short and shown as it is."""
+
+
+def regex_field(pattern: str) -> Callable[[LogRecord], str | None]:
+    """A field read from the message text: the regex's first named group, else its first group."""
+    if not pattern.strip():
+        raise RegexFieldError("type a regex with a group, e.g. user (\\S+@\\S+)")
+    if len(pattern) > _MAX_PATTERN_CHARS:
+        raise RegexFieldError(f"regex too long ({len(pattern):,} chars; at most {_MAX_PATTERN_CHARS})")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        where = f" at position {exc.pos + 1}" if exc.pos is not None else ""
+        raise RegexFieldError(f"bad regex{where}: {exc.msg}") from None
+    except (OverflowError, RecursionError, ValueError, MemoryError) as exc:
+        raise RegexFieldError(f"bad regex: {exc}") from None
+    if compiled.groups == 0:
+        raise RegexFieldError("the regex needs a group: ( … ) or (?P<name> … ); its match is the value")
+    # groupindex keeps the order of definition: the first named group wins.
+    group: int | str = next(iter(compiled.groupindex), 1)
+    search = compiled.search
+
+    def get(record: LogRecord) -> str | None:
+        m = search(record.message)
+        if m is None:
+            return None
+        value = m.group(group)
+        return value if value else None
+
+    return get
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +179,12 @@ class Grouping:
     limited: bool  # there were more records than were looked at (the newest were)
 
 
-def group_by(records: Iterable[LogRecord], field: str, *, limit: int | None = None) -> Grouping:
-    """Counts per value of `field` over `records` (newest first or any order), at most `limit` records."""
-    get = GROUP_FIELDS[field]
+def group_by(records: Iterable[LogRecord], field: str, *, limit: int | None = None,
+             get: Callable[[LogRecord], str | None] | None = None) -> Grouping:
+    """Counts per value of `field` over `records` (newest first or any order), at most `limit` records.
+
+    get: the value of a field not in GROUP_FIELDS (a regex_field)."""
+    get = get or GROUP_FIELDS[field]
     counts: Counter[str] = Counter()
     first: dict[str, datetime] = {}
     last: dict[str, datetime] = {}

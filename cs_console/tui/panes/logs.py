@@ -94,7 +94,8 @@ class LogsPane(LogsSourceWorker):
         "Follows the newest records (Space pauses; new records keep arriving and are counted). "
         "/ opens the filter bar: the filter applies as you type, a bad filter is shown with a caret and "
         "the previous one stays. o shows errors only, W warnings and above. e / E jump to the next / "
-        "previous error. Enter shows every field of a record as JSON; c copies the line (OSC 52, works "
+        "previous error. Enter shows a record's fields (Enter on ip, user, function or request id filters by "
+        "it; Esc then takes the filter back); g counts by a field or a regex group; c copies the line (OSC 52, works "
         "over SSH); s saves the filtered records as JSON lines. w wraps long lines, t switches UTC / "
         "local time. The status line shows the rate, how far behind the source is, the buffer and the matches."
     )
@@ -113,6 +114,7 @@ class LogsPane(LogsSourceWorker):
         Binding("c", "copy_line", "Copy", show=False, id="logs.copy"),
         Binding("s", "save", "Save", show=False, id="logs.save"),
         Binding("g", "count", "Count", id="logs.count"),
+        Binding("escape", "filter_back", "Back", show=False, id="logs.filter_back"),
     ]
 
     def __init__(self, *, options: dict | None = None, **kwargs: Any) -> None:
@@ -135,6 +137,7 @@ class LogsPane(LogsSourceWorker):
         self._last_filter_refresh = time.monotonic()
         self.source_error: str | None = None
         self._source_done = False
+        self._filters_before: list[str] = []  # a field chosen in the detail or the counts: Esc restores
         self._status_text: str | None = None
         self._last_status = 0.0
         self._status_pending = False
@@ -224,9 +227,23 @@ class LogsPane(LogsSourceWorker):
         self.filter_bar.set_applied(text)
         self._apply_effective_filter()
 
+    def add_filter_term(self, term: str | None) -> None:
+        """Narrow the filter by `term` (a field chosen in the detail or the counts); Esc undoes it."""
+        if term:
+            self._filters_before.append(self.typed_filter)
+            self.apply_filter(f"{self.typed_filter} {term}".strip())
+
+    def action_filter_back(self) -> None:
+        if self._filters_before:
+            self.apply_filter(self._filters_before.pop())
+        else:
+            self.app.action_back()  # a drill-down into the Logs pane: back where it started
+
     @on(LogFilterBar.Changed)
     def _filter_changed(self, event: LogFilterBar.Changed) -> None:
         event.stop()
+        if event.text != self.typed_filter:
+            self._filters_before.clear()  # typed by hand: Esc no longer undoes a chosen field
         self.typed_filter = event.text
         self._apply_effective_filter()
 
@@ -322,7 +339,7 @@ class LogsPane(LogsSourceWorker):
             self._detail_with_attributes(event.record)  # a source that lists without them (Supabase)
             return
         title = record_plain_line(event.record, utc=self.view.utc)
-        self.app.push_screen(LogDetailScreen(event.record, title=title))
+        self.app.push_screen(LogDetailScreen(event.record, title=title), self.add_filter_term)
 
     @work(group="logs-detail", exclusive=True, exit_on_error=False)
     async def _detail_with_attributes(self, record: LogRecord) -> None:
@@ -333,7 +350,7 @@ class LogsPane(LogsSourceWorker):
             shown = (await self._source.fetch_details([record]))[0]
         except Exception as exc:  # the record as listed is still worth showing
             self.notify(f"attributes not fetched: {safe_text(str(exc), 120)}", timeout=4)
-        self.app.push_screen(LogDetailScreen(shown, title=record_plain_line(shown, utc=self.view.utc)))
+        self.app.push_screen(LogDetailScreen(shown, title=record_plain_line(shown, utc=self.view.utc)), self.add_filter_term)
 
     def action_copy_line(self) -> None:
         record = self.view.cursor_record()
@@ -361,12 +378,8 @@ class LogsPane(LogsSourceWorker):
             self.notify("nothing to count: no record matches the filter", timeout=3)
             return
         newest = [self.lines.record(i) for i in range(n - 1, max(-1, n - 1 - COUNT_LIMIT), -1)]
-
-        def chosen(term: str | None) -> None:
-            if term:
-                self.apply_filter(f"{self.typed_filter} {term}".strip())
-
-        self.app.push_screen(LogGroupsScreen(newest, self.typed_filter, self.console.env.clock.now(), more=n > COUNT_LIMIT), chosen)
+        self.app.push_screen(LogGroupsScreen(newest, self.typed_filter, self.console.env.clock.now(), more=n > COUNT_LIMIT),
+                             self.add_filter_term)
 
     def action_save(self) -> None:
         from cs_console.tui.screens.log_save import LogSaveScreen

@@ -83,8 +83,20 @@ class ValueCell(Static):
         self.set_classes(css_class)
 
 
-class ComponentRow(Horizontal):
-    """One component: name, status, latency, detail.
+# Enter on a component: its logs of the last hour (the source that tells why it is not healthy).
+COMPONENT_LOGS: dict[str, str] = {
+    "Database": "source=postgres since=1h",
+    "Auth": "source=auth since=1h",
+    "Edge Functions": "source=function since=1h",
+    "REST": "source=edge since=1h",
+}
+# r on a component: the manual's runbook for it (inputs pre-filled from what the console sees).
+COMPONENT_RUNBOOKS: dict[str, str] = {"Database": "db-connection-issues", "Edge Functions": "edge-function-failures"}
+_QUIET = {"HEALTHY": "✓ HEALTHY", _NO_SOURCE: "– no source (set project_ref)", "UNKNOWN": "… not checked yet"}
+
+
+class ComponentRow(Horizontal, can_focus=True):
+    """One component: name, status, latency, detail. Focusable: Enter opens its logs.
 
     The four cells are made here, not in compose(): a row mounted while a health
     report is being shown (the Project row, the platform status) is updated in the
@@ -99,6 +111,8 @@ class ComponentRow(Horizontal):
         super().__init__(self._name_cell, self._status_cell, self._latency_cell, self._detail_cell, classes="component-row")
         self.component_name = name
         self._last: tuple = ()
+        self.status_key = "UNKNOWN"
+        self.latency_text = ""
 
     def show(self, comp: ComponentHealth | None, *, checked: bool = False, problem: str = "") -> None:
         """`checked`: a health check has run, so a missing component has no source (or its probe failed)."""
@@ -121,6 +135,9 @@ class ComponentRow(Horizontal):
             self._status_cell.update(Content.assemble((f"{status.glyph} {status.value}", _HEALTH_STYLE[status])))
         self._latency_cell.update(Content(key[1]))
         self._detail_cell.update(Content(key[2]))
+        self.status_key, self.latency_text = key[0], key[1]
+        # Quiet rows (healthy, no source, not checked yet) fold into one summary line on short terminals.
+        self.set_class(key[0] == "HEALTHY" or key[0] == _NO_SOURCE or key[2] == "not checked yet", "-quiet")
         self._last = key  # only once shown: a failed update is retried on the next refresh
 
 
@@ -131,13 +148,19 @@ class OverviewPane(Pane):
     HELP = (
         "Health of every component (HEALTHY / DEGRADED / DOWN, with timing), the manual's daily "
         "review numbers coloured by their thresholds, and the latest alerts. Select an alert and "
-        "press Enter to open an incident from it."
+        "press Enter to open an incident from it. c selects a component: Enter opens its logs of the "
+        "last hour, r its runbook with the inputs filled in; Esc comes back."
     )
 
     BINDINGS = [
         Binding("a", "focus_alerts", "Alerts", id="overview.alerts"),
         Binding("i", "triage_alert", "Incident from alert", id="overview.triage"),
         Binding("v", "view_alert", "Alert in full", show=False, id="overview.view_alert"),
+        Binding("c", "focus_components", "Select a component", show=False, id="overview.components"),
+        Binding("enter", "component_logs", "Component's logs (1 h)", show=False, id="overview.component_logs"),
+        Binding("r", "component_runbook", "Component's runbook", show=False, id="overview.component_runbook"),
+        Binding("down", "component_step(1)", "Next component", show=False, id="overview.component_next"),
+        Binding("up", "component_step(-1)", "Previous component", show=False, id="overview.component_prev"),
     ]
 
     DEFAULT_CSS = """
@@ -152,9 +175,11 @@ class OverviewPane(Pane):
     def compose(self) -> ComposeResult:
         with Horizontal(id="ov-top"):
             with Vertical(id="ov-components", classes="ov-box") as box:
-                box.border_title = "Components"
+                # In the title: on short terminals the box has no bottom border for a subtitle.
+                box.border_title = "Components · c select · Enter its logs · r runbook"
                 for name in COMPONENTS:
                     yield ComponentRow(name)
+                yield Static(Content(""), id="ov-quiet")
             with Grid(id="ov-headline", classes="ov-box") as grid:
                 grid.border_title = "Daily review"
                 for key, label in HEADLINE:
@@ -186,12 +211,13 @@ class OverviewPane(Pane):
             extra = [ComponentRow(c.name) for c in report.components if c.name not in known]
             if extra:
                 # The rows carry their cells from __init__, so they are filled below, in this call.
-                self.query_one("#ov-components").mount_all(extra)
+                self.query_one("#ov-components").mount_all(extra, before="#ov-quiet")
                 rows += extra
         else:
             rows = list(self.query(ComponentRow))
         for row in rows:
             row.show(report.component(row.component_name) if report else None, checked=report is not None, problem=live.health_error)
+        self._show_quiet(rows)
         snap = live.snapshot
         for key, _ in HEADLINE:
             cell = self.query_one(f"#hl-{key.replace('.', '-')}", ValueCell)
@@ -205,6 +231,22 @@ class OverviewPane(Pane):
             cell.show(text, _STATE_CLASS[state])
         self._show_alerts(live.alerts_active, live.alerts_recent)
         self._show_status(live)
+
+    def _show_quiet(self, rows: list[ComponentRow]) -> None:
+        """The folded rows in one line per state (shown on short terminals, where the
+        non-healthy components keep a row each with their reason)."""
+        lines: list[Content] = []
+        for state, label in _QUIET.items():
+            names = [f"{r.component_name} {r.latency_text}".strip() for r in rows if r.has_class("-quiet") and r.status_key == state]
+            if names:
+                style = "$success" if state == "HEALTHY" else "$text-muted"
+                lines.append(Content.assemble((label, style), "  ", (" · ".join(names), "$text-muted")))
+        text = Content("\n").join(lines)
+        quiet = self.query_one("#ov-quiet", Static)
+        if getattr(quiet, "_shown", None) != text.plain:
+            quiet._shown = text.plain  # type: ignore[attr-defined]
+            quiet.update(text)
+        self.query_one("#ov-components").set_class(bool(lines), "-folding")
 
     @staticmethod
     def _headline_text(key: str, value: float | None, snap) -> str:
@@ -281,6 +323,52 @@ class OverviewPane(Pane):
 
     def action_focus_alerts(self) -> None:
         self.query_one("#ov-alert-list", OptionList).focus()
+
+    def _shown_rows(self) -> list[ComponentRow]:
+        return [row for row in self.query(ComponentRow) if row.display]
+
+    def action_focus_components(self) -> None:
+        rows = self._shown_rows()
+        if rows:
+            rows[0].focus()
+
+    def action_component_step(self, step: int) -> None:
+        rows = self._shown_rows()
+        focused = self.screen.focused
+        if isinstance(focused, ComponentRow) and focused in rows:
+            rows[max(0, min(len(rows) - 1, rows.index(focused) + step))].focus()
+
+    def action_component_logs(self) -> None:
+        """Enter on a component: its logs of the last hour in the Logs pane (Esc comes back)."""
+        from cs_console.tui.palette import drill_to_logs
+
+        focused = self.screen.focused
+        if not isinstance(focused, ComponentRow):
+            return
+        filter_text = COMPONENT_LOGS.get(focused.component_name)
+        if filter_text is None:
+            self.notify(f"the console reads no logs of {focused.component_name} (logs: database, auth, REST, edge functions)",
+                        severity="warning", timeout=4)
+            return
+        drill_to_logs(self.app, filter_text)
+
+    def action_component_runbook(self) -> None:
+        """r on a component: its runbook's start form, pre-filled (Esc in the form cancels)."""
+        from cs_console.tui.palette import with_pane
+
+        focused = self.screen.focused
+        if not isinstance(focused, ComponentRow):
+            self.notify("select a component first (c, then arrows)", severity="warning", timeout=3)
+            return
+        runbook_id = COMPONENT_RUNBOOKS.get(focused.component_name)
+        if runbook_id is None:
+            self.notify(f"no runbook is about {focused.component_name} alone (5 lists them all)", severity="warning", timeout=4)
+            return
+        values: dict[str, str] = {}
+        snap = self.console.live.snapshot
+        if runbook_id == "edge-function-failures" and snap is not None and snap.functions:
+            values["function_slug"] = max(snap.functions, key=lambda fn: fn.error_rate_pct).slug  # the worst one
+        with_pane(self.app, "runbooks", lambda pane: pane.start_runbook(runbook_id, values), drill=True)  # type: ignore[attr-defined]
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

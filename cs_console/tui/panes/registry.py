@@ -36,11 +36,12 @@ class PaneSpec:
 
 PANES: tuple[PaneSpec, ...] = (
     PaneSpec("1", "overview", "Overview", "cs_console.tui.panes.overview:OverviewPane",
-             ("overview.alerts", "overview.triage", "overview.view_alert")),
+             ("overview.alerts", "overview.triage", "overview.view_alert", "overview.components",
+              "overview.component_logs", "overview.component_runbook", "overview.component_next", "overview.component_prev")),
     PaneSpec("2", "metrics", "Metrics", "cs_console.tui.panes.metrics:MetricsPane",
              ("metrics.tab_metrics", "metrics.tab_functions", "metrics.tab_database", "metrics.tab_scaling", "metrics.rerun_view")),
     PaneSpec("3", "logs", "Logs", "cs_console.tui.panes.logs:LogsPane",
-             ("logs.pause", "logs.filter", "logs.errors_only", "logs.warnings_up", "logs.next_error", "logs.prev_error", "logs.wrap", "logs.timestamps", "logs.copy", "logs.save", "logs.count")),
+             ("logs.pause", "logs.filter", "logs.errors_only", "logs.warnings_up", "logs.next_error", "logs.prev_error", "logs.wrap", "logs.timestamps", "logs.copy", "logs.save", "logs.count", "logs.filter_back")),
     PaneSpec("4", "incidents", "Incidents", "cs_console.tui.panes.incidents:IncidentsPane",
              ("incidents.open", "incidents.ack", "incidents.status", "incidents.severity", "incidents.note", "incidents.update", "incidents.export", "incidents.postmortem", "incidents.role", "incidents.closed", "incidents.detail")),
     PaneSpec("5", "runbooks", "Runbooks", "cs_console.tui.panes.runbooks:RunbooksPane",

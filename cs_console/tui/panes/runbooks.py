@@ -274,6 +274,8 @@ class RunbooksPane(Pane):
         search = self.query_one("#rb-search", Input)
         if search.value:
             search.value = ""
+        elif not search.has_focus:
+            self.app.action_back()  # nothing to clear: after a drill-down, back where it started
         self.query_one("#rb-list", OptionList).focus()
 
     # ------------------------------------------------------------ start and resume
@@ -285,8 +287,20 @@ class RunbooksPane(Pane):
             return
         self._start(rb, dry_run)
 
+    def start_runbook(self, runbook_id: str, values: dict[str, str], tries: int = 100) -> None:
+        """A drill-down from another pane: this runbook's start form, its inputs pre-filled."""
+        self._offered = True  # the resume offer must not cover the form asked for
+        if self.catalog is None and not self.load_error and tries > 0:
+            self.set_timer(0.1, lambda: self.start_runbook(runbook_id, values, tries - 1))  # still loading
+            return
+        rb = self.catalog.get(runbook_id) if self.catalog is not None else None
+        if rb is None:
+            self.notify(f"runbook {runbook_id!r} is not available", severity="warning")
+            return
+        self._start(rb, False, values)
+
     @work(group="runbooks-start", exclusive=True, exit_on_error=False)
-    async def _start(self, rb: Runbook, dry_run: bool) -> None:
+    async def _start(self, rb: Runbook, dry_run: bool, values: dict[str, str] | None = None) -> None:
         from cs_console.tui.screens.runbook_start import RunbookStartScreen
         from cs_console.tui.screens.runbook_start import WizardRequest
 
@@ -295,7 +309,7 @@ class RunbooksPane(Pane):
         message = f"Outside the maintenance window: {ws.message}. Mutating steps need the extra phrase {rb.id!r}." \
             if ws.applies and not ws.inside and not dry_run else ""
         request = await self.app.push_screen_wait(
-            RunbookStartScreen(rb, dry_run=dry_run, incidents=incidents, incident_ref=preselect, window_message=message)
+            RunbookStartScreen(rb, dry_run=dry_run, incidents=incidents, incident_ref=preselect, window_message=message, values=values)
         )
         if request is None:
             return

@@ -74,9 +74,11 @@ class RunbookStartScreen(ModalScreen[StartRequest | None]):
     ]
 
     def __init__(self, runbook: Runbook, *, dry_run: bool = False, incidents: list[tuple[str, str]] | None = None,
-                 incident_ref: str | None = None, window_message: str = "") -> None:
+                 incident_ref: str | None = None, window_message: str = "", values: dict[str, str] | None = None) -> None:
+        """values: inputs pre-filled (a drill-down from the Overview), over the defaults."""
         super().__init__()
         self.runbook = runbook
+        self._values = values or {}
         self._dry_run = dry_run
         self._incidents = incidents or []
         self._incident_ref = incident_ref
@@ -93,7 +95,7 @@ class RunbookStartScreen(ModalScreen[StartRequest | None]):
                     yield Static(Content(safe_text(self._window_message, 300)), classes="rbs-window")
                 for spec in rb.inputs:
                     yield Static(Content(safe_text(_input_label(spec), 200)), classes="rbs-label")
-                    default = "" if spec.default is None else str(spec.default)
+                    default = self._values.get(spec.name, "" if spec.default is None else str(spec.default))
                     yield Input(value=default, placeholder=spec.help or spec.name, id=f"rbs-in-{spec.name}",
                                 classes="rbs-input", select_on_focus=False)
                     if spec.help:
