@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from cs_console.backends.drain.pg_store import PgDrainSink, PgDrainSource
+from cs_console.stores.drain_team import PgDrainSink, PgDrainSource
 from cs_console.backends.drain.receiver import DrainReceiver, ReceiverSettings, start_site
 from tests.drain_sender import batches, body_of, mixed_events
 

@@ -126,7 +126,7 @@ async def _run(session: Any, store: str, host: str, port: int, secret: str, ssl_
     recent = RecentIds()
     sink: Any
     if store == "team":
-        from cs_console.backends.drain.pg_store import PgDrainSink
+        from cs_console.stores.drain_team import PgDrainSink
 
         target = session.team_store
         try:

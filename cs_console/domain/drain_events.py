@@ -44,8 +44,24 @@ _TABLE_ALIASES = {
 }
 
 
+# Console source names -> drain tables (None: every table).
+TABLES_OF_SOURCE: dict[str, frozenset[str] | None] = {
+    "drain": None,
+    "all": None,
+    "function": frozenset({"function_logs", "function_edge_logs"}),
+    "edge": frozenset({"edge_logs"}),
+    "auth": frozenset({"auth_logs"}),
+    "postgres": frozenset({"postgres_logs"}),
+}
+DEFAULT_TAIL = 1000  # without since=, a tail starts this many events back (like the logs endpoint's page)
+
+
 class DrainBatchError(ValueError):
     """A body that is not a drain batch; the message is short and safe to log."""
+
+
+class SinkDown(Exception):
+    """A drain store cannot take a batch now (the receiver answers 503; the sender retries)."""
 
 
 def parse_batch(data: bytes) -> list[dict[str, Any]]:
@@ -178,7 +194,10 @@ def event_record(event: Mapping[str, Any], table: str, line: Any = None) -> LogR
 
 
 __all__ = [
+    "DEFAULT_TAIL",
     "DrainBatchError",
+    "SinkDown",
+    "TABLES_OF_SOURCE",
     "KNOWN_TABLES",
     "MAX_EVENTS_PER_BATCH",
     "event_id",

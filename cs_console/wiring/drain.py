@@ -32,7 +32,7 @@ def drain_in_use(session: Session) -> str:
 def drain_source(session: Session, source: str = "drain") -> Any:
     """A LogSource over what `drain serve` stored for this profile."""
     if session.profile.drain == "team":
-        from cs_console.backends.drain.pg_store import PgDrainSource
+        from cs_console.stores.drain_team import PgDrainSource
 
         target = session.team_store
         dsn = target.dsn if target is not None else session.profile.team_dsn

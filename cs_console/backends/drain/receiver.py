@@ -29,7 +29,7 @@ from aiohttp import web
 
 from cs_console.backends.drain.body import BodyTooLarge, BodyUnreadable, read_body
 from cs_console.backends.drain.dedupe import RecentIds
-from cs_console.domain.drain_events import DrainBatchError, event_id, normal_table, parse_batch, table_of
+from cs_console.domain.drain_events import DrainBatchError, SinkDown, event_id, normal_table, parse_batch, table_of
 from cs_console.domain.log_fields import parse_timestamp
 from cs_console.domain.safe_text import safe_text
 
@@ -39,10 +39,6 @@ DEFAULT_HEADER = "X-Drain-Secret"
 DEFAULT_MAX_WIRE = 8 << 20  # a full batch of 250 large edge events gzips to well under 1 MiB
 DEFAULT_MAX_PLAIN = 64 << 20
 RETRY_AFTER_S = 5
-
-
-class SinkDown(Exception):
-    """The store cannot take the batch now (-> 503; the sender retries)."""
 
 
 class DrainSink(Protocol):

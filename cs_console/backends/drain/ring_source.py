@@ -22,24 +22,13 @@ from datetime import datetime
 from pathlib import Path
 
 from cs_console.backends.drain.ring import segment_paths
-from cs_console.domain.drain_events import event_record
+from cs_console.domain.drain_events import DEFAULT_TAIL, TABLES_OF_SOURCE, event_record
 from cs_console.domain.log_record import LENGTH_MASK, LENGTH_BITS, LineRef, LogRecord
 from cs_console.domain.safe_text import decode_bytes
 from cs_console.domain.sources import SourceState, SourceStatus
 
 READ_CHUNK = 4 << 20
 MAX_BATCH = 5000
-DEFAULT_TAIL = 1000  # without since=, a tail starts this many events back (like the logs endpoint's page)
-
-# Console source names -> drain tables (None: every table).
-TABLES_OF_SOURCE: dict[str, frozenset[str] | None] = {
-    "drain": None,
-    "all": None,
-    "function": frozenset({"function_logs", "function_edge_logs"}),
-    "edge": frozenset({"edge_logs"}),
-    "auth": frozenset({"auth_logs"}),
-    "postgres": frozenset({"postgres_logs"}),
-}
 
 
 class SegmentLines:

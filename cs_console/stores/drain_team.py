@@ -23,10 +23,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cs_console.backends.drain.receiver import SinkDown
-from cs_console.backends.drain.ring_source import DEFAULT_TAIL, TABLES_OF_SOURCE
 from cs_console.domain.backoff import Backoff
-from cs_console.domain.drain_events import event_record
+from cs_console.domain.drain_events import DEFAULT_TAIL, TABLES_OF_SOURCE, SinkDown, event_record
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.safe_text import safe_text
 from cs_console.domain.sources import SourceState, SourceStatus
