@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -235,3 +236,51 @@ def test_serve_warns_when_not_on_loopback_and_checks_listen(tmp_path: Path) -> N
         proc.wait(10)
     err = proc.stderr.read().decode()
     assert "warning: listening on 0.0.0.0" in err and "NO TLS" in err
+
+
+def test_drain_status_prints_per_source_counters(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config" / "cs-console" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'[profiles.default]\ndrain = "local"\ndrain_listen = "127.0.0.1:{port}"\n')
+    config.chmod(0o600)
+    proc = _start(tmp_path, port)
+    try:
+        data, h = body_of(mixed_events(10))
+        r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, "X-Drain-Secret": "kill-test-secret-0123456789"}, timeout=10)
+        assert r.status_code == 200
+        httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, "X-Drain-Secret": "nope"}, timeout=10)
+        out = subprocess.run([sys.executable, "-m", "cs_console", "drain", "status"], env=_env(tmp_path), cwd=REPO, capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        text = out.stdout.decode()
+        assert "edge_logs" in text and "accepted         4" in text and "rejected: 401: 1" in text
+        bad = {**_env(tmp_path), "CS_CONSOLE_DRAIN_SECRET": "wrong-but-long-enough-secret"}
+        out = subprocess.run([sys.executable, "-m", "cs_console", "drain", "status"], env=bad, cwd=REPO, capture_output=True, timeout=60)
+        assert out.returncode == 1 and b"refused the secret" in out.stderr
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_serve_over_tls(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cs_console", "drain", "serve", "--listen", f"127.0.0.1:{port}", "--tls-cert", str(cert), "--tls-key", str(key)],
+        env=_env(tmp_path), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        assert listening(port, 30)
+        data, h = body_of(mixed_events(5))
+        r = httpx.post(f"https://127.0.0.1:{port}/", content=data, headers={**h, "X-Drain-Secret": "kill-test-secret-0123456789"}, verify=ssl.create_default_context(cafile=str(cert)), timeout=10)
+        assert r.json() == {"accepted": 5, "duplicates": 0}
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(f"http://127.0.0.1:{port}/", content=data, headers=h, timeout=5)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "https://127.0.0.1" in proc.stderr.read().decode()
+    r = subprocess.run([sys.executable, "-m", "cs_console", "drain", "serve", "--tls-cert", str(cert)], env=_env(tmp_path), cwd=REPO, capture_output=True, timeout=60)
+    assert r.returncode == 2 and b"go together" in r.stderr
