@@ -103,3 +103,46 @@ def body_of(events: list[dict[str, Any]], *, gzipped: bool = True) -> tuple[byte
 
 def batches(events: list[dict[str, Any]], size: int = BATCH_MAX) -> list[list[dict[str, Any]]]:
     return [events[i:i + size] for i in range(0, len(events), size)]
+
+
+def main() -> None:
+    """Post simulated drain traffic to a receiver: `python -m tests.drain_sender [--rate N] [--seconds S]`."""
+    import argparse
+    import os
+    import sys
+
+    import httpx
+
+    parser = argparse.ArgumentParser(description="Post Supabase-shaped Log Drain batches to a drain receiver.")
+    parser.add_argument("--url", default="http://127.0.0.1:9513/")
+    parser.add_argument("--header", default="X-Drain-Secret")
+    parser.add_argument("--rate", type=float, default=50.0, help="events per second")
+    parser.add_argument("--seconds", type=float, default=0.0, help="how long (0: until Ctrl-C)")
+    parser.add_argument("--no-gzip", action="store_true")
+    args = parser.parse_args()
+    secret = os.environ.get("CS_CONSOLE_DRAIN_SECRET", "")
+    if not secret:
+        sys.exit("set CS_CONSOLE_DRAIN_SECRET to the receiver's secret")
+    # One request a second (or 250 events, whichever first), as the platform batches.
+    per_batch = max(1, min(BATCH_MAX, int(args.rate)))
+    pause = per_batch / args.rate
+    end = time.time() + args.seconds if args.seconds else float("inf")
+    n = 0
+    with httpx.Client(timeout=10) as client:
+        while time.time() < end:
+            events = mixed_events(per_batch, seed=int(time.time() * 1000) ^ n)
+            data, headers = body_of(events, gzipped=not args.no_gzip)
+            try:
+                r = client.post(args.url, content=data, headers={**headers, args.header: secret})
+                print(f"{len(events)} events -> {r.status_code} {r.text.strip()}", flush=True)
+            except httpx.HTTPError as exc:
+                print(f"{len(events)} events -> {type(exc).__name__}", flush=True)
+            n += 1
+            try:
+                time.sleep(pause)
+            except KeyboardInterrupt:
+                return
+
+
+if __name__ == "__main__":
+    main()

@@ -71,10 +71,12 @@ async def test_cli_edge_source_reads_the_drain_when_the_profile_has_one(tmp_path
     assert len(out.out.splitlines()) == sum(1 for e in events if "cf" in e["metadata"].get("request", {}))
 
 
-def test_cli_drain_without_a_drain_profile_says_what_to_set(tmp_path: Path, capsys) -> None:
+def test_cli_drain_with_nothing_stored_says_where_it_looked(tmp_path: Path, capsys) -> None:
     code = cli.main(["logs", "--config", str(_config(tmp_path, "off")), "--source", "drain"])
-    err = capsys.readouterr().err
-    assert code == 2 and 'drain = "local"' in err
+    out = capsys.readouterr()
+    assert code == 0 and out.out == ""
+    assert "no drain data in" in out.err and "drain serve" in out.err
+    assert cli.main(["logs", "--demo", "--source", "drain"]) == 2
 
 
 def test_config_show_says_which_tail_is_in_use(tmp_path: Path, capsys) -> None:

@@ -44,13 +44,13 @@ def drain_source(session: Session, source: str = "drain") -> Any:
 
 
 def wire_drain(env: Environment) -> None:
-    """Add `drain`, and route the Supabase sources' live tails through it, when the profile has one."""
+    """Add `drain` (what `drain serve` stored: always readable), and route the Supabase
+    sources' live tails through it when the profile has a drain."""
     session = env.session
+    env.log_factories["drain"] = lambda **options: drain_source(session)
     if session.profile.drain == "off":
         return
     from cs_console.backends.drain.combined import DrainFirstSource
-
-    env.log_factories["drain"] = lambda **options: drain_source(session)
     for name in LOG_SOURCE_NAMES:
         history = env.log_factories.get(name)
         env.log_factories[name] = lambda _name=name, _history=history, **options: DrainFirstSource(
