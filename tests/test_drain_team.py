@@ -143,3 +143,35 @@ async def test_team_database_down_is_503_and_both_sides_recover_without_restart(
         task.cancel()
         await runner.cleanup()
         await sink.close()
+
+
+def test_drain_serve_store_team_from_the_command_line(team_dsn: str, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.pg_server import free_port, listening
+
+    repo = Path(__file__).resolve().parents[1]
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.team]\ndrain = "team"\nteam_dsn = "{team_dsn}"\ndrain_listen = "127.0.0.1:{port}"\n')
+    config.chmod(0o600)
+    env = {**os.environ, "CS_CONSOLE_DRAIN_SECRET": SECRET, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen([sys.executable, "-m", "cs_console", "--config", str(config), "drain", "serve"],
+                            env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert listening(port, 30)
+        data, h = body_of(mixed_events(30))
+        r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **HEADERS}, timeout=15)
+        assert r.json() == {"accepted": 30, "duplicates": 0}
+        out = subprocess.run([sys.executable, "-m", "cs_console", "--config", str(config), "logs", "--source", "postgres", "--json"],
+                             env=env, cwd=repo, capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert len(out.stdout.splitlines()) == 6
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    err = proc.stderr.read().decode()
+    assert "team PostgreSQL (cs_console.drain_events)" in err and SECRET not in err
