@@ -284,3 +284,57 @@ def test_serve_over_tls(tmp_path: Path) -> None:
     assert "https://127.0.0.1" in proc.stderr.read().decode()
     r = subprocess.run([sys.executable, "-m", "cs_console", "drain", "serve", "--tls-cert", str(cert)], env=_env(tmp_path), cwd=REPO, capture_output=True, timeout=60)
     assert r.returncode == 2 and b"go together" in r.stderr
+
+
+async def test_a_failed_write_is_taken_back_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ring = RingStore(tmp_path)
+    ring.open()
+    await ring.put(_rows(mixed_events(5, seed=1)))
+    real_write = os.write
+    calls = {"n": 0}
+
+    def half_then_full(fd, data):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(OSError):
+        await ring.put(_rows(mixed_events(5, seed=2)))
+    monkeypatch.setattr(os, "write", real_write)
+    later = mixed_events(5, seed=3)
+    await ring.put(_rows(later))
+    ring.close()
+    ids = [r.id for r in await _all(RingLogSource(tmp_path))]
+    assert ids == [e["id"] for e in mixed_events(5, seed=1)] + [e["id"] for e in later]
+
+
+def test_the_demo_posts_its_logs_to_the_drain_and_they_can_be_tailed(tmp_path: Path) -> None:
+    port = free_port()
+    env = _env(tmp_path)
+    env.pop("CS_CONSOLE_DRAIN_SECRET")  # the demo needs none
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cs_console", "drain", "serve", "--demo", "--listen", f"127.0.0.1:{port}"],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        assert listening(port, 30)
+        ring = tmp_path / "state" / "cs-console" / "demo" / "drain" / "default"
+        records: list = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len({r.source for r in records}) < 4:
+            time.sleep(0.5)
+            records = asyncio.run(_all(RingLogSource(ring), tail=5000))
+        assert {"edge", "function", "auth", "postgres"} <= {r.source for r in records}
+        assert any(r.function and not r.function.count("-") == 4 for r in records if r.source == "function"), "slugs from the relay's path"
+        out = subprocess.run([sys.executable, "-m", "cs_console", "logs", "--demo", "--source", "drain", "--json", "--limit", "20"],
+                             env=_env(tmp_path), cwd=REPO, capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert len(out.stdout.splitlines()) == 20
+        # Nothing demo went to the real profile's ring.
+        assert not (tmp_path / "state" / "cs-console" / "drain").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "the demo (calm) posts its logs here" in proc.stderr.read().decode()

@@ -68,13 +68,19 @@ def _serve(args: argparse.Namespace) -> int:
 
     from cs_console.services.session import open_session_or_exit
 
-    session = open_session_or_exit(args)
+    # No profile is fine (the ring goes under profile "default"); only --demo makes it the demo.
+    session = open_session_or_exit(args, local_only=True)
     profile = session.profile
     try:
         host, port = parse_listen(args.listen or profile.drain_listen)
     except ValueError as exc:
         return _fail(str(exc))
     secret = profile.secret("drain_secret_env")
+    if not secret and session.demo is not None:
+        import secrets
+
+        # The demo posts to itself: a one-off secret (never shown) is enough to try the drain.
+        secret = secrets.token_hex(24)
     if not secret:
         return _fail(
             f"no shared secret: set ${profile.drain_secret_env} (the value the drain sends in its "
@@ -98,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not is_loopback(host):
         how = "TLS on" if ssl_context else "NO TLS: put it behind a TLS proxy or give --tls-cert/--tls-key"
         print(f"drain: warning: listening on {host}, reachable from other machines ({how})", file=sys.stderr)
-    if profile.drain == "off":
+    if profile.drain == "off" and session.demo is None:
         print(f"drain: note: profile {profile.name!r} has drain = \"off\": consoles keep polling the logs endpoint"
               f" (set drain = \"{store}\" to tail this drain)", file=sys.stderr)
     try:
@@ -155,6 +161,17 @@ async def _run(session: Any, store: str, host: str, port: int, secret: str, ssl_
     shown = f"[{host}]" if ":" in host else host
     print(f"drain: listening on {scheme}://{shown}:{bound}/ -> {where}; secret from ${profile.drain_secret_env}"
           f" in header {profile.drain_secret_header}", file=sys.stderr, flush=True)
+    poster = None
+    if session.demo is not None:
+        from cs_console.backends.demo.drain_poster import post_demo_logs
+        from cs_console.wiring.demo import build_demo_project
+
+        poster = asyncio.get_running_loop().create_task(post_demo_logs(
+            build_demo_project(session, one_shot=False), f"{scheme}://{shown}:{bound}/", profile.drain_secret_header, secret,
+            verify=ssl_context is None,
+        ))
+        print(f"drain: the demo ({session.demo.scenario}) posts its logs here; tail them: cs-console logs --demo --source drain --follow",
+              file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -169,6 +186,8 @@ async def _run(session: Any, store: str, host: str, port: int, secret: str, ssl_
                 else:
                     await sink.prune()
     finally:
+        if poster is not None:
+            poster.cancel()
         await runner.cleanup()
         if isinstance(sink, RingStore):
             sink.close()
@@ -185,7 +204,7 @@ def _status(args: argparse.Namespace) -> int:
 
     from cs_console.services.session import open_session_or_exit
 
-    session = open_session_or_exit(args)
+    session = open_session_or_exit(args, local_only=True)
     profile = session.profile
     host, port = parse_listen(profile.drain_listen)
     secret = profile.secret("drain_secret_env") or ""

@@ -16,8 +16,9 @@ from cs_console.services.session import Session
 
 
 def drain_dir(session: Session) -> Path:
-    """The local ring of this profile: <state dir>/drain/<profile>."""
-    return session.state_dir / "drain" / session.profile.name
+    """The local ring of this profile: <state dir>/drain/<profile> (the demo's apart, under demo/)."""
+    base = session.state_dir / "demo" if session.demo is not None else session.state_dir
+    return base / "drain" / session.profile.name
 
 
 def drain_in_use(session: Session) -> str:
@@ -41,6 +42,11 @@ def drain_source(session: Session, source: str = "drain") -> Any:
     from cs_console.backends.drain.ring_source import RingLogSource
 
     return RingLogSource(drain_dir(session), source)
+
+
+def wire_demo_drain(env: Environment) -> None:
+    """The demo's `drain` source: what `drain serve --demo` stored (the simulated project posts to it)."""
+    env.log_factories["drain"] = lambda **options: drain_source(env.session)
 
 
 def wire_drain(env: Environment) -> None:

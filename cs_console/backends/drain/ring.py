@@ -158,12 +158,21 @@ class RingStore:
             self.prune()
         data = b"".join(parts)
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        if self.fsync:
-            os.fdatasync(self._fd)
-            self.syncs += 1
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if self.fsync:
+                os.fdatasync(self._fd)
+                self.syncs += 1
+        except OSError:
+            # A full disk mid-write: take the partial batch back out, so the next batch
+            # does not start in the middle of a line (those requests are answered 503).
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass
+            raise
         self._size += len(data)
         self.bytes_written += len(data)
 
