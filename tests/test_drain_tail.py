@@ -76,7 +76,9 @@ def test_cli_drain_with_nothing_stored_says_where_it_looked(tmp_path: Path, caps
     out = capsys.readouterr()
     assert code == 0 and out.out == ""
     assert "no drain data in" in out.err and "drain serve" in out.err
-    assert cli.main(["logs", "--demo", "--source", "drain"]) == 2
+    # The demo has its own (what `drain serve --demo` stored), apart from the profile's.
+    assert cli.main(["logs", "--demo", "--source", "drain"]) == 0
+    assert "demo/drain/default" in capsys.readouterr().err
 
 
 def test_config_show_says_which_tail_is_in_use(tmp_path: Path, capsys) -> None:
