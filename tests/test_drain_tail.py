@@ -180,3 +180,18 @@ async def test_the_logs_pane_tails_the_drain_live(tmp_path: Path, only_logs) -> 
         await pilot.pause(0.2)
         assert isinstance(app.screen, LogDetailScreen)
         assert "execution_time_ms" in screen_text(app)  # the whole event, read back from the ring
+
+
+async def test_drained_function_events_get_their_slug_from_the_functions_list(tmp_path: Path) -> None:
+    log_endpoint.forget_all()
+    with FakeSupabase(mode="2026") as fake:
+        hub = SupabaseLogHub(fake.client(), FixedClock(NOW))
+        names = await hub.function_names()
+        assert names, "the fake lists functions"
+        fid, slug = next(iter(names.items()))
+        event = {"id": "f-1", "timestamp": int(NOW.timestamp() * 1e6), "event_message": "hello\n",
+                 "metadata": {"function_id": fid, "execution_id": "x", "level": "info", "event_type": "Log"}}
+        await _fill(tmp_path, [event])
+        source = DrainFirstSource(RingLogSource(tmp_path, "function"), hub.source("function"))
+        out = [r async for batch in source.records(None, False) for r in batch]
+    assert [(r.source, r.function, r.message) for r in out] == [("function", slug, "hello")]

@@ -55,4 +55,20 @@ class DrainFirstSource:
                     yield older
             since = oldest or since
         async for batch in self.drain.records(since, follow, tail=tail):
+            await self._name_functions(batch)
             yield batch
+
+    async def _name_functions(self, batch: list[LogRecord]) -> None:
+        """A drained function event carries the function's id: its slug from the functions list
+        (the Management API, cached 10 minutes; not the logs endpoint)."""
+        hub = getattr(self.history, "hub", None)
+        if hub is None or not any(r.source == "function" for r in batch):
+            return
+        try:
+            names = await hub.function_names()
+        except Exception:  # noqa: BLE001 - names are a nicety: the id stays
+            return
+        if names:
+            for r in batch:
+                if r.function is not None and r.function in names:
+                    r.function = names[r.function]
