@@ -176,7 +176,29 @@ async def test_the_logs_pane_tails_the_drain_live(tmp_path: Path, only_logs) -> 
         assert pane.buffer.match_count == 10
         await pilot.pause(0.6)
         assert "drain lag" in pane.status_content().plain
+        await pilot.press("space")  # pause: new events are counted, the view stays
+        await pilot.pause(0.1)
+        ring = RingStore(ring_dir)
+        ring.open()
+        await ring.put(_rows(mixed_events(5, seed=3)))
+        ring.close()
+        for _ in range(100):
+            if "PAUSED +1 new" in pane.status_content().plain:
+                break
+            await pilot.pause(0.05)
+        assert "PAUSED +1 new" in pane.status_content().plain
+        await pilot.press("s")  # save: the filtered records, whole events included
+        await pilot.pause(0.2)
+        target = Path(app.screen.query_one("#log-save-path").value)  # type: ignore[attr-defined]
         await pilot.press("enter")
+        for _ in range(100):
+            if target.exists():
+                break
+            await pilot.pause(0.05)
+        saved = [json.loads(x) for x in target.read_text().splitlines()]
+        assert len(saved) == 11 and all(x["source"] == "function" for x in saved)
+        assert all("execution_time_ms" in x["raw"]["metadata"] for x in saved)
+        await pilot.press("space", "enter")
         await pilot.pause(0.2)
         assert isinstance(app.screen, LogDetailScreen)
         assert "execution_time_ms" in screen_text(app)  # the whole event, read back from the ring
