@@ -39,7 +39,11 @@ async def _read(source: PgDrainSource, since=None, tail=None) -> list:
     return out
 
 
-async def test_batches_land_once_and_two_consoles_tail_them_by_notify(team_dsn: str) -> None:
+async def test_batches_land_once_and_two_consoles_tail_them_by_notify(team_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cs_console.stores.drain_team as drain_team
+
+    # No safety poll within the test's time: only NOTIFY can wake the readers.
+    monkeypatch.setattr(drain_team, "SAFETY_POLL_S", 300.0)
     sink = PgDrainSink(team_dsn, None)
     receiver = DrainReceiver(sink, ReceiverSettings(secret=SECRET))
     runner, port = await start_site(receiver.app(), "127.0.0.1", 0)
@@ -58,11 +62,9 @@ async def test_batches_land_once_and_two_consoles_tail_them_by_notify(team_dsn: 
         for chunk in batches(events):
             assert (await _post(port, chunk)).status_code == 200
         posted = time.monotonic()
-        while len(seen_all) < 600 and time.monotonic() - posted < 10:
+        while (len(seen_all) < 600 or len(seen_pg) < 120) and time.monotonic() - posted < 60:
             await asyncio.sleep(0.01)
-        took = time.monotonic() - posted
         assert [r.id for r in seen_all] == [e["id"] for e in events]
-        assert took < 1.5, "NOTIFY wakes the readers, not the 2 s safety poll"
         assert {r.source for r in seen_pg} == {"postgres"} and len(seen_pg) == 120
         # A retry of a stored batch (the receiver restarted, its memory gone): stored once still.
         fresh = DrainReceiver(sink, ReceiverSettings(secret=SECRET))
@@ -120,7 +122,7 @@ async def test_team_database_down_is_503_and_both_sides_recover_without_restart(
         started = time.monotonic()
         r = await _post(port, during)
         assert r.status_code == 503 and r.headers["Retry-After"]
-        assert time.monotonic() - started < 4.5, "under the platform's 5 s client timeout"
+        assert time.monotonic() - started < 5.0, "within the platform's 5 s client timeout (connect timeout 3 s)"
         r = await _post(port, during)  # fast-failing while it is away
         assert r.status_code == 503
         for _ in range(100):
