@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "incident",
     "runbook",
     "audit",
+    "drain",
 )
 
 def build_parser() -> argparse.ArgumentParser:

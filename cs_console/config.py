@@ -131,6 +131,15 @@ def _check_dsn(v: str) -> str | None:
     return None
 
 
+def _check_listen(v: str) -> str | None:
+    m = re.match(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$", v)
+    return None if m and int(m.group(2)) <= 65535 else "HOST:PORT, e.g. 127.0.0.1:9513 ([::1]:9513 for IPv6)"
+
+
+def _check_header(v: str) -> str | None:
+    return None if re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$", v) else "an HTTP header name such as X-Drain-Secret"
+
+
 def _check_positive(v: float) -> str | None:
     return None if v > 0 else "a number greater than 0"
 
@@ -144,7 +153,7 @@ REFRESH_FIELDS: dict[str, FieldSpec] = {
 TOP_LEVEL_KEYS = {"default_profile", "theme", "keymap", "profiles"}
 
 # The settings that name an env var holding a secret (the secret itself never is in the config).
-SecretField = Literal["access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env", "team_password_env"]
+SecretField = Literal["access_token_env", "service_role_key_env", "db_password_env", "webhook_url_env", "team_password_env", "drain_secret_env"]
 SECRET_ENV_FIELDS: tuple[SecretField, ...] = get_args(SecretField)
 
 
@@ -180,6 +189,12 @@ class Profile:
     team_dsn: str = _setting(str, "", "PostgreSQL DSN of the team store, without password", _check_dsn)
     team_password_env: str = _setting(str, "CS_CONSOLE_TEAM_PASSWORD", "env var holding the team store password", _check_env_name)
     allow_without_team_store: bool = _setting(bool, False, "team mode: steps above read run (warned, audited) when the team store is down, instead of being refused")
+    drain: str = _setting(("off", "local", "team"), "off", "Supabase Log Drain: where `drain serve` stores events and live tails read them (local ring, team PostgreSQL); off: live tails poll the logs endpoint")
+    drain_listen: str = _setting(str, "127.0.0.1:9513", "drain serve: HOST:PORT to listen on (loopback unless a proxy or TLS fronts it)", _check_listen)
+    drain_secret_env: str = _setting(str, "CS_CONSOLE_DRAIN_SECRET", "env var holding the drain's shared secret (the custom header's value)", _check_env_name)
+    drain_secret_header: str = _setting(str, "X-Drain-Secret", "the custom header the drain sends the secret in", _check_header)
+    drain_retention_hours: float = _setting(float, 24.0, "hours of drained events kept (ring and team table)", _check_positive)
+    drain_max_mb: int = _setting(int, 512, "local ring: MiB on disk at most (oldest segments go first)", lambda v: None if v >= 16 else "an integer >= 16")
     refresh: dict[str, float] = field(default_factory=lambda: {k: s.default for k, s in REFRESH_FIELDS.items()})
     thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     maintenance: tuple[MaintenanceWindow, ...] = tuple(DEFAULT_WINDOWS)

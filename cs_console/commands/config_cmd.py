@@ -42,6 +42,7 @@ def _show(args: argparse.Namespace) -> int:
         "profile": profile.name,
         "profiles": cfg.profile_names,
         "demo": session.demo is not None,
+        "live_log_tail": _live_tail(session),
     }
     if args.json:
         print(json.dumps({**header, "values": rows}, indent=2, default=str))
@@ -49,6 +50,7 @@ def _show(args: argparse.Namespace) -> int:
     print(f"config file : {cfg.path} ({cfg.path_origin}{'' if cfg.exists else ', not found: defaults'})")
     print(f"state dir   : {header['state_dir']}")
     print(f"profile     : {profile.name}   (defined: {', '.join(cfg.profile_names) or 'none'})")
+    print(f"live log tail: {header['live_log_tail']}")
     width = max(len(str(r["key"])) for r in rows)
     for r in rows:
         value = r["value"]
@@ -57,6 +59,12 @@ def _show(args: argparse.Namespace) -> int:
             text += f"  [{r['secret']}]"
         print(f"  {str(r['key']):<{width}}  {text:<40}  {r['origin']}")
     return 0
+
+
+def _live_tail(session) -> str:
+    from cs_console.wiring.drain import drain_in_use
+
+    return "demo (simulated)" if session.demo is not None else drain_in_use(session)
 
 
 def register(sub) -> None:

@@ -27,7 +27,7 @@ from cs_console.commands.registration import add_command
 if TYPE_CHECKING:
     from cs_console.domain.log_record import LogRecord
 
-SOURCES_HELP = "function, edge, auth, postgres, all (Supabase or demo), file:PATH, or - for stdin"
+SOURCES_HELP = "function, edge, auth, postgres, all (Supabase or demo), drain (what `drain serve` stored), file:PATH, or - for stdin"
 
 
 def register(sub: Any) -> None:
@@ -112,7 +112,8 @@ def _run_tui(args: argparse.Namespace, spec: str, local: bool) -> int:
         options["since"] = args.since
     # A local file needs no profile (like `lnav FILE`): without one the console opens
     # on the file alone, labelled LOCAL, with no demo and no "no profile" notice.
-    return run_console(args, initial_pane="logs", pane_options=options, local_only=local)
+    # So does the drain's local ring (`drain serve` ran with no profile either).
+    return run_console(args, initial_pane="logs", pane_options=options, local_only=local or spec == "drain")
 
 
 async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any) -> int:
@@ -156,7 +157,9 @@ async def _print_logs(args: argparse.Namespace, spec: str, local: bool, flt: Any
             hits = batch if matcher.accepts_all else [r for r in batch if match(r)]
             if backlog is not None:
                 backlog.extend(hits)
-                caught_up = not args.follow or source.lag_seconds() in (0, 0.0, None)
+                caught_up = not args.follow or (
+                    source.caught_up() if hasattr(source, "caught_up") else source.lag_seconds() in (0, 0.0, None)
+                )
                 if args.follow and caught_up:
                     out.write(backlog)
                     backlog = None
@@ -182,18 +185,27 @@ def _environment_source(args: argparse.Namespace, spec: str) -> tuple[Any, Any]:
     from cs_console.services.session import open_session_or_exit
     from cs_console.wiring.environment import build_environment
 
-    session = open_session_or_exit(args)
+    session = open_session_or_exit(args, local_only=spec == "drain")
     for notice in session.notices:
         if not notice.startswith("warning:"):
             print(f"logs: {notice}", file=sys.stderr)
     env = build_environment(session, one_shot=True)
+    if spec == "drain" and spec not in env.log_factories:
+        raise _SourceProblem("source 'drain' reads what `cs-console drain serve` stored: not on the demo", 2)
     if spec in LOG_SOURCE_NAMES and spec not in env.log_factories and not env.is_demo:
         raise _SourceProblem(
             f"source {spec!r} needs a Supabase project: set project_ref in profile {session.profile.name!r} "
             "and the token env var (or try --demo)", 2,
         )
     try:
-        return env, env.log_source(spec)
+        source = env.log_source(spec)
+        if getattr(source, "lag_label", "") == "drain lag":
+            state = source.status()
+            if str(state.state) == "DOWN":
+                print(f"logs: {state.detail}", file=sys.stderr)
+            elif args.follow:
+                print("logs: following the drain (the logs endpoint is not polled)", file=sys.stderr)
+        return env, source
     except UnknownLogSource as exc:
         raise _SourceProblem(str(exc), 2) from None
     except ValueError as exc:

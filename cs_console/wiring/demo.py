@@ -23,6 +23,7 @@ from cs_console.backends.demo.model.project import DemoProject
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
 from cs_console.services.session import Session
 from cs_console.wiring.local_logs import open_local_log
+from cs_console.wiring.drain import wire_demo_drain
 
 ANCHOR_ENV = "CS_CONSOLE_DEMO_ANCHOR"
 
@@ -72,4 +73,5 @@ def build_demo_environment(session: Session, one_shot: bool, *, anchor: datetime
     env.health_probes += [DemoHealthProbe(project), DemoPlatformStatusProbe(project)]
     env.inspector = DemoInspector(project)
     env.log_factories = {name: _log_factory(project, name) for name in LOG_SOURCE_NAMES}
+    wire_demo_drain(env)  # `drain`: what `drain serve --demo` received from this simulation
     return env

@@ -13,6 +13,7 @@ import os
 from cs_console.domain.clock import SystemClock
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
 from cs_console.services.session import Session
+from cs_console.wiring.drain import wire_drain
 from cs_console.wiring.local_logs import open_local_log
 
 
@@ -23,6 +24,7 @@ def build_live_environment(session: Session) -> Environment:
     _wire_postgres(env)
     # Supabase Management API / metrics endpoint / logs: see cs_console/backends/supabase.
     _wire_supabase(env)
+    wire_drain(env)  # a profile with a drain: live tails read it instead of polling the logs endpoint
     return env
 
 

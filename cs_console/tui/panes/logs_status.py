@@ -107,7 +107,7 @@ class LogsStatusLine(Pane):
             except Exception:  # noqa: BLE001
                 lag = None
         if lag is not None:
-            parts.append((f"lag {one_unit(lag)}", "bold $warning" if lag > 60 else "", 1 if lag > 60 else 2))
+            parts.append((f"{getattr(self._source, 'lag_label', 'lag')} {one_unit(lag)}", "bold $warning" if lag > 60 else "", 1 if lag > 60 else 2))
         buffer = self.buffer
         fill = f"buf {compact(len(buffer))}/{compact(buffer.capacity)}"
         if buffer.dropped:
