@@ -152,6 +152,9 @@ class Profile:
     team_dsn: str = _setting(str, "", "PostgreSQL DSN of the team store, without password", _check_dsn)
     team_password_env: str = _setting(str, "CS_CONSOLE_TEAM_PASSWORD", "env var holding the team store password", _check_env_name)
     allow_without_team_store: bool = _setting(bool, False, "team mode: steps above read run (warned, audited) when the team store is down, instead of being refused")
+    second_person_approval: str = _setting(("auto", "irreversible", "guarded", "marked", "off"), "auto",
+                                           "two-person rule: auto = marked steps + irreversible steps in production; off waives it (audited)")
+    approval_max_age_minutes: int = _setting(int, 30, "how long a second person's approval stays valid", lambda v: None if 1 <= v <= 1440 else "minutes from 1 to 1440")
     refresh: dict[str, float] = field(default_factory=lambda: {k: s.default for k, s in REFRESH_FIELDS.items()})
     thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     maintenance: tuple[MaintenanceWindow, ...] = tuple(DEFAULT_WINDOWS)
