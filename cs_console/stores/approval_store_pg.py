@@ -91,7 +91,7 @@ class PgApprovalStore:
                     f"INSERT INTO {SCHEMA}.runbook_approvals (run_id, step_id, runbook_id, profile, environment, target, phrase,"
                     " what, requested_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)"
                     f" ON CONFLICT (run_id, step_id) WHERE status IN ('pending', 'approved') DO NOTHING RETURNING {_COLUMNS}",
-                    run_id, step_id, runbook_id, profile, environment, target, phrase, what, json.dumps(requested_by, default=str))
+                    run_id, step_id, runbook_id, profile, environment, target, phrase, what, dict(requested_by))
                 if row is None:
                     row = await conn.fetchrow(
                         f"SELECT {_COLUMNS} FROM {SCHEMA}.runbook_approvals WHERE run_id = $1 AND step_id = $2"
@@ -121,7 +121,7 @@ class PgApprovalStore:
                 done = await conn.fetchrow(
                     f"UPDATE {SCHEMA}.runbook_approvals SET status = $2, decided_by = $3::jsonb, decided_at = now(), reason = $4"
                     f" WHERE id = $1 RETURNING {_COLUMNS}",
-                    req.id, APPROVED if approve else REJECTED, json.dumps(by, default=str), reason)
+                    req.id, APPROVED if approve else REJECTED, dict(by), reason)
                 await self._notify(conn, run_id, APPROVED if approve else REJECTED)
                 return done
 

@@ -151,7 +151,7 @@ class TeamRun:
 
 
 async def _init(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=lambda v: json.dumps(v, default=str), decoder=json.loads, schema="pg_catalog")
 
 
 class PgRunStore:
@@ -269,7 +269,7 @@ class PgRunStore:
                         " current_since = EXCLUDED.current_since, updated_at = now(), state = EXCLUDED.state, saves = r.saves + 1"
                         " WHERE r.claim_token = EXCLUDED.claim_token RETURNING saves",
                         run.run_id, run.runbook_id, run.profile, run.environment, run.status.value, str(owner.get("user", "")),
-                        str(owner.get("ssh_client", "")), step, since, run.started_at, token, json.dumps(state, default=str),
+                        str(owner.get("ssh_client", "")), step, since, run.started_at, token, state,
                     )
                     if saved is None:
                         raise RunStoreError(f"run {run.run_id} was taken over by another console: this console stops here")
