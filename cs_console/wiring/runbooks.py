@@ -130,3 +130,15 @@ def open_engine(session: "Session", runbook: Runbook, *, environment: "Environme
 def build_checklist_store(clock: Clock | None = None) -> ChecklistStore:
     """The daily checklist ticks, kept in the state dir (shared by the consoles of one machine)."""
     return ChecklistStore(clock=clock)
+
+
+def open_team_feed(session: "Session") -> Any:
+    """The team's runs and approvals, live, for the Runbooks pane (None outside team mode)."""
+    store = build_run_store(session)
+    approvals = build_approval_store(session)
+    if store.kind != "postgres" or approvals is None:
+        return None
+    from cs_console.services.runbooks.team_feed import TeamRunsFeed
+    from cs_console.stores.operator_identity import operator_identity
+
+    return TeamRunsFeed(store, approvals, build_audit_trail(session), profile=session.profile.name, me=operator_identity())
