@@ -1,7 +1,8 @@
 """The team's runs in progress and the approvals they wait for, live, for the Runbooks pane.
 
 A snapshot is read from the team store when the feed starts and again after every
-NOTIFY on the runs channel (coalesced: a burst of saves is one read). The pane gets
+NOTIFY on the runs channel (coalesced: a burst of saves is one read), and every
+POLL_S seconds, since an owner's console that dies notifies nobody. The pane gets
 plain data; it never touches the store. Decisions (approve, reject) go through
 ``services/runbooks/approvals.decide``, like the CLI's.
 """
@@ -16,6 +17,8 @@ from typing import Any
 
 from cs_console.domain.runbooks.approval import ApprovalRequest, same_person
 from cs_console.services.runbooks.approvals import decide
+
+POLL_S = 10.0  # how soon a vanished owner shows as gone without any NOTIFY
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class TeamRunsFeed:
         self._unsubscribe: Callable[[], Awaitable[None]] | None = None
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.poll_s = POLL_S
 
     async def snapshot(self) -> TeamSnapshot:
         try:
@@ -75,7 +79,9 @@ class TeamRunsFeed:
 
         async def pump() -> None:
             while True:
-                await self._dirty.wait()
+                # A console that dies NOTIFYs nobody: liveness is re-read every poll_s too.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._dirty.wait(), timeout=self.poll_s)
                 await asyncio.sleep(0.1)  # coalesce a burst of saves
                 self._dirty.clear()
                 on_snapshot(await self.snapshot())
