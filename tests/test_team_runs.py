@@ -290,3 +290,14 @@ async def test_take_over_a_run_whose_owner_is_gone(pg, tmp_path, monkeypatch) ->
         await again.resume(run.run_id)
     assert await PgRunStore(dsn, local_root=tmp_path).team_runs("prod") == []  # finished: no longer in progress
 
+
+
+def test_the_schema_says_where_second_person_approval_may_go() -> None:
+    from cs_console.domain.runbooks.loader_errors import RunbookError
+    from cs_console.domain.runbooks.schema import Approval
+
+    assert parse_runbook(GUARDED, "t.toml").step("wipe").approval is Approval.SECOND_PERSON
+    with pytest.raises(RunbookError, match=r"steps\.look\.approval: approval = \"second-person\" only on destructive or irreversible"):
+        parse_runbook(GUARDED.replace('title = "reachable"', 'title = "reachable"\napproval = "second-person"'), "t.toml")
+    with pytest.raises(RunbookError, match=r"steps\.wipe\.approval: \"second-person\" or \"none\""):
+        parse_runbook(GUARDED.replace('approval = "second-person"', 'approval = "two"'), "t.toml")
