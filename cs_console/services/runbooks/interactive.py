@@ -125,6 +125,8 @@ class InteractiveRun:
             notice = f"{step_id} refused: {outcome.detail}"
         elif outcome.state is StepState.FAILED:
             notice = f"{step_id} failed: {outcome.detail}"
+        elif outcome.waiting_approval:
+            notice = f"{step_id}: {outcome.detail}; once approved, r runs it (your phrase again)"
         else:
             notice = ""
         notice = self._tick(step_id, outcome) or notice
