@@ -95,7 +95,10 @@ class RunbookEngine(DryRun, TeamStoreRule, ApprovalRule, TakeoverRule):
         self._window = window_status(self.runbook, self.profile.maintenance, now)
         if not dry_run:
             await self._acquire_lock()
-        await self._save()
+        try:
+            await self._save()
+        except RunStoreError as exc:
+            raise EngineError(f"the run state cannot be saved, nothing was run: {exc}") from None
         await self._audit("start", outcome="started", detail=self._window.message if self._window.applies else "")
         return run
 
@@ -116,7 +119,11 @@ class RunbookEngine(DryRun, TeamStoreRule, ApprovalRule, TakeoverRule):
             raise EngineError(f"run {run_id} was started on profile {run.profile!r}, not {self.profile.name!r}")
         if run.status.finished:
             raise EngineError(f"run {run_id} has already finished ({run.status.value}); start a new run")
-        if await self.store.is_live_elsewhere_async(run_id) or not await self.store.claim_async(run_id):
+        try:
+            held_elsewhere = await self.store.is_live_elsewhere_async(run_id) or not await self.store.claim_async(run_id)
+        except RunStoreError as exc:
+            raise EngineError(str(exc)) from None
+        if held_elsewhere:
             raise EngineError(f"run {run_id} is still running in another process"
                               + (f" (by {who(run.owner or run.operator)}: ask them to hand it over)" if self.store.kind == "postgres" else ""))
         self.run = run
@@ -161,7 +168,11 @@ class RunbookEngine(DryRun, TeamStoreRule, ApprovalRule, TakeoverRule):
                 await self.store.release_async(run_id)
                 self.run = None
                 raise
-        await self._save()
+        try:
+            await self._save()
+        except RunStoreError as exc:
+            await self._let_go(run_id)
+            raise EngineError(f"the run state cannot be saved: {exc}") from None
         if previous_owner is not None:
             await self._audit("takeover", outcome="taken-over", detail=f"{who(self._operator)} took over from {who(previous_owner)}"
                               + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
