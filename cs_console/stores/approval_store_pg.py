@@ -19,8 +19,7 @@ import asyncpg
 
 from cs_console.domain.runbooks.approval import APPROVED, PENDING, REJECTED, ApprovalRequest, same_person
 from cs_console.stores.incident_store_pg import SCHEMA, migrate
-from cs_console.stores.run_store import RunStoreError
-from cs_console.stores.run_store_pg import CHANNEL, COMPONENT, MIGRATIONS, _err, _init
+from cs_console.stores.run_store_pg import CHANNEL, COMPONENT, MIGRATIONS, init_json, team_store_error
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
 _COLUMNS = ("id, run_id, step_id, runbook_id, profile, environment, target, phrase, what, requested_by, requested_at,"
@@ -55,15 +54,15 @@ class PgApprovalStore:
         try:
             conn = await asyncpg.connect(self.dsn, **kwargs)
         except _DB_ERRORS as exc:
-            raise _err(exc, self.password) from None
+            raise team_store_error(exc, self.password) from None
         try:
-            await _init(conn)
+            await init_json(conn)
             if not self._migrated:
                 await migrate(conn, COMPONENT, MIGRATIONS)
                 self._migrated = True
             return await op(conn)
         except _DB_ERRORS as exc:
-            raise _err(exc, self.password) from None
+            raise team_store_error(exc, self.password) from None
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
@@ -163,6 +162,3 @@ class PgApprovalStore:
                 " ORDER BY id", PENDING, profile)
 
         return [_row(r) for r in await self._with(op)]
-
-
-__all__ = ["ApprovalRefused", "PgApprovalStore", "RunStoreError"]

@@ -21,7 +21,7 @@ Payload = Callable[[str | None], Any]
 
 
 async def listen(dsn: str, password: str | None, channel: str, callback: Payload, *,
-                 on_problem: Callable[[str], None] | None = None) -> Callable[[], Awaitable[None]]:
+                 on_problem: Callable[[str], None] | None = None, backoff_cap: float = 1.0) -> Callable[[], Awaitable[None]]:
     """Subscribe; returns the coroutine function that unsubscribes."""
     loop = asyncio.get_running_loop()
     pending: set[asyncio.Future[Any]] = set()
@@ -59,7 +59,8 @@ async def listen(dsn: str, password: str | None, channel: str, callback: Payload
         state["conn"] = conn
 
     async def keeper() -> None:
-        backoff = Backoff(initial=0.25, cap=2.0)
+        # Capped (1 s by default): live updates resume within about a second of the server's return.
+        backoff = Backoff(initial=0.25, cap=backoff_cap)
         while not state["closing"]:
             await lost.wait()
             lost.clear()

@@ -100,7 +100,7 @@ _LIVE_SQL = (
 )
 
 
-def _err(exc: BaseException, password: str | None) -> RunStoreError:
+def team_store_error(exc: BaseException, password: str | None) -> RunStoreError:
     text = redact(str(exc).strip().splitlines()[0], [password]) if str(exc).strip() else ""
     return RunStoreError(f"team run store unavailable: {type(exc).__name__}" + (f": {text[:200]}" if text else ""))
 
@@ -150,7 +150,7 @@ class TeamRun:
         return d
 
 
-async def _init(conn: asyncpg.Connection) -> None:
+async def init_json(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=lambda v: json.dumps(v, default=str), decoder=json.loads, schema="pg_catalog")
 
 
@@ -173,7 +173,7 @@ class PgRunStore:
         if self.password:
             kwargs["password"] = self.password
         conn = await asyncpg.connect(self.dsn, **kwargs)
-        await _init(conn)
+        await init_json(conn)
         if not self._migrated:
             await migrate(conn, COMPONENT, MIGRATIONS)
             self._migrated = True
@@ -183,11 +183,11 @@ class PgRunStore:
         try:
             conn = await self._connect()
         except _DB_ERRORS as exc:
-            raise _err(exc, self.password) from None
+            raise team_store_error(exc, self.password) from None
         try:
             return await op(conn)
         except _DB_ERRORS as exc:
-            raise _err(exc, self.password) from None
+            raise team_store_error(exc, self.password) from None
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
@@ -212,7 +212,7 @@ class PgRunStore:
         try:
             conn = await self._connect(f"cs-console run {self.holder} {run_id}")
         except _DB_ERRORS as exc:
-            raise _err(exc, self.password) from None
+            raise team_store_error(exc, self.password) from None
         try:
             got = await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended('cs-console run ' || $1, 0))", run_id)
             if not got:
@@ -224,7 +224,7 @@ class PgRunStore:
         except _DB_ERRORS as exc:
             with contextlib.suppress(Exception):
                 await conn.close()
-            raise _err(exc, self.password) from None
+            raise team_store_error(exc, self.password) from None
         self._held[run_id] = (conn, token)
         return True
 
@@ -276,7 +276,7 @@ class PgRunStore:
                     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL,
                                        json.dumps({"run_id": run.run_id, "status": run.status.value}))
             except _DB_ERRORS as exc:
-                raise _err(exc, self.password) from None
+                raise team_store_error(exc, self.password) from None
 
     async def load_async(self, run_id: str) -> Run:
         self.path(run_id)
