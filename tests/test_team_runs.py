@@ -343,3 +343,24 @@ async def test_the_wizard_shows_the_step_waiting_for_a_second_person(pg, tmp_pat
         await pilot.press("f2", *"production", "enter", "enter")
         await _until(pilot, lambda: wizard.run.steps["wipe"].state is StepState.SUCCEEDED and not wizard.busy)
     assert pg.psql("select count(*) from rb_scratch") == "0"
+
+
+async def test_an_explicit_hand_over_lets_another_engineer_take_over(pg, tmp_path, monkeypatch) -> None:
+    dsn = team_db(pg)
+    session = team_session(tmp_path, pg, dsn)
+    rb = parse_runbook(GUARDED, "t.toml")
+    monkeypatch.setenv("LOGNAME", "alice")
+    a = open_engine(session, rb)
+    run = await a.start({})
+    await a.execute("look")
+    await a.hand_over("end of my shift: wipe is next")
+    monkeypatch.setenv("LOGNAME", "bob")
+    b = open_engine(session, rb)
+    report = await b.resume(run.run_id, takeover=takeover_gate(run.run_id, "production").confirm(run.run_id))
+    assert report.unknown_steps == [] and report.next_step == "wipe"
+    assert any("handed over by alice" in n for n in b.run.notes)
+    await b.close()
+    await a.close()
+    team = await PgAuditLog(dsn).read(100)
+    assert [(r["phase"], r["user"]) for r in team if r["phase"] in ("handover", "takeover")] == [("handover", "alice"), ("takeover", "bob")]
+    assert next(r for r in team if r["phase"] == "handover")["detail"] == "end of my shift: wipe is next"

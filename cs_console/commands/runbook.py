@@ -160,6 +160,8 @@ def _runs(args: argparse.Namespace) -> int:
         from cs_console.stores.run_store import RunStore
 
         store = RunStore.in_state_dir(session.state_dir)  # this machine's runs; --team lists the team's
+        if not args.json:
+            print("team mode: runs live in the team store (cs-console runbook runs --team); this machine's:", file=sys.stderr)
     summaries = store.summaries()
     if args.json:
         print(json.dumps([summary_dict(s) for s in summaries], indent=2))

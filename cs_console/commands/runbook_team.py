@@ -1,4 +1,4 @@
-"""Team mode from the command line: `runbook runs --team`, `takeover`, `approve`, `reject`.
+"""Team mode from the command line: `runbook runs --team`, `takeover`, `handover`, `approve`, `reject`.
 
 Exit codes are `runbook`'s: 0 done, 2 refused / bad input (also: not in team mode, the
 team store does not answer), 3 waiting for the operator. A take-over needs the run id
@@ -24,6 +24,10 @@ def register_team(rsub: Any) -> None:
     p = add_command(rsub, "takeover", "take over a team run whose owner's console is gone (typed run id; audited)", _takeover)
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--confirm", metavar="RUN_ID", help="the run id, typed again (asked on a terminal when missing)")
+
+    p = add_command(rsub, "handover", "hand your team run over (audited): another engineer may then take it over", _handover)
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--note", metavar="TEXT", default="", help="where it stands, for whoever takes it over")
 
     p = add_command(rsub, "approve", "approve another engineer's guarded step (two-person rule)", _approve)
     p.add_argument("run_id", metavar="RUN_ID")
@@ -138,6 +142,43 @@ async def _takeover_async(args: argparse.Namespace, session: Any) -> int:
                   f"cs-console runbook run {rb.id} --resume {run.run_id} --mark {sid}=verify|done|not-done")
         if not report.unknown_steps:
             print(f"continue with cs-console runbook run {rb.id} --resume {run.run_id}")
+        return EXIT_OK
+    finally:
+        await engine.close()
+
+
+def _handover(args: argparse.Namespace) -> int:
+    session = _team_session(args)
+    if session is None:
+        print(NOT_TEAM, file=sys.stderr)
+        return EXIT_REFUSED
+    return asyncio.run(_handover_async(args, session))
+
+
+async def _handover_async(args: argparse.Namespace, session: Any) -> int:
+    from cs_console.services.runbooks.catalog import load_runbook_or_error
+    from cs_console.services.runbooks.plan import EngineError
+    from cs_console.stores.run_store import RunStoreError
+    from cs_console.wiring.runbooks import build_run_store, open_engine
+
+    try:
+        run = await build_run_store(session).load_async(args.run_id)
+    except RunStoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_REFUSED
+    rb, err = load_runbook_or_error(run.runbook_id)
+    if rb is None:
+        print(err, file=sys.stderr)
+        return EXIT_REFUSED
+    engine = open_engine(session, rb)
+    try:
+        try:
+            await engine.resume(run.run_id)  # only its owner gets here (anyone else must take it over)
+            await engine.hand_over(args.note)
+        except (EngineError, RunStoreError) as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_REFUSED
+        print(f"run {run.run_id} handed over: another engineer takes it over with cs-console runbook takeover {run.run_id}")
         return EXIT_OK
     finally:
         await engine.close()

@@ -406,6 +406,12 @@ class RunbooksPane(Pane):
 
     # ------------------------------------------------------------ team mode
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The team's keys exist only in team mode (hidden from the footer elsewhere).
+        if action in ("approve", "reject", "takeover"):
+            return self._team_feed is not None
+        return True
+
     @work(group="runbooks-team", exclusive=True, exit_on_error=False)
     async def _watch_team(self) -> None:
         from cs_console.wiring.runbooks import open_team_feed
@@ -415,6 +421,7 @@ class RunbooksPane(Pane):
             return
         self._team_feed = feed
         self.query_one("#rb-team", Static).display = True
+        self.refresh_bindings()
         await feed.start(self._team_changed)
 
     def _team_changed(self, snapshot: Any) -> None:
