@@ -21,6 +21,7 @@ from cs_console.tui.app import ConsoleApp
 from cs_console.tui.panes.runbooks import RunbooksPane
 from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen
 from cs_console.tui.screens.runbook_reject import RejectApprovalScreen
+from cs_console.tui.screens.runbook_wizard import RunbookWizardScreen
 from tests.screen_text import until
 from tests.sessions import session_args
 
@@ -42,12 +43,16 @@ def make_app(tmp_path: Path, team_dsn: str) -> ConsoleApp:
 
 async def alice_waits(dsn: str, tmp_path: Path, run_id: str) -> tuple[PgRunStore, PgApprovalStore]:
     """Alice's console: a restore run at its guarded step, waiting for a second person."""
+    from cs_console.services.runbooks.catalog import load_catalog
+
+    rb = load_catalog(user_dir=Path("/nonexistent")).get("restore-from-backup")
     now = datetime.now(timezone.utc)
-    run = Run.new(run_id=run_id, runbook_id="restore-from-backup", runbook_sha256="0" * 64, runbook_version="1",
-                  runbook_source="<builtin>/restore-from-backup.toml", step_ids=["backup_readable", "restore"], profile="prod",
-                  environment="production", dry_run=False, inputs={}, operator=ALICE, now=now)
-    run.transition("backup_readable", StepState.RUNNING, now)
-    run.transition("backup_readable", StepState.SUCCEEDED, now)
+    run = Run.new(run_id=run_id, runbook_id=rb.id, runbook_sha256=rb.sha256, runbook_version=rb.version,
+                  runbook_source=rb.source, step_ids=[s.id for s in rb.steps], profile="prod", environment="production",
+                  dry_run=False, inputs={"backup_file": "/nonexistent/b.dump", "target_database": "rb_target"}, operator=ALICE, now=now)
+    for step in rb.steps[:rb.index_of("restore")]:
+        run.transition(step.id, StepState.RUNNING, now)
+        run.transition(step.id, StepState.SUCCEEDED, now)
     store = PgRunStore(dsn, local_root=tmp_path / "alice", holder="alice@203.0.113.7")
     assert await store.claim_async(run_id)
     await store.save(run)
@@ -111,4 +116,16 @@ async def test_the_pane_lists_team_runs_live_and_approves_with_the_typed_phrase(
         app.query_one(RunbooksPane)._team_feed.poll_s = 0.3
         await store.release_async("20261203T140000Z-abcdef")
         await until(pilot, lambda: "owner gone: t takes over" in team_text(app), timeout=20)
+        # Bob takes it over from the pane: the run id typed, then the wizard on the resumed run, now his.
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDestructiveScreen))
+        assert "from alice@203.0.113.7 (console gone)" in str(app.screen.query_one("#cd-what", Static).render())
+        app.screen.query_one("#cd-input", Input).value = "20261203T140000Z-abcdef"
+        await pilot.pause()
+        await pilot.click("#cd-confirm")
+        await until(pilot, lambda: isinstance(app.screen, RunbookWizardScreen) and app.screen.run is not None, timeout=20)
+        assert app.screen.run.owner["user"] == "bob"
+        await until(pilot, lambda: "by bob@198.51.100.2" in team_text(app) and "live" in team_text(app), timeout=20)
+        loaded = await store.load_async("20261203T140000Z-abcdef")
+        assert loaded.owner["user"] == "bob" and loaded.operator["user"] == "alice"
     await store.close()

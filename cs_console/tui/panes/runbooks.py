@@ -5,7 +5,8 @@ Recovery, Security, Scaling) and searchable by title, tag, id and manual
 section. The panel beside it says what a runbook does, its highest risk, its
 steps, its inputs, the maintenance window it needs, and for the daily
 checklist what is already ticked today. Runs cut off by a dropped link are
-offered for resumption when the pane opens.
+offered for resumption when the pane opens. In team mode a section above the list shows
+the team's runs in progress, live, and the approvals they wait for (``runbooks_team.py``).
 """
 
 from __future__ import annotations
