@@ -195,6 +195,9 @@ class Profile:
     drain_secret_header: str = _setting(str, "X-Drain-Secret", "the custom header the drain sends the secret in", _check_header)
     drain_retention_hours: float = _setting(float, 24.0, "hours of drained events kept (ring and team table)", _check_positive)
     drain_max_mb: int = _setting(int, 512, "local ring: MiB on disk at most (oldest segments go first)", lambda v: None if v >= 16 else "an integer >= 16")
+    second_person_approval: str = _setting(("auto", "irreversible", "guarded", "marked", "off"), "auto",
+                                           "two-person rule: auto = marked steps + irreversible steps in production; off waives it (audited)")
+    approval_max_age_minutes: int = _setting(int, 30, "how long a second person's approval stays valid", lambda v: None if 1 <= v <= 1440 else "minutes from 1 to 1440")
     refresh: dict[str, float] = field(default_factory=lambda: {k: s.default for k, s in REFRESH_FIELDS.items()})
     thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     maintenance: tuple[MaintenanceWindow, ...] = tuple(DEFAULT_WINDOWS)

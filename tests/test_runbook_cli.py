@@ -161,7 +161,8 @@ def test_backup_and_verified_restore_of_conversations(tmp_path: Path, pg) -> Non
     pg.psql("create database rb_src")
     pg.psql("create table conversations (id bigserial primary key, body text not null, created_at timestamptz default now())", db="rb_src")
     pg.psql("insert into conversations (body) select 'message ' || g from generate_series(1, 1234) g", db="rb_src")
-    config = write_config(tmp_path, pg.dsn)
+    # One machine, no team store: the two-person rule for irreversible steps in production is waived (audited).
+    config = write_config(tmp_path, pg.dsn, extra='second_person_approval = "off"')
     write_runbook(BACKUP_RUNBOOK, "t-backup-restore")
     common = ("runbook", "run", "t-backup-restore", "--input", "source_db=rb_src", "--input", "target_db=rb_restored")
     r = cli(*common, config=config, timeout=180)
@@ -177,6 +178,7 @@ def test_backup_and_verified_restore_of_conversations(tmp_path: Path, pg) -> Non
     assert {s["step_id"]: s["state"] for s in state["steps"]} == {
         "count_source": "succeeded", "dump": "succeeded", "list": "succeeded", "create_target": "succeeded",
         "restore": "succeeded", "verify_rows": "succeeded"}
+    assert any(a["phase"] == "approval" and a["outcome"] == "approval-waived" and a["step_id"] == "restore" for a in audit_records())
     pg.psql("drop database rb_restored")
     pg.psql("drop database rb_src")
 

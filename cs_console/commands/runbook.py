@@ -1,5 +1,7 @@
 """`cs-console runbook list|show|run|runs`: the runbooks from the command line.
 
+Team mode adds `runs --team`, `takeover`, `approve` and `reject` (commands/runbook_team.py).
+
 There is no `--yes`. `--confirm PHRASE` must repeat the exact phrase of EACH
 guarded step (Heroku's rule; one `--confirm` per guarded step); a missing or
 wrong phrase is refused by the engine itself, audited, printed as one line on
@@ -51,6 +53,11 @@ def register(sub: Any) -> None:
 
     p = add_command(rsub, "runs", "list runs (interrupted ones can be resumed)", _runs)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--team", action="store_true", help="the team's runs in progress (team mode): owner, current step, since when")
+
+    from cs_console.commands.runbook_team import register_team
+
+    register_team(rsub)
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str] | None:
@@ -144,7 +151,17 @@ def _runs(args: argparse.Namespace) -> int:
     from cs_console.wiring.runbooks import build_run_store
 
     session = open_session_or_exit(args)
+    if args.team:
+        from cs_console.commands.runbook_team import team_runs
+
+        return team_runs(args, session)
     store = build_run_store(session)
+    if store.kind != "local":
+        from cs_console.stores.run_store import RunStore
+
+        store = RunStore.in_state_dir(session.state_dir)  # this machine's runs; --team lists the team's
+        if not args.json:
+            print("team mode: runs live in the team store (cs-console runbook runs --team); this machine's:", file=sys.stderr)
     summaries = store.summaries()
     if args.json:
         print(json.dumps([summary_dict(s) for s in summaries], indent=2))
@@ -184,6 +201,7 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
     from cs_console.services.runbooks.batch import run_all
     from cs_console.services.runbooks.plan import EngineError
     from cs_console.wiring.environment import build_environment
+    from cs_console.stores.run_store import RunStoreError
     from cs_console.wiring.runbooks import build_run_store, open_engine
 
     try:
@@ -227,7 +245,7 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
                       "(never re-run automatically: --mark STEP=verify|done|not-done)", file=sys.stderr)
             print(f"resuming run {report.run.run_id} of {rb.id} at {report.next_step or '(nothing left)'}")
         else:
-            interrupted = build_run_store(session).interrupted_runs(rb.id, session.profile.name)
+            interrupted = await _interrupted(build_run_store(session), rb.id, session.profile.name)
             for r in interrupted[:3]:
                 print(f"note: run {r.run_id} of {rb.id} did not finish ({r.status.value}); resume it with --resume {r.run_id}",
                       file=sys.stderr)
@@ -240,7 +258,11 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
             print(f"run {run.run_id} of {rb.id} on {engine.environment_name} ({mode})")
             if engine.window.applies:
                 print(f"maintenance: {engine.window.message}")
-        last = await run_all(engine, list(args.confirm), answers, marks=marks, report=lambda line: print(line, flush=True))
+        try:
+            last = await run_all(engine, list(args.confirm), answers, marks=marks, report=lambda line: print(line, flush=True))
+        except RunStoreError as exc:  # the state cannot be saved (taken over, store gone): nothing more runs
+            print(f"refused: {rb.id}: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
         run = engine.run
         assert run is not None
         for w in engine.warnings:
@@ -250,6 +272,10 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
         if last is not None and last.refused:
             print(f"refused: {rb.id}/{last.step_id}: {last.detail}", file=sys.stderr)
             return EXIT_REFUSED
+        if last is not None and last.waiting_approval:
+            print(f"waiting: {rb.id}/{last.step_id}: {last.detail}; once approved, continue with --resume {run.run_id} "
+                  "--confirm PHRASE", file=sys.stderr)
+            return EXIT_WAITING
         if last is not None and last.stopped and run.status.value == "failed":
             print(f"failed: {rb.id}/{last.step_id}: {last.detail} (resume with --resume {run.run_id})", file=sys.stderr)
             return EXIT_FAILED
@@ -280,6 +306,18 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
                 await env.aclose()
             except Exception:
                 pass
+
+
+async def _interrupted(store: Any, runbook_id: str, profile: str) -> list[Any]:
+    """This runbook's runs that did not finish (the team's in team mode); [] when the store does not answer."""
+    from cs_console.stores.run_store import RunStoreError
+
+    try:
+        if store.kind == "local":
+            return store.interrupted_runs(runbook_id, profile)
+        return await store.interrupted_runs(runbook_id, profile)
+    except RunStoreError:
+        return []
 
 
 async def _resume(engine: Any, run_id: str, changed_typed: str | None) -> Any:

@@ -26,13 +26,13 @@ from typing import Any
 
 import asyncpg
 
-from cs_console.domain.backoff import Backoff
 from cs_console.domain.incidents.errors import ConcurrentAppend, StoreUnavailable, UnknownIncident
 from cs_console.domain.incidents.events import IncidentEvent
 from cs_console.domain.incidents.model import fold
 from cs_console.domain.incidents.reference import format_ref, normalize_ref
 from cs_console.domain.incidents.store import ChangeCallback
 from cs_console.domain.redaction import redact
+from cs_console.stores.pg_listen import listen
 
 log = logging.getLogger(__name__)
 
@@ -248,83 +248,22 @@ class PgIncidentStore:
         return [dict(r["summary"], ref=r["ref"]) for r in await self._run(op)]
 
     async def subscribe(self, callback: ChangeCallback) -> Callable[[], Awaitable[None]]:
-        """LISTEN on a connection of its own; reconnects with backoff and then
+        """LISTEN on a connection of its own (stores/pg_listen.py); reconnects with backoff and then
         calls back with None (anything may have changed while deaf)."""
-        loop = asyncio.get_running_loop()
-        pending: set[asyncio.Future[Any]] = set()
-        state: dict[str, Any] = {"conn": None, "closing": False}
-        lost = asyncio.Event()
 
-        def deliver(ref: str | None) -> None:
-            result = callback(ref)
-            if asyncio.iscoroutine(result):
-                fut = asyncio.ensure_future(result)
-                pending.add(fut)
-                fut.add_done_callback(pending.discard)
+        def on_payload(payload: str | None) -> Any:
+            ref = None
+            if payload is not None:
+                try:
+                    ref = json.loads(payload).get("ref")
+                except (ValueError, AttributeError):
+                    ref = None
+            return callback(ref if isinstance(ref, str) else None)
 
-        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-            try:
-                ref = json.loads(payload).get("ref")
-            except (ValueError, AttributeError):
-                ref = None
-            deliver(ref if isinstance(ref, str) else None)
+        def on_problem(text: str) -> None:
+            self._problem = text
 
-        def on_terminate(_conn: Any) -> None:
-            if not state["closing"]:
-                self._problem = "team store: live updates lost, reconnecting"
-                loop.call_soon_threadsafe(lost.set)
-
-        async def listen() -> None:
-            conn = await asyncpg.connect(self._dsn, password=self._password, timeout=5)
-            conn.add_termination_listener(on_terminate)
-            await conn.add_listener(CHANNEL, on_notify)
-            state["conn"] = conn
-
-        async def keeper() -> None:
-            # Capped at 1 s: live updates resume within about a second of the server's return.
-            backoff = Backoff(initial=0.25, cap=1.0)
-            while not state["closing"]:
-                await lost.wait()
-                lost.clear()
-                old = state["conn"]
-                state["conn"] = None
-                if old is not None:
-                    with contextlib.suppress(Exception):
-                        old.terminate()
-                while not state["closing"]:
-                    try:
-                        await listen()
-                    except _DB_ERRORS:
-                        await asyncio.sleep(backoff.next())
-                        continue
-                    backoff.reset()
-                    self._problem = ""
-                    deliver(None)
-                    break
-
-        try:
-            await listen()
-        except _DB_ERRORS as exc:
-            # Still subscribe: the keeper keeps trying, and the pane says live updates are off.
-            self._problem = f"team store: live updates unavailable ({type(exc).__name__}), retrying"
-            lost.set()
-        task = loop.create_task(keeper(), name="incident-store-listen")
-
-        async def unsubscribe() -> None:
-            state["closing"] = True
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            conn = state["conn"]
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.remove_listener(CHANNEL, on_notify)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(conn.close(), 2)
-            for fut in list(pending):
-                fut.cancel()
-
-        return unsubscribe
+        return await listen(self._dsn, self._password, CHANNEL, on_payload, on_problem=on_problem)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

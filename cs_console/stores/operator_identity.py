@@ -38,4 +38,6 @@ def operator_identity(environ: Mapping[str, str] | None = None) -> dict[str, Any
         tty = os.ttyname(0)
     except OSError:
         pass
-    return {"user": user, "ssh_client": ssh_client_address(environ), "host": socket.gethostname(), "pid": os.getpid(), "tty": tty}
+    # The uid is the kernel's word (LOGNAME can be set by anyone): the two-person rule compares it too.
+    return {"user": user, "uid": os.geteuid(), "ssh_client": ssh_client_address(environ), "host": socket.gethostname(),
+            "pid": os.getpid(), "tty": tty}

@@ -59,6 +59,8 @@ class RunSummary:
 
 
 class RunStore:
+    kind = "local"
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._held: dict[str, int] = {}  # run_id -> fd of the flock we hold
@@ -120,6 +122,16 @@ class RunStore:
             return False
         finally:
             os.close(fd)
+
+    # The engine's side of the protocol (the team store's are real coroutines).
+    async def claim_async(self, run_id: str) -> bool:
+        return self.claim(run_id)
+
+    async def release_async(self, run_id: str) -> None:
+        self.release(run_id)
+
+    async def is_live_elsewhere_async(self, run_id: str) -> bool:
+        return self.is_live_elsewhere(run_id)
 
     # ---------------------------------------------------------------- state
 

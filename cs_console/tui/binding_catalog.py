@@ -23,6 +23,7 @@ EXTRA_BINDING_IDS: frozenset[str] = frozenset({
     "confirm_destructive.no_quit",
     "confirm_destructive.phrase",
     "help.close",
+    "runbook_reject.cancel",
     "help.close_f1",
     "help.close_q",
     "incident_detail.ack",

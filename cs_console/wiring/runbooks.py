@@ -24,6 +24,8 @@ from cs_console.stores.run_lock import LocalRunLock, PgRunLock
 from cs_console.stores.run_store import RunStore
 
 if TYPE_CHECKING:
+    from cs_console.stores.approval_store_pg import PgApprovalStore
+    from cs_console.stores.run_store_pg import PgRunStore
     from cs_console.services.environment import Environment
     from cs_console.services.session import Session
 
@@ -73,8 +75,27 @@ def build_run_lock(session: "Session", runbook_id: str) -> LocalRunLock | PgRunL
     return LocalRunLock(session.state_dir / "locks", runbook_id, session.profile.name)
 
 
-def build_run_store(session: "Session") -> RunStore:
-    return RunStore.in_state_dir(session.state_dir)
+def build_run_store(session: "Session") -> "RunStore | PgRunStore":
+    """The team's run store in team mode (with a team_dsn), else this machine's."""
+    local = RunStore.in_state_dir(session.state_dir)
+    target = session.team_store
+    if target is None or not target.dsn:
+        return local
+    from cs_console.domain.runbooks.approval import who
+    from cs_console.stores.operator_identity import operator_identity
+    from cs_console.stores.run_store_pg import PgRunStore  # asyncpg only for team mode
+
+    return PgRunStore(target.dsn, target.password, local_root=local.root, holder=who(operator_identity()))
+
+
+def build_approval_store(session: "Session") -> "PgApprovalStore | None":
+    """Two-person approvals live in the team store only (None: this machine cannot hold one)."""
+    target = session.team_store
+    if target is None or not target.dsn:
+        return None
+    from cs_console.stores.approval_store_pg import PgApprovalStore
+
+    return PgApprovalStore(target.dsn, target.password)
 
 
 def open_engine(session: "Session", runbook: Runbook, *, environment: "Environment | None" = None,
@@ -92,6 +113,8 @@ def open_engine(session: "Session", runbook: Runbook, *, environment: "Environme
         router=build_router(session, environment),
         audit=build_audit_trail(session),
         run_store=build_run_store(session),
+        local_run_store=RunStore.in_state_dir(session.state_dir),
+        approvals=build_approval_store(session),
         run_lock=lambda: build_run_lock(session, runbook.id),
         local_run_lock=lambda: LocalRunLock(session.state_dir / "locks", runbook.id, session.profile.name),
         clock=environment.clock if environment is not None else SystemClock(),
@@ -107,3 +130,15 @@ def open_engine(session: "Session", runbook: Runbook, *, environment: "Environme
 def build_checklist_store(clock: Clock | None = None) -> ChecklistStore:
     """The daily checklist ticks, kept in the state dir (shared by the consoles of one machine)."""
     return ChecklistStore(clock=clock)
+
+
+def open_team_feed(session: "Session") -> Any:
+    """The team's runs and approvals, live, for the Runbooks pane (None outside team mode)."""
+    store = build_run_store(session)
+    approvals = build_approval_store(session)
+    if store.kind != "postgres" or approvals is None:
+        return None
+    from cs_console.services.runbooks.team_feed import TeamRunsFeed
+    from cs_console.stores.operator_identity import operator_identity
+
+    return TeamRunsFeed(store, approvals, build_audit_trail(session), profile=session.profile.name, me=operator_identity())

@@ -39,6 +39,7 @@ from cs_console.domain.runbooks.schema import (
     END,
     READ_ONLY_KINDS,
     Action,
+    Approval,
     Capture,
     Choice,
     Confirm,
@@ -56,7 +57,7 @@ from cs_console.domain.toml_lines import line_of
 RETRY_RE = re.compile(r"^retry\s+(\d+)$")
 STEP_KEYS = ACTION_KEYS | {
     "id", "kind", "title", "why", "risk", "preconditions", "idempotent", "timeout_s", "on_failure",
-    "retry_delay_s", "confirm", "dry_run", "preview", "verify", "rollback", "capture", "expect",
+    "retry_delay_s", "confirm", "approval", "dry_run", "preview", "verify", "rollback", "capture", "expect",
     "instructions", "answer", "choices", "default", "ask", "until", "interval_s",
 }
 
@@ -280,10 +281,25 @@ def parse_step(ctx: LoadContext, raw: Any, i: int, known: set[str], input_names:
             if k in raw:
                 raise ctx.fail(f"{path}.{k}", f"{disp}.{k}", f"{k} only on wait_until steps")
 
+    approval = _approval(ctx, raw, risk, path, disp)
     return Step(
         id=sid, kind=kind, title=title, why=read_str(ctx, raw, "why", path, disp), risk=risk, action=action,
         expect=expect, preconditions=preconditions, idempotent=idempotent, timeout_s=timeout_s,
-        on_failure=policy, confirm=confirm, dry_run=dry, preview=preview, verify=verify, rollback=rollback,
+        on_failure=policy, confirm=confirm, approval=approval, dry_run=dry, preview=preview, verify=verify, rollback=rollback,
         capture=capture, instructions=instructions, answer=answer, choices=choices, default=default, ask=ask,
         until=until, interval_s=interval_s, line=line_of(ctx.lines, path),
     )
+
+
+def _approval(ctx: LoadContext, raw: Any, risk: Risk, path: str, disp: str) -> Approval:
+    """`approval = "second-person"`: only on guarded steps (the approver types the step's confirm phrase)."""
+    if "approval" not in raw:
+        return Approval.NONE
+    try:
+        approval = Approval(raw["approval"])
+    except (ValueError, TypeError):
+        raise ctx.fail(f"{path}.approval", f"{disp}.approval", "\"second-person\" or \"none\"") from None
+    if approval is Approval.SECOND_PERSON and not risk.guarded:
+        raise ctx.fail(f"{path}.approval", f"{disp}.approval",
+                       "approval = \"second-person\" only on destructive or irreversible steps (the approver types their confirm phrase)")
+    return approval

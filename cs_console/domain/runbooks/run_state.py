@@ -157,6 +157,7 @@ class Run:
     window_confirmed: bool = False
     notes: list[str] = field(default_factory=list)
     schema: int = 1
+    owner: dict[str, Any] = field(default_factory=dict)  # who runs it now, after a take-over ({} = the operator who started it)
 
     @classmethod
     def new(cls, *, run_id: str, runbook_id: str, runbook_sha256: str, runbook_version: str, runbook_source: str,

@@ -39,6 +39,13 @@ MAINTENANCE_TAG = "maintenance"
 END = "end"
 
 
+class Approval(StrEnum):
+    """Who besides the runner must agree before a step runs."""
+
+    NONE = "none"  # the runner's typed phrase is enough (unless the profile asks more)
+    SECOND_PERSON = "second-person"  # another OS user, from another SSH client, approves first
+
+
 class Risk(StrEnum):
     READ = "read"  # changes nothing
     WRITE = "write"  # changes state benignly / reversibly (ANALYZE, a new local file)
@@ -262,6 +269,7 @@ class Step:
     timeout_s: float = 60.0
     on_failure: FailurePolicy = FailurePolicy()
     confirm: Confirm | None = None
+    approval: Approval = Approval.NONE
     dry_run: DryRun = DryRun()
     preview: Probe | None = None
     verify: Probe | None = None

@@ -36,9 +36,12 @@ class AuditSink(Protocol):
 
 
 class RunStateStore(Protocol):
-    def claim(self, run_id: str) -> bool: ...
-    def release(self, run_id: str) -> None: ...
-    def is_live_elsewhere(self, run_id: str) -> bool: ...
+    """stores/run_store.py (this machine) or stores/run_store_pg.py (the team's)."""
+
+    kind: str
+    async def claim_async(self, run_id: str) -> bool: ...
+    async def release_async(self, run_id: str) -> None: ...
+    async def is_live_elsewhere_async(self, run_id: str) -> bool: ...
     def artifacts_dir(self, run_id: str) -> Path: ...
     async def save(self, run: Run) -> None: ...
     async def load_async(self, run_id: str) -> Run: ...
@@ -67,7 +70,8 @@ class EngineCore:
                  environ: Mapping[str, str], on_output: OutputHandler | None = None,
                  on_change: ChangeHandler | None = None, incidents: IncidentTimeline | None = None,
                  open_incidents: Callable[[], Awaitable[IncidentTimeline]] | None = None,
-                 local_run_lock: Callable[[], RunLock] | None = None) -> None:
+                 local_run_lock: Callable[[], RunLock] | None = None, approvals: Any = None,
+                 local_run_store: RunStateStore | None = None) -> None:
         self.profile = profile
         self.runbook = runbook
         self.router = router
@@ -90,6 +94,9 @@ class EngineCore:
         self._local_lock_factory = local_run_lock  # this machine's lock, when the team's cannot be taken and the profile allows it
         self._lock: RunLock | None = None
         self._closed = False
+        self._local_store = local_run_store  # where a new run's state goes when the team's store does not answer
+        self.approvals = approvals  # the team's approval store (None: this machine's store cannot hold approvals)
+        self._approved_by: dict[str, dict[str, Any]] = {}  # step id -> the second person whose approval it consumed
 
     # ------------------------------------------------------------ views
 
@@ -274,9 +281,14 @@ class EngineCore:
             http_status=result.http_status if result else None, rows_affected=result.rows_affected if result else None,
             duration_ms=result.duration_ms if result else None, incident_ref=run.incident_ref if run else None,
             dry_run=True if (run and run.dry_run) else None, read_only=True if self.read_only else None,
-            **(extra or {}),
+            **self._approval_fields(step.id if step else step_id), **(extra or {}),
         )
         await self.audit.append(self.redactor.value(rec))
+
+    def _approval_fields(self, step_id: str | None) -> dict[str, Any]:
+        """The second person on every record of a step their approval let run."""
+        by = self._approved_by.get(step_id or "")
+        return {"approved_by": by.get("user"), "approved_by_ssh_client": by.get("ssh_client")} if by else {}
 
     async def _incident_service(self) -> IncidentTimeline | None:
         """The incident service, opened on first use (a run without an incident never opens it)."""

@@ -59,11 +59,13 @@ from cs_console.services.runbooks.plan import (
 )
 from cs_console.stores.operator_identity import operator_identity
 from cs_console.stores.run_lock import Holder, LockHeld
+from cs_console.services.runbooks.approval_rule import ApprovalRule
+from cs_console.services.runbooks.takeover import TakeoverRule, who
 from cs_console.services.runbooks.team_store_rule import ALLOW_KEY, TeamStoreRule
 from cs_console.stores.run_store import RunStoreError
 
 
-class RunbookEngine(DryRun, TeamStoreRule):
+class RunbookEngine(DryRun, TeamStoreRule, ApprovalRule, TakeoverRule):
     """One run of one runbook (the arguments are EngineCore's)."""
 
     # ================================================================ lifecycle
@@ -88,17 +90,25 @@ class RunbookEngine(DryRun, TeamStoreRule):
             now=now, incident_ref=incident_ref,
         )
         self.run = run
-        if not self.store.claim(run.run_id):
+        if not await self._claim_new(run.run_id):
             raise EngineError(f"run {run.run_id} is held by another process")
         self._window = window_status(self.runbook, self.profile.maintenance, now)
         if not dry_run:
             await self._acquire_lock()
-        await self._save()
+        try:
+            await self._save()
+        except RunStoreError as exc:
+            raise EngineError(f"the run state cannot be saved, nothing was run: {exc}") from None
         await self._audit("start", outcome="started", detail=self._window.message if self._window.applies else "")
         return run
 
-    async def resume(self, run_id: str, *, changed_confirmation: Confirmation | None = None) -> ResumeReport:
-        """Continue a run that was cut off (or stopped at a gate/manual step)."""
+    async def resume(self, run_id: str, *, changed_confirmation: Confirmation | None = None,
+                     takeover: Confirmation | None = None) -> ResumeReport:
+        """Continue a run that was cut off (or stopped at a gate/manual step).
+
+        In team mode a run another engineer started (or took over) continues only as a
+        take-over: `takeover` must confirm the gate of :func:`takeover_gate` (phrase: the run id).
+        """
         try:
             run = await self.store.load_async(run_id)
         except RunStoreError as exc:
@@ -109,12 +119,18 @@ class RunbookEngine(DryRun, TeamStoreRule):
             raise EngineError(f"run {run_id} was started on profile {run.profile!r}, not {self.profile.name!r}")
         if run.status.finished:
             raise EngineError(f"run {run_id} has already finished ({run.status.value}); start a new run")
-        if self.store.is_live_elsewhere(run_id) or not self.store.claim(run_id):
-            raise EngineError(f"run {run_id} is still running in another process")
+        try:
+            held_elsewhere = await self.store.is_live_elsewhere_async(run_id) or not await self.store.claim_async(run_id)
+        except RunStoreError as exc:
+            raise EngineError(str(exc)) from None
+        if held_elsewhere:
+            raise EngineError(f"run {run_id} is still running in another process"
+                              + (f" (by {who(run.owner or run.operator)}: ask them to hand it over)" if self.store.kind == "postgres" else ""))
         self.run = run
         self._operator = operator_identity(self.ctx.environ)
         now = self.clock.now()
         notes: list[str] = []
+        previous_owner = await self._check_takeover(run, takeover)
         try:
             self.ctx.inputs = resolve_inputs(self.runbook.inputs, {k: v for k, v in run.inputs.items() if v is not None})
         except InputError as exc:
@@ -126,13 +142,13 @@ class RunbookEngine(DryRun, TeamStoreRule):
             decision = check_confirmation(self.changed_runbook_gate(), changed_confirmation)
             if not decision:
                 await self._audit("refused", outcome="refused", detail=f"resume of a changed runbook: {decision.reason}")
-                self.store.release(run_id)
+                await self.store.release_async(run_id)
                 self.run = None
                 raise EngineError(f"refused: the runbook file changed since run {run_id} started; "
                                   f"confirm with the phrase {CHANGED_RUNBOOK_PHRASE!r}")
             missing = [sid for sid in run.steps if sid not in {s.id for s in self.runbook.steps}]
             if missing:
-                self.store.release(run_id)
+                await self.store.release_async(run_id)
                 self.run = None
                 raise EngineError(f"run {run_id} cannot resume: steps {', '.join(missing)} no longer exist in the runbook")
             for s in self.runbook.steps:
@@ -149,14 +165,39 @@ class RunbookEngine(DryRun, TeamStoreRule):
             try:
                 await self._acquire_lock()
             except EngineError:
-                self.store.release(run_id)
+                await self.store.release_async(run_id)
                 self.run = None
                 raise
-        await self._save()
+        try:
+            await self._save()
+        except RunStoreError as exc:
+            await self._let_go(run_id)
+            raise EngineError(f"the run state cannot be saved: {exc}") from None
+        if previous_owner is not None:
+            await self._audit("takeover", outcome="taken-over", detail=f"{who(self._operator)} took over from {who(previous_owner)}"
+                              + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+                              extra={"previous_owner": str(previous_owner.get("user", "")),
+                                     "previous_ssh_client": str(previous_owner.get("ssh_client", ""))})
+            notes.append(f"taken over from {who(previous_owner)}")
         await self._audit("resume", outcome="resumed", detail=(f"unknown: {', '.join(unknown)}; " if unknown else "") + "; ".join(notes))
         for sid in unknown:
             await self._incident_event(sid, "unknown", "interrupted while running; outcome unknown")
         return ResumeReport(run, unknown, changed, self.next_step_id(), notes)
+
+    async def _claim_new(self, run_id: str) -> bool:
+        """Claim a new run; when the team's run store does not answer, keep its state on this machine (said, not silent).
+
+        The team store rule still refuses every step above read (or degrades it, audited) in that case.
+        """
+        try:
+            return await self.store.claim_async(run_id)
+        except RunStoreError as exc:
+            if self._local_store is None or self.store is self._local_store:
+                raise EngineError(str(exc)) from None
+            self.warnings.append(f"run state kept on this machine only: {exc}")
+            self.store = self._local_store
+            self.approvals = None
+            return await self.store.claim_async(run_id)
 
     def changed_runbook_gate(self) -> Gate:
         run = self._require_run()
@@ -173,7 +214,7 @@ class RunbookEngine(DryRun, TeamStoreRule):
                 pass
             self._lock = None
         if self.run is not None:
-            self.store.release(self.run.run_id)
+            await self.store.release_async(self.run.run_id)
         await self.router.aclose()
 
     async def __aenter__(self) -> "RunbookEngine":
@@ -310,6 +351,7 @@ class RunbookEngine(DryRun, TeamStoreRule):
             preview=preview, preview_text=preview_text, preview_error=preview_error,
             gate=None if empty else self._gate(step, preview), shown=shown, preconditions=await self._check_preconditions(step),
             blocked=self.blocked_reason(step) or team_refusal, rollback=step.rollback, run_id=run.run_id,
+            approval=await self.approval_state(step),
         )
 
     # ================================================================ execute
@@ -365,6 +407,9 @@ class RunbookEngine(DryRun, TeamStoreRule):
             decision = check_confirmation(gate, confirmation)
             if not decision:
                 return await self._refuse(step, decision.reason, gate=gate)
+            waiting = await self._second_person(step, gate, preview)
+            if waiting is not None:
+                return waiting
 
         if step.kind is StepKind.MANUAL:
             return await self._manual(step, answer)
@@ -440,14 +485,6 @@ class RunbookEngine(DryRun, TeamStoreRule):
         run.set_status(RunStatus.CANCELLED, now)
         await self._save()
         await self._audit("end", outcome="cancelled", detail=self.redactor.text(reason))
-
-
-NOTHING_TO_DO = "nothing to do"
-
-
-def nothing_to_do(step: Step, preview: Any) -> bool:
-    """A guarded step whose preview lists what it would act on, and the list is empty."""
-    return step.risk.guarded and step.preview is not None and isinstance(preview, (list, tuple)) and not preview
 
 
 NOTHING_TO_DO = "nothing to do"

@@ -48,7 +48,8 @@ class InteractiveRun:
         if start is not None:
             await self.engine.start(start.inputs, dry_run=start.dry_run, incident_ref=start.incident_ref)
         else:
-            report = await self.engine.resume(resume.run_id, changed_confirmation=resume.changed_confirmation)
+            report = await self.engine.resume(resume.run_id, changed_confirmation=resume.changed_confirmation,
+                                              takeover=getattr(resume, "takeover_confirmation", None))
             notes = list(report.notes)
             if report.unknown_steps:
                 notes.append(f"outcome unknown for {', '.join(report.unknown_steps)}: v verify, m mark done, n mark not done")
@@ -124,6 +125,8 @@ class InteractiveRun:
             notice = f"{step_id} refused: {outcome.detail}"
         elif outcome.state is StepState.FAILED:
             notice = f"{step_id} failed: {outcome.detail}"
+        elif outcome.waiting_approval:
+            notice = f"{step_id}: {outcome.detail}; once approved, r runs it (your phrase again)"
         else:
             notice = ""
         notice = self._tick(step_id, outcome) or notice

@@ -47,6 +47,7 @@ class StepPlan:
     blocked: str = ""  # why execute() would refuse right now (read-only, unknown, window), "" if not
     rollback: str = ""
     run_id: str = ""  # the run it was prepared for
+    approval: str = ""  # the two-person rule's state for this step ("" when it does not apply)
 
     def is_for(self, run_id: str, step_id: str) -> bool:
         return self.run_id == run_id and self.step.id == step_id
@@ -68,6 +69,7 @@ class StepOutcome:
     dry_run: str = ""
     next_step: str | None = None
     run_status: RunStatus = RunStatus.RUNNING
+    waiting_approval: bool = False  # stopped until a second person approves (or rejects)
 
 
 @dataclass

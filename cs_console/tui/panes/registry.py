@@ -45,7 +45,8 @@ PANES: tuple[PaneSpec, ...] = (
     PaneSpec("4", "incidents", "Incidents", "cs_console.tui.panes.incidents:IncidentsPane",
              ("incidents.open", "incidents.ack", "incidents.status", "incidents.severity", "incidents.note", "incidents.update", "incidents.export", "incidents.postmortem", "incidents.role", "incidents.closed", "incidents.detail")),
     PaneSpec("5", "runbooks", "Runbooks", "cs_console.tui.panes.runbooks:RunbooksPane",
-             ("runbooks.run", "runbooks.dry_run", "runbooks.resume", "runbooks.search", "runbooks.clear_search")),
+             ("runbooks.run", "runbooks.dry_run", "runbooks.resume", "runbooks.approve", "runbooks.reject", "runbooks.takeover",
+              "runbooks.search", "runbooks.clear_search")),
 )
 
 

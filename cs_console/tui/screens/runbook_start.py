@@ -41,6 +41,7 @@ class ResumeRequest:
     runbook: Runbook
     run_id: str
     changed_confirmation: Any = None  # a Confirmation of the changed-runbook gate, when needed
+    takeover_confirmation: Any = None  # a Confirmation of the take-over gate (a team run another engineer owned)
 
 
 @dataclass

@@ -60,7 +60,9 @@ class StepDetail(VerticalScroll):
         else:
             self.query_one("#rbw-what-label", Static).update(Content("What will run"))
             self._set("#rbw-what", view.what_text(step, plan, preparing=preparing))
-        self._set("#rbw-pre", view.preconditions_text(step, plan))
+        approval = getattr(plan, "approval", "") if plan is not None else ""
+        pre = view.preconditions_text(step, plan)
+        self._set("#rbw-pre", "\n".join(t for t in (pre, f"Second person: {approval}" if approval else "") if t))
         self._set("#rbw-preview", view.preview_text(step, plan, dry_run=dry_run))
         blocked = view.blocked_text(step, plan, read_only=read_only, dry_run=dry_run)
         self._set("#rbw-blocked", f"REFUSED: {blocked}" if blocked else "")
