@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from itertools import compress
 
+from cs_console.backends.log_files.field_terms import MAYBE, YES, FieldTerms
 from cs_console.backends.log_files.lines import LINE_CUT_MARKER
-from cs_console.backends.log_files.line_index import INDEX_CHUNK, LineIndex
+from cs_console.backends.log_files.line_index import INDEX_CHUNK, LineIndex, Update
 from cs_console.domain.log_filter import Filter, Matcher, TextTerm, parse_filter
 from cs_console.domain.log_parsing import LineParser
-from cs_console.domain.log_record import LogRecord
+from cs_console.domain.log_record import Level, LogRecord
 from cs_console.domain.safe_text import decode_bytes
 
 RECORD_CACHE = 4096  # parsed records kept: a few screens
@@ -89,9 +90,11 @@ class IndexedLogLines:
         self.filter: Filter = Filter()
         self.matcher: Matcher = self.filter.compile(self._now())
         self._needles: tuple[bytes, ...] = ()
+        self._terms = FieldTerms(self.filter, self._now())
         if filter is not None:
             flt = parse_filter(filter) if isinstance(filter, str) else filter
-            self.filter, self.matcher, self._needles = flt, flt.compile(self._now()), raw_needles(flt)
+            now = self._now()
+            self.filter, self.matcher, self._needles, self._terms = flt, flt.compile(now), raw_needles(flt), FieldTerms(flt, now)
 
     # ------------------------------------------------------------ LogLines
 
@@ -118,7 +121,12 @@ class IndexedLogLines:
         if cached is not None:
             self._cache.move_to_end(line)
             return cached
-        record = self._parse_one(line, self.index.text(line))
+        try:
+            text = self.index.text(line)
+        except (IndexError, OSError):
+            text = ""  # truncated under us: the next apply() rebuilds the view
+        record = self._parse_one(line, text)
+        self._learn([line], [record])
         self._remember(line, record)
         return record
 
@@ -129,11 +137,93 @@ class IndexedLogLines:
         for i in range(len(self._rows)):
             yield self.record(i)
 
+    # ------------------------------------------------------------ what the Logs pane asks (domain.filtered_logs)
+
+    @property
+    def held(self) -> int:
+        return len(self.index)
+
+    capacity: int | None = None  # the whole file, however long
+    dropped = 0
+
+    def level_of_row(self, index: int) -> int:
+        """Level code of a row: from the index's array, parsed only when undecided."""
+        line = self._rows[index]
+        levels = self.index.levels()
+        code = levels[line] if line < len(levels) else 0
+        return code or int(self.record(index).level)
+
+    def next_level(self, row: int | None, min_level: Level = Level.ERROR, *, backward: bool = False) -> int | None:
+        """Row of the next (previous) match at or above `min_level`, or None (the e / E keys).
+        Levels come from the index's array: a jump over 1M lines reads bytes, not records."""
+        count = len(self._rows)
+        if count == 0:
+            return None
+        if row is None:
+            row = count if backward else -1
+        levels = self.index.levels()
+        want = int(min_level)
+        step = 4096
+        if not backward:
+            r = max(row + 1, 0)
+            while r < count:
+                block = self._rows[r : r + step]
+                for k, line in enumerate(block):
+                    code = levels[line] if line < len(levels) else 0
+                    if code >= want or (code == 0 and self.record(r + k).level >= min_level):
+                        return r + k
+                r += step
+            return None
+        r = min(row, count)
+        while r > 0:
+            lo = max(0, r - step)
+            block = self._rows[lo:r]
+            for k in range(len(block) - 1, -1, -1):
+                line = block[k]
+                code = levels[line] if line < len(levels) else 0
+                if code >= want or (code == 0 and self.record(lo + k).level >= min_level):
+                    return lo + k
+            r = lo
+        return None
+
+    def level_counts(self) -> dict[Level, int]:
+        """Lines per level, over the lines whose level the index decided (no parse)."""
+        levels = self.index.levels()
+        return {lv: levels.count(int(lv)) for lv in Level}
+
+    def records_to_save(self) -> Iterator[LogRecord]:
+        """The filtered view as it is now, parsed afresh: safe to run in a thread while the
+        view goes on (its own copy of the rows, its own parser, no shared cache)."""
+        rows = array("q", self._rows)
+        parser = LineParser(self._parser.source)
+        index = self.index
+        for line in rows:
+            try:
+                text = index.text(line)
+            except (IndexError, OSError):
+                return  # the file was truncated meanwhile
+            got = parser.parse_lines([text], self._now_for(line))
+            if got:
+                yield got[0]
+
+    def replace_index(self, index: LineIndex) -> None:
+        """A rotated file: show the new one from its start (the old index is closed)."""
+        old, self.index = self.index, index
+        old.close()
+        self._cache.clear()
+        self._read_at.clear()
+        self._rows = array("q")
+        self.generation += 1
+
     # ------------------------------------------------------------ input
 
     def update(self, *, final: bool = False) -> int:
         """Index what the file gained and filter it. Returns the number of new matches."""
-        got = self.index.update(final=final)
+        return self.apply(self.index.update(final=final))
+
+    def apply(self, got: Update) -> int:
+        """Filter what `index.update()` added (that may run in a thread; this runs where the
+        view is read, so rows and filter change in one place). Returns the new matches."""
         if got.truncated:
             self._cache.clear()
             self._read_at.clear()
@@ -154,11 +244,18 @@ class IndexedLogLines:
         """Change the filter and rebuild the view. A bad filter raises FilterError first."""
         if isinstance(flt, str):
             flt = parse_filter(flt)
+        now = self._now()
         self.filter = flt
-        self.matcher = flt.compile(self._now())
+        self.matcher = flt.compile(now)
         self._needles = raw_needles(flt)
+        self._terms = FieldTerms(flt, now)
         self._rows = self._matching(0, len(self.index))
         self.generation += 1
+
+    def refresh_filter(self) -> None:
+        """Re-resolve since=/until= against now() (a no-op without them)."""
+        if self._terms.uses_times or any(getattr(t, "field", None) in ("since", "until") for t in self.filter.terms):
+            self.set_filter(self.filter)
 
     # ------------------------------------------------------------ filtering
 
@@ -188,14 +285,34 @@ class IndexedLogLines:
         if hi == lo + 1 and starts[hi] - base > INDEX_CHUNK:
             # one giant line: read only what the parser would see of it
             return list(compress(lines, map(self.matcher.match, self._parse_many(list(lines), [self.index.text(lo)]))))
+        direct: list[int] = []
+        if self._terms.active:
+            # Level and time terms from the index's arrays: NO lines are out unread,
+            # YES lines are in unread when nothing else is asked (see field_terms).
+            times = self.index.times()[lo:hi] if self._terms.uses_times else None
+            states = self._terms.states(bytes(self.index.levels()[lo:hi]), times)
+            rng = range(lo, hi)
+            yes = list(compress(rng, map(YES.__eq__, states)))
+            maybe = list(compress(rng, map(MAYBE.__eq__, states)))
+            if isinstance(lines, list):  # some blank lines are not rows
+                keep = set(lines)
+                yes = [i for i in yes if i in keep]
+                maybe = [i for i in maybe if i in keep]
+            if self._terms.only:
+                direct, lines = yes, maybe
+            else:
+                lines = sorted(yes + maybe)
+            if not lines:
+                return direct
         data = self.index.read(base, starts[hi] - base)
         if self._needles:
             lines = self._candidates(data, base, lo, hi, lines)
         if not lines:
-            return []
+            return direct
         texts = [self._text_of(data, base, i) for i in lines]
         records = self._parse_many(list(lines), texts)
-        return list(compress(lines, map(self.matcher.match, records)))
+        matched = list(compress(lines, map(self.matcher.match, records)))
+        return sorted(direct + matched) if direct else matched
 
     def _candidates(self, data: bytes, base: int, lo: int, hi: int, lines: range | list[int]) -> list[int]:
         """Lines that may match: every needle in their raw bytes, or a line the raw
@@ -255,12 +372,25 @@ class IndexedLogLines:
         if not lines:
             return []
         now = self._now_for(lines[0])
+        records: list[LogRecord] | None = None
         if self._now_for(lines[-1]) is now:
             self.parsed += len(lines)
             records = self._parser.parse_lines(texts, now)
-            if len(records) == len(lines):
-                return records
-        return [self._parse_one(i, t) for i, t in zip(lines, texts)]
+            if len(records) != len(lines):
+                records = None
+        if records is None:
+            records = [self._parse_one(i, t) for i, t in zip(lines, texts)]
+        self._learn(lines, records)
+        return records
+
+    def _learn(self, lines: list[int], records: list[LogRecord]) -> None:
+        """Keep what parsing said of undecided lines: the next level filter reads the array."""
+        fields = self.index.fields
+        if fields is None:
+            return
+        learn = fields.learn
+        for i, r in zip(lines, records):
+            learn(i, int(r.level), r.ts.timestamp())
 
     def _remember(self, line: int, record: LogRecord) -> None:
         self._cache[line] = record

@@ -137,6 +137,8 @@ class LineIndex:
                     break
                 self._long.append(len(self))
                 self._starts.append(nl + 1)
+                if self.fields is not None:
+                    self.fields.add_levels(b"\n", 1, True, [0])  # longer than a chunk: the parser decides
                 pos = self._end = nl + 1
                 continue
             self._add_lines(pos, data[: last_nl + 1])
@@ -246,6 +248,10 @@ class LineIndex:
         starts = self._starts
         while lo < len(self):
             hi = min(len(self), max(lo + 1, bisect_right(starts, starts[lo] + self.chunk, lo) - 1))
+            if starts[hi] - starts[lo] > self.chunk:  # one giant line: the parser decides
+                fields.times.append(float("nan"))
+                lo = hi
+                continue
             data = os.pread(self.fd, starts[hi] - starts[lo], starts[lo])
             if self._final and hi == len(self):
                 data += b"\n"

@@ -1,0 +1,158 @@
+"""A log file followed through its line index: what the Logs pane shows for `file:PATH`.
+
+`IndexedLogFile.lines` is the `FilteredLogs` the pane reads (an
+`IndexedLogLines`); `poll()` keeps it current:
+
+- growth: new complete lines are indexed and filtered (a big backlog, such as
+  the whole file on the first poll, is indexed in a thread);
+- an unterminated last line is taken as a line once the file has not changed
+  for `SETTLE_SECONDS` (a writer that never ends its last line), and indexed
+  again if it grows;
+- truncation (size below what was indexed): the index starts again from 0;
+- rotation (the path names another inode): what the old file gained is taken,
+  then the new file is shown from its start; a missing path is waited for.
+
+    log = IndexedLogFile(path, now=clock.now)      raises LocalLogSourceError
+    await log.poll() -> int                        new matches
+    log.indexing        True until the first poll has indexed the whole file
+    log.status(), log.lag_seconds(), log.rotations, log.truncations
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from cs_console.backends.log_files.file_source import LocalLogSourceError, open_log_file
+from cs_console.backends.log_files.indexed_lines import IndexedLogLines
+from cs_console.backends.log_files.line_index import LineIndex
+from cs_console.domain.log_parsing import LineParser
+from cs_console.domain.safe_text import safe_text
+from cs_console.domain.sources import SourceState, SourceStatus
+
+THREAD_BYTES = 1 << 20  # a backlog this big is indexed in a thread (keys and frames go on)
+SETTLE_SECONDS = 0.5
+POLL_SECONDS = 0.025
+
+
+class IndexedLogFile:
+    poll_interval = POLL_SECONDS
+
+    def __init__(self, path: str | os.PathLike[str], *, now: Callable[[], datetime] | None = None) -> None:
+        self.path = Path(path)
+        self.name = f"file:{path}"
+        fd, st = open_log_file(self.path)
+        try:
+            self.lines = IndexedLogLines(LineIndex(fd), now=now, parser=LineParser("file"))
+        finally:
+            os.close(fd)
+        self._ident: tuple[int, int] = (st.st_dev, st.st_ino)
+        self.indexing = True
+        self.rotations = 0
+        self._old_truncations = 0
+        self.waiting = False
+        self.error: str | None = None
+        self._tail_size = -1  # size when an unterminated last line was first seen
+        self._tail_since = 0.0
+
+    @property
+    def truncations(self) -> int:
+        return self._old_truncations + self.lines.index.truncations
+
+    async def poll(self) -> int:
+        """Index and filter what the file gained; follow a truncation or a rotation."""
+        index = self.lines.index
+        try:
+            size = os.fstat(index.fd).st_size
+            if abs(size - index.end) > THREAD_BYTES:
+                got = await asyncio.to_thread(index.update)
+            else:
+                got = index.update()
+        except OSError as exc:
+            self.error = safe_text(exc.strerror or str(exc), 120)
+            return 0
+        self.error = None
+        added = self.lines.apply(got)
+        added += self._settle_last_line(size)
+        self.indexing = False
+        return added + await self._follow_rotation()
+
+    def _settle_last_line(self, size: int) -> int:
+        index = self.lines.index
+        if size <= index.end:
+            self._tail_size = -1
+            return 0
+        now = time.monotonic()
+        if size != self._tail_size:
+            self._tail_size, self._tail_since = size, now
+            return 0
+        if now - self._tail_since < SETTLE_SECONDS:
+            return 0
+        return self.lines.apply(index.update(final=True))
+
+    async def _follow_rotation(self) -> int:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            self.waiting = True  # rotated away, the new file not there yet
+            return 0
+        if (st.st_dev, st.st_ino) == self._ident:
+            self.waiting = False
+            return 0
+        added = self.lines.apply(self.lines.index.update(final=True))  # the old file's last lines
+        try:
+            fd, st = open_log_file(self.path)
+        except LocalLogSourceError:
+            self.waiting = True
+            return added
+        try:
+            new = LineIndex(fd)
+        finally:
+            os.close(fd)
+        self._old_truncations += self.lines.index.truncations
+        self.lines.replace_index(new)
+        self._ident = (st.st_dev, st.st_ino)
+        self.rotations += 1
+        self.waiting = False
+        got = await asyncio.to_thread(new.update) if st.st_size > THREAD_BYTES else new.update()
+        return added + self.lines.apply(got)
+
+    def lag_seconds(self) -> float | None:
+        return None if self.indexing else 0.0
+
+    def status(self) -> SourceStatus:
+        label = safe_text(self.path.name, 60)
+        if self.error:
+            return SourceStatus("logs", SourceState.DOWN, f"{label}: {self.error}")
+        if self.waiting:
+            return SourceStatus("logs", SourceState.DEGRADED, f"{label}: waiting for the file to reappear")
+        notes = [f"rotated {self.rotations}×"] if self.rotations else []
+        if self.truncations:
+            notes.append(f"truncated {self.truncations}×")
+        detail = f"{label}: {self.lines.line_count} lines" + (f" ({', '.join(notes)})" if notes else "")
+        return SourceStatus("logs", SourceState.UP, detail)
+
+    def close(self) -> None:
+        self.lines.index.close()
+
+
+def open_indexed_log(spec: str, now: Callable[[], datetime] | None = None) -> IndexedLogFile | None:
+    """`file:PATH` of a regular file as an IndexedLogFile; None for anything else (stdin,
+    a FIFO: those stream into the buffer). Raises LocalLogSourceError when unreadable."""
+    if not spec.startswith("file:") or not spec[5:]:
+        return None
+    path = os.path.expanduser(spec[5:])
+    fd, st = open_log_file(path)
+    os.close(fd)
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return IndexedLogFile(path, now=now)
+
+
+__all__ = ["IndexedLogFile", "open_indexed_log"]
