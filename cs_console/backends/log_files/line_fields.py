@@ -159,7 +159,7 @@ def _objects(decoder: Any, block: bytes, n: int, per_line: bool) -> list[Any]:
     """One struct (or None: not a JSON object) per line of `block`, in one C call when
     every line is one."""
     ms = _msgspec()
-    errors = (ms[0].DecodeError, ms[0].ValidationError)
+    errors = (ms[0].DecodeError, ms[0].ValidationError, RecursionError)
     if not block.isascii() and not _utf8(block):
         per_line = True  # the parser sees bad bytes as \xNN text: such lines are undecided
     if not per_line:

@@ -230,11 +230,18 @@ class LineIndex:
 
     def _not_whole(self, lo: int, hi: int) -> list[int]:
         """Lines in [lo, hi) the parser may not read as the JSON they are: cut at max_line,
-        or nested deep enough for its recursion limit (only long lines can be)."""
-        longs = self._long
+        or nested deep enough for its recursion limit (only a line of 2*DEEP_BRACKETS
+        bytes or more can be)."""
+        starts = self._starts
+        np = _numpy() if hi - lo > 64 else None
+        if np is not None:
+            offsets = np.frombuffer(starts[lo : hi + 1].tobytes(), np.int64)
+            wide = (np.flatnonzero(np.diff(offsets) > 2 * DEEP_BRACKETS) + lo).tolist()
+        else:
+            wide = [k for k in range(lo, hi) if starts[k + 1] - starts[k] > 2 * DEEP_BRACKETS]
         out = []
-        for k in longs[bisect_left(longs, lo) : bisect_left(longs, hi)]:
-            start, stop = self._starts[k], self._starts[k + 1] - 1
+        for k in wide:
+            start, stop = starts[k], starts[k + 1] - 1
             if stop - start > self.max_line or _deep(os.pread(self.fd, stop - start, start)):
                 out.append(k)
         return out
