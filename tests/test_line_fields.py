@@ -158,7 +158,7 @@ def test_level_and_time_filters_equal_matching_parsed_records(tmp_path: Path, li
     for i, got in enumerate(parsed([index.text(i) for i in range(len(index))])):
         if got and matcher.match(got[0]):
             expected.append(i)
-    assert [view.key(i) for i in range(len(view))] == expected
+    assert [view.line(i) for i in range(len(view))] == expected
 
 
 @pytest.mark.parametrize("backward", [False, True])

@@ -120,7 +120,7 @@ def test_a_line_over_one_mib_is_cut_when_read(tmp_path: Path, chunk: int) -> Non
     view.set_filter("NEEDLE")
     assert messages(view) == ["after NEEDLE"]
     view.set_filter("cut")
-    assert view.match_count == 1 and view.key(0) == 1 and view.record(0).message.endswith("chars]")
+    assert view.match_count == 1 and view.line(0) == 1 and view.record(0).message.endswith("chars]")
 
 
 def test_only_candidate_lines_are_parsed(tmp_path: Path) -> None:
@@ -214,5 +214,5 @@ def check_against_parsing(path: Path, data: bytes, flt: str) -> int:
         got = parser.parse_lines([text[:-1] if text.endswith("\r") else text], T0)
         if got and matcher.match(got[0]):
             expected.append((i, got[0].message))
-    assert [(view.key(i), view.record(i).message) for i in range(len(view))] == expected
+    assert [(view.line(i), view.record(i).message) for i in range(len(view))] == expected
     return len(expected)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -34,6 +35,8 @@ from cs_console.domain.log_parsing import LineParser
 from cs_console.domain.safe_text import safe_text
 from cs_console.domain.sources import SourceState, SourceStatus
 
+TAIL_FIRST_BYTES = 16 << 20  # files bigger than this show their end before the whole is indexed
+TAIL_BYTES = 256 << 10  # ... about a thousand lines of it
 THREAD_BYTES = 1 << 20  # a backlog this big is indexed in a thread (keys and frames go on)
 SETTLE_SECONDS = 0.5
 POLL_SECONDS = 0.025
@@ -46,8 +49,15 @@ class IndexedLogFile:
         self.path = Path(path)
         self.name = f"file:{path}"
         fd, st = open_log_file(self.path)
+        # A big file shows its end first: a tail index over its last lines is on screen
+        # after one small read, while the whole file is indexed in a thread.
+        self._full: LineIndex | None = None
+        self._full_task: asyncio.Future[object] | None = None
         try:
-            self.lines = IndexedLogLines(LineIndex(fd), now=now, parser=LineParser("file"))
+            tail_start = _tail_start(fd, st.st_size) if st.st_size > TAIL_FIRST_BYTES else 0
+            self.lines = IndexedLogLines(LineIndex(fd, start=tail_start), now=now, parser=LineParser("file"))
+            if tail_start:
+                self._full = LineIndex(fd)
         finally:
             os.close(fd)
         self._ident: tuple[int, int] = (st.st_dev, st.st_ino)
@@ -65,6 +75,35 @@ class IndexedLogFile:
 
     async def poll(self) -> int:
         """Index and filter what the file gained; follow a truncation or a rotation."""
+        if self._full is not None:
+            return await self._poll_tail_first()
+        return await self._poll()
+
+    async def _poll_tail_first(self) -> int:
+        assert self._full is not None
+        full = self._full
+        if self._full_task is None:
+            self._full_task = asyncio.ensure_future(asyncio.to_thread(full.update))
+        elif self._full_task.done():
+            self._full, task, self._full_task = None, self._full_task, None
+            try:
+                task.result()
+            except OSError as exc:
+                self.error = safe_text(exc.strerror or str(exc), 120)
+                full.close()
+                return await self._poll()  # keep showing the tail
+            self.lines.swap_index(full)
+            return await self._poll()
+        # Meanwhile the tail index follows the end of the file.
+        index = self.lines.index
+        try:
+            got = index.update()
+        except OSError as exc:
+            self.error = safe_text(exc.strerror or str(exc), 120)
+            return 0
+        return self.lines.apply(got)
+
+    async def _poll(self) -> int:
         index = self.lines.index
         try:
             size = os.fstat(index.fd).st_size
@@ -138,6 +177,16 @@ class IndexedLogFile:
 
     def close(self) -> None:
         self.lines.index.close()
+        if self._full is not None:
+            self._full.close()
+
+
+def _tail_start(fd: int, size: int) -> int:
+    """Offset of the first line that starts in the last TAIL_BYTES of the file (0: none)."""
+    at = size - TAIL_BYTES
+    data = os.pread(fd, TAIL_BYTES, at)
+    nl = data.find(b"\n")
+    return at + nl + 1 if 0 <= nl < len(data) - 1 else 0
 
 
 def open_indexed_log(spec: str, now: Callable[[], datetime] | None = None) -> IndexedLogFile | None:
@@ -146,12 +195,12 @@ def open_indexed_log(spec: str, now: Callable[[], datetime] | None = None) -> In
     if not spec.startswith("file:") or not spec[5:]:
         return None
     path = os.path.expanduser(spec[5:])
-    fd, st = open_log_file(path)
-    os.close(fd)
-    import stat
-
-    if not stat.S_ISREG(st.st_mode):
-        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # let the open say why, in one line
+    if mode is not None and not stat.S_ISREG(mode):
+        return None  # never opened here: opening a FIFO waits for a writer
     return IndexedLogFile(path, now=now)
 
 

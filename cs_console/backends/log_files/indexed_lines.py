@@ -110,10 +110,15 @@ class IndexedLogLines:
         return len(self.index)
 
     def key(self, index: int) -> int:
-        return self._rows[index]
+        """The line's byte offset: stable when a tail index gives way to the whole file's."""
+        return self.index.starts()[self._rows[index]]
 
     def index_for_key(self, key: int) -> int:
-        return bisect_left(self._rows, key)
+        return bisect_left(self._rows, self.index.line_at(key))
+
+    def line(self, index: int) -> int:
+        """Line number (in the index) of a row."""
+        return self._rows[index]
 
     def record(self, index: int) -> LogRecord:
         line = self._rows[index]
@@ -205,6 +210,16 @@ class IndexedLogLines:
             got = parser.parse_lines([text], self._now_for(line))
             if got:
                 yield got[0]
+
+    def swap_index(self, index: LineIndex) -> None:
+        """The whole file's index takes over from a tail index (same lines at the end, same
+        keys): rows are rebuilt with the current filter."""
+        old, self.index = self.index, index
+        old.close()
+        self._cache.clear()
+        self._read_at = [(0, self._now())]
+        self._rows = self._matching(0, len(index))
+        self.generation += 1
 
     def replace_index(self, index: LineIndex) -> None:
         """A rotated file: show the new one from its start (the old index is closed)."""

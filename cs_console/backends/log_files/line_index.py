@@ -70,8 +70,13 @@ class Update:
 
 
 class LineIndex:
-    def __init__(self, fd: int, *, max_line: int = MAX_LINE_BYTES, chunk: int = INDEX_CHUNK, levels: bool = True) -> None:
+    def __init__(
+        self, fd: int, *, max_line: int = MAX_LINE_BYTES, chunk: int = INDEX_CHUNK, levels: bool = True, start: int = 0
+    ) -> None:
         self.fd = os.dup(fd)
+        # Where line 0 starts: a tail index (the end of a big file, shown while the whole
+        # is indexed) starts at a line boundary near the end. A truncation starts at 0.
+        self.origin = start
         os.set_inheritable(self.fd, False)
         self.max_line = max_line
         self.chunk = chunk
@@ -79,13 +84,13 @@ class LineIndex:
         # Levels are read in the same pass as the newlines (line_fields); timestamps on the
         # first since=/until= (times()), as that costs as much again and few filters use it.
         self.fields: LineFields | None = LineFields() if levels else None
-        self._reset()
+        self._reset(start)
 
-    def _reset(self) -> None:
-        self._starts = array("q", [0])  # starts[i] = offset of line i; starts[-1] = end of the last + 1
+    def _reset(self, origin: int = 0) -> None:
+        self._starts = array("q", [origin])  # starts[i] = offset of line i; starts[-1] = end of the last + 1
         self._blank = array("q")  # line numbers of blank lines (rare: kept sparse, increasing)
         self._long = array("q")  # line numbers of lines over LONG_LINE bytes (rare, increasing)
-        self._end = 0  # bytes indexed: just past the last newline (or the file's end when final)
+        self._end = origin  # bytes indexed: just past the last newline (or the file's end when final)
         self._final = False  # the last line has no newline and was taken as complete
         if getattr(self, "fields", None) is not None:
             self.fields.reset()  # type: ignore[union-attr]
@@ -118,6 +123,7 @@ class LineIndex:
         truncated = size < self._end
         if truncated:
             self.truncations += 1
+            self.origin = 0
             self._reset()
         regrown = not truncated and self._final and size > self._end
         if regrown:
@@ -324,6 +330,10 @@ class LineIndex:
     def long_lines(self) -> array[int]:
         """Line numbers of lines over LONG_LINE bytes, increasing (read-only use)."""
         return self._long
+
+    def line_at(self, offset: int) -> int:
+        """The first line starting at or after `offset` (len() if none)."""
+        return bisect_left(self._starts, offset, 0, len(self))
 
     def starts(self) -> array[int]:
         """Offset of every line, then one past the end of the last (read-only use)."""
