@@ -56,7 +56,7 @@ def log_line(draw: st.DrawFn) -> bytes:
         if kind == "nested":
             text = json.dumps({"inner": obj, "event_message": "m"})
     elif kind == "plain":
-        text = draw(st.sampled_from(["ERROR something", "2026-12-03 11:00:00 WARN x", "[error] y", "level=warn", "plain"]))
+        text = draw(st.sampled_from(["ERROR something", "2026-12-03 11:00:00 WARN x", "[error] y", "level=warn", "plain", "M\r", "x m"]))
     elif kind == "broken":
         text = draw(st.sampled_from(['{"level": "error"', '{"level": "error",}', '{"level": "error"} x', '{"level": NaN}',
                                      '{"level": "error", "v": NaN}', '{"level": "warn", "v": Infinity}', '["level", "error"]',
@@ -139,7 +139,8 @@ def test_the_parser_decides_what_the_index_cannot(tmp_path: Path) -> None:
 
 
 FILTERS = ["level>=warn", "level=error,info", "-level=info", "level<warn", "since=2026-12-03T11:00:30Z", "until=2026-12-03T11:00:30Z",
-           "level>=warn since=2026-12-03T11:00:10Z", "level>=error m", "-since=2026-12-03T11:00:30Z", "since=30m"]
+           "level>=warn since=2026-12-03T11:00:10Z", "level>=error m", "-since=2026-12-03T11:00:30Z", "since=30m",
+           "m", "-m", "error", "level>=warn -x", "plain since=2026-12-03T11:00:10Z", "-level=info something"]
 
 
 @given(st.lists(log_line(), max_size=25), st.sampled_from(FILTERS))

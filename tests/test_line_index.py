@@ -130,10 +130,12 @@ def test_only_candidate_lines_are_parsed(tmp_path: Path) -> None:
     view.update()
     assert view.parsed == 0  # indexing parses nothing
     view.set_filter("needle level>=info")
-    assert view.match_count == 2 and view.parsed == 2
+    assert view.match_count == 2 and view.parsed == 0  # level array + the message alone
     view.set_filter("-needle")
-    assert view.match_count == 1998  # a negation needs every line parsed
+    assert view.match_count == 1998 and view.parsed == 0  # every line's message, still no record
     assert view.record(len(view) - 1).message == "GET /x 1999"
+    view.set_filter("needle function=x")
+    assert view.match_count == 0 and view.parsed == 3  # a field term needs the record of each candidate
 
 
 def test_raw_needles_skip_what_reserialised_json_could_spell_differently() -> None:

@@ -41,7 +41,8 @@ class FieldTerms:
         levels = [t for t in flt.terms if isinstance(t, FieldTerm) and t.field == "level"]
         times = [t for t in flt.terms if isinstance(t, FieldTerm) and t.field in ("since", "until") and not t.negate and t.op != "!="]
         self.active = bool(levels or times)
-        self.only = len(levels) + len(times) == len(flt.terms)
+        self.count = len(levels) + len(times)  # terms decided here
+        self.only = self.count == len(flt.terms)
         self.uses_levels = bool(levels)
         self.uses_times = bool(times)
         # code (a Level's value, 0 = undecided) -> state

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from itertools import compress
 
 from cs_console.backends.log_files.field_terms import MAYBE, YES, FieldTerms
+from cs_console.backends.log_files.line_fields import messages
 from cs_console.backends.log_files.lines import LINE_CUT_MARKER
 from cs_console.backends.log_files.line_index import INDEX_CHUNK, LineIndex, Update
 from cs_console.domain.log_filter import Filter, Matcher, TextTerm, parse_filter
@@ -63,6 +64,22 @@ def raw_needles(flt: Filter) -> tuple[bytes, ...]:
     return tuple(out)
 
 
+def text_predicate(flt: Filter, terms: FieldTerms) -> Callable[[str], bool] | None:
+    """The filter's text terms as a test of the message alone, when every other term is
+    one the index decides (level, time); else None (a record is needed)."""
+    texts = [t for t in flt.terms if isinstance(t, TextTerm)]
+    if not texts or len(texts) + terms.count != len(flt.terms):
+        return None
+    positive = tuple(t.text.lower() for t in texts if not t.negate)
+    negative = tuple(t.text.lower() for t in texts if t.negate)
+
+    def match(message: str) -> bool:
+        low = message.lower()
+        return all(p in low for p in positive) and not any(q in low for q in negative)
+
+    return match
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -91,10 +108,12 @@ class IndexedLogLines:
         self.matcher: Matcher = self.filter.compile(self._now())
         self._needles: tuple[bytes, ...] = ()
         self._terms = FieldTerms(self.filter, self._now())
+        self._text: Callable[[str], bool] | None = None
         if filter is not None:
             flt = parse_filter(filter) if isinstance(filter, str) else filter
             now = self._now()
             self.filter, self.matcher, self._needles, self._terms = flt, flt.compile(now), raw_needles(flt), FieldTerms(flt, now)
+            self._text = text_predicate(flt, self._terms)
 
     # ------------------------------------------------------------ LogLines
 
@@ -264,6 +283,7 @@ class IndexedLogLines:
         self.matcher = flt.compile(now)
         self._needles = raw_needles(flt)
         self._terms = FieldTerms(flt, now)
+        self._text = text_predicate(flt, self._terms)
         self._rows = self._matching(0, len(self.index))
         self.generation += 1
 
@@ -301,6 +321,7 @@ class IndexedLogLines:
             # one giant line: read only what the parser would see of it
             return list(compress(lines, map(self.matcher.match, self._parse_many(list(lines), [self.index.text(lo)]))))
         direct: list[int] = []
+        maybe: list[int] = []
         if self._terms.active:
             # Level and time terms from the index's arrays: NO lines are out unread,
             # YES lines are in unread when nothing else is asked (see field_terms).
@@ -325,8 +346,26 @@ class IndexedLogLines:
         if not lines:
             return direct
         texts = [self._text_of(data, base, i) for i in lines]
-        records = self._parse_many(list(lines), texts)
-        matched = list(compress(lines, map(self.matcher.match, records)))
+        if self._text is not None:
+            # Text terms on the message alone (line_fields.messages): parse only what that
+            # cannot decide, or where a level/time term is still open.
+            lines = list(lines)
+            open_terms = set(maybe)  # level / time still to check: parse those
+            hits: list[int] = []
+            undecided: list[int] = []
+            undecided_texts: list[str] = []
+            match_text = self._text
+            for i, t, msg in zip(lines, texts, messages(texts)):
+                if msg is None or i in open_terms:
+                    undecided.append(i)
+                    undecided_texts.append(t)
+                elif match_text(msg):
+                    hits.append(i)
+            records = self._parse_many(undecided, undecided_texts)
+            matched = sorted(hits + list(compress(undecided, map(self.matcher.match, records))))
+        else:
+            records = self._parse_many(list(lines), texts)
+            matched = list(compress(lines, map(self.matcher.match, records)))
         return sorted(direct + matched) if direct else matched
 
     def _candidates(self, data: bytes, base: int, lo: int, hi: int, lines: range | list[int]) -> list[int]:

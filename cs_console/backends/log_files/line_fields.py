@@ -37,7 +37,7 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
-from cs_console.domain.log_fields import UTC, parse_level, parse_timestamp
+from cs_console.domain.log_fields import MAX_MESSAGE_CHARS, UTC, parse_level, parse_timestamp
 
 UNDECIDED = 0
 NAN = math.nan
@@ -62,7 +62,8 @@ def _msgspec() -> Any:
         # functions decide what it means). A missing member stays None.
         level = msgspec.defstruct("_Level", [("level", msgspec.Raw, None)], gc=False)
         stamp = msgspec.defstruct("_Stamp", [("timestamp", msgspec.Raw, None)], gc=False)
-        _MS.append((msgspec, msgspec.json.Decoder(level), msgspec.json.Decoder(stamp)))
+        message = msgspec.defstruct("_Message", [("event_message", str | None, None)], gc=False)
+        _MS.append((msgspec, msgspec.json.Decoder(level), msgspec.json.Decoder(stamp), msgspec.json.Decoder(message)))
     return _MS[0]
 
 
@@ -216,4 +217,43 @@ def _times(block: bytes, n: int, per_line: bool) -> array[float]:
     return array("d", [time_of(None if o is None or o.timestamp is None else bytes(o.timestamp)) for o in objs])
 
 
-__all__ = ["LineFields", "UNDECIDED", "level_code", "time_of"]
+def messages(texts: list[str]) -> list[str | None]:
+    """The record message the parser would make of each line (None: undecided), without
+    the record: a plain-text line is its own message; a JSON object's is its
+    `event_message` string. A text filter then needs no parse (`n` typed over 1M lines)."""
+    out: list[str | None] = [None] * len(texts)
+    json_at: list[int] = []
+    for k, t in enumerate(texts):
+        if not t or len(t) > MAX_MESSAGE_CHARS:
+            continue
+        c = t[0]
+        if c == "{" or (c.isspace() and t.lstrip()[:1] == "{"):
+            json_at.append(k)
+        elif not t.isspace():
+            out[k] = t.rstrip("\r")
+    ms = _msgspec()
+    if ms is None or not json_at:
+        return out
+    decoder = ms[3]
+    errors = (ms[0].DecodeError, ms[0].ValidationError, RecursionError)
+    got: list[Any] | None
+    try:
+        got = decoder.decode_lines("\n".join(texts[k] for k in json_at))
+    except errors:
+        got = None
+    if got is None or len(got) != len(json_at):
+        got = []
+        for k in json_at:
+            try:
+                got.append(decoder.decode(texts[k]))
+            except errors:
+                got.append(None)
+    for k, obj in zip(json_at, got):
+        msg = None if obj is None else obj.event_message
+        if msg is None or len(msg) > MAX_MESSAGE_CHARS:
+            continue  # other keys, or a cut message: the parser decides
+        out[k] = msg.rstrip("\r\n") if msg and msg[-1] == "\n" else msg
+    return out
+
+
+__all__ = ["LineFields", "UNDECIDED", "level_code", "messages", "time_of"]
