@@ -21,12 +21,13 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from itertools import compress
+from itertools import compress, repeat
+from operator import and_, or_
 
 from cs_console.backends.log_files.field_terms import MAYBE, YES, FieldTerms
 from cs_console.backends.log_files.line_fields import messages
 from cs_console.backends.log_files.lines import LINE_CUT_MARKER
-from cs_console.backends.log_files.line_index import INDEX_CHUNK, LineIndex, Update
+from cs_console.backends.log_files.line_index import INDEX_CHUNK, LONG_LINE, LineIndex, Update
 from cs_console.domain.log_filter import Filter, Matcher, TextTerm, parse_filter
 from cs_console.domain.log_parsing import LineParser
 from cs_console.domain.log_record import Level, LogRecord
@@ -345,7 +346,7 @@ class IndexedLogLines:
             lines = self._candidates(data, base, lo, hi, lines)
         if not lines:
             return direct
-        texts = [self._text_of(data, base, i) for i in lines]
+        texts = self._texts(data, base, lo, hi, lines)
         if self._text is not None:
             # Text terms on the message alone (line_fields.messages): parse only what that
             # cannot decide, or where a level/time term is still open.
@@ -370,31 +371,44 @@ class IndexedLogLines:
 
     def _candidates(self, data: bytes, base: int, lo: int, hi: int, lines: range | list[int]) -> list[int]:
         """Lines that may match: every needle in their raw bytes, or a line the raw
-        bytes cannot decide for (non-ASCII, a backslash, very long)."""
-        starts = self.index.starts()
-        low = data.lower()
-        found: set[int] | None = None
+        bytes cannot decide for (non-ASCII, a backslash, very long). One C-speed
+        `in` per line and needle, however many lines hold the needle."""
+        n = hi - lo
+        low = data.lower().split(b"\n")[:n]
+        found: list[bool] | None = None
         for needle in self._needles:
-            hits = set()
-            pos = low.find(needle)
-            while pos >= 0:
-                line = bisect_right(starts, base + pos, lo, hi + 1) - 1
-                hits.add(line)
-                pos = low.find(needle, starts[line + 1] - base)
-            found = hits if found is None else found & hits
-        unsafe = set()
+            hits = map(bytes.__contains__, low, repeat(needle))
+            found = list(hits) if found is None else list(map(and_, found, hits))
+        assert found is not None
         marked = data if data.isascii() else data.translate(_UNSAFE)
-        pos = marked.find(b"\\")
-        while pos >= 0:
-            line = bisect_right(starts, base + pos, lo, hi + 1) - 1
-            unsafe.add(line)
-            pos = marked.find(b"\\", starts[line + 1] - base)
+        if b"\\" in marked:
+            found = list(map(or_, found, map(bytes.__contains__, marked.split(b"\n")[:n], repeat(b"\\"))))
+        want = list(compress(range(lo, hi), found))
         longs = self.index.long_lines()
-        unsafe.update(longs[bisect_left(longs, lo) : bisect_left(longs, hi)])
-        want = (found or set()) | unsafe
-        if isinstance(lines, list):  # some blank lines are not rows
-            want.intersection_update(lines)
-        return sorted(want)
+        extra = longs[bisect_left(longs, lo) : bisect_left(longs, hi)]
+        if extra:
+            want = sorted(set(want).union(extra))
+        if isinstance(lines, list):  # some blank lines are not rows, or a level term left these
+            keep = set(lines)
+            want = [i for i in want if i in keep]
+        return want
+
+    def _texts(self, data: bytes, base: int, lo: int, hi: int, lines: list[int] | range) -> list[str]:
+        """The parser's text of each line: one decode and split for the piece when many
+        lines are wanted, else line by line."""
+        if len(lines) < (hi - lo) // 8 or self.index.max_line < LONG_LINE:
+            return [self._text_of(data, base, i) for i in lines]
+        every = decode_bytes(data).split("\n")
+        longs = self.index.long_lines()
+        long_set = set(longs[bisect_left(longs, lo) : bisect_left(longs, hi)])
+        out = []
+        for i in lines:
+            if i in long_set:
+                out.append(self._text_of(data, base, i))
+                continue
+            t = every[i - lo]
+            out.append(t[:-1] if t[-1:] == "\r" else t)
+        return out
 
     def _text_of(self, data: bytes, base: int, i: int) -> str:
         starts = self.index.starts()
