@@ -345,8 +345,8 @@ class Bench:
         }
         for rep in range(self.args.reps):
             for tool, make in self.tools.items():
-                if make is None:
-                    continue
+                if make is None or (tool == "toolong" and test == "filter5m"):
+                    continue  # toolong's find over 5M lines takes minutes per run: 1M only
                 run = probe(make(path), "--size", SIZE, "--until", LAST, "--keys", scripts[tool], "--timeout", "400", env=self.env_for(tool))
                 steps = run.get("steps") or []
                 ok = bool(steps) and all(s.get("ok") for s in steps)
