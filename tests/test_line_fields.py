@@ -90,14 +90,18 @@ def index_of(path: Path, data: bytes, **kw) -> LineIndex:
     return index
 
 
-@given(st.lists(log_line(), max_size=25), st.booleans(), st.sampled_from([64, 1 << 20]), st.booleans())
+@given(st.lists(log_line(), max_size=25), st.booleans(), st.sampled_from([64, 1 << 20]), st.booleans(), st.booleans())
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_decided_levels_and_times_equal_the_parser(tmp_path: Path, lines: list[bytes], final_newline: bool, chunk: int, use_numpy: bool) -> None:
+def test_decided_levels_and_times_equal_the_parser(
+    tmp_path: Path, lines: list[bytes], final_newline: bool, chunk: int, use_numpy: bool, inline: bool
+) -> None:
     data = b"\n".join(lines) + (b"\n" if final_newline else b"")
     old = line_index.NUMPY_MIN_BYTES
     line_index.NUMPY_MIN_BYTES = 0 if use_numpy else 1 << 60
     try:
-        index = index_of(tmp_path / "p.log", data, chunk=chunk)
+        index = index_of(tmp_path / "p.log", data, chunk=chunk, inline_levels=inline)
+        if not inline:
+            index.warm_levels(1)  # part now, the rest on first use
     finally:
         line_index.NUMPY_MIN_BYTES = old
     levels, times = index.levels(), index.times()
@@ -184,3 +188,18 @@ def test_next_level_reads_the_array(tmp_path: Path, backward: bool) -> None:
         assert view.next_level(50, Level.WARN) == 81
         assert view.next_level(81, Level.ERROR) == len(lines) - 1
         assert view.parsed <= 1
+
+
+def test_without_msgspec_lines_are_undecided_and_filters_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cs_console.backends.log_files import line_fields
+
+    monkeypatch.setattr(line_fields, "_MS", [None])
+    lines = [json.dumps({"timestamp": "2026-12-03T11:00:00Z", "level": ["info", "error"][i % 2], "event_message": f"m {i}"}) for i in range(50)]
+    path = tmp_path / "s.log"
+    path.write_text("\n".join(lines) + "\n")
+    fd = os.open(path, os.O_RDONLY)
+    view = IndexedLogLines(LineIndex(fd), now=lambda: T0, filter="level>=error m")
+    os.close(fd)
+    view.update()
+    assert set(view.index.levels()) == {40, 20}  # all undecided at index time, then learnt from the parse
+    assert [view.line(i) for i in range(len(view))] == list(range(1, 50, 2)) and view.parsed == 50

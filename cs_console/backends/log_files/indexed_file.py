@@ -57,7 +57,9 @@ class IndexedLogFile:
             tail_start = _tail_start(fd, st.st_size) if st.st_size > TAIL_FIRST_BYTES else 0
             self.lines = IndexedLogLines(LineIndex(fd, start=tail_start), now=now, parser=LineParser("file"))
             if tail_start:
-                self._full = LineIndex(fd)
+                # Levels after the newlines (warm_levels, between polls): "every line indexed"
+                # does not wait for them, and a level filter reads whatever is left at once.
+                self._full = LineIndex(fd, inline_levels=False)
         finally:
             os.close(fd)
         self._ident: tuple[int, int] = (st.st_dev, st.st_ino)
@@ -118,6 +120,7 @@ class IndexedLogFile:
         added = self.lines.apply(got)
         added += self._settle_last_line(size)
         self.indexing = False
+        index.warm_levels()
         return added + await self._follow_rotation()
 
     def _settle_last_line(self, size: int) -> int:

@@ -120,11 +120,10 @@ class LineFields:
         self.levels = bytearray()
         self.times = array("d")
 
-    def drop_last(self) -> None:
-        """The last line will be indexed again (it grew)."""
-        n = len(self.levels) - 1
-        del self.levels[n:]
-        del self.times[n:]
+    def drop_from(self, line: int) -> None:
+        """Lines from `line` on will be indexed again (the last one grew)."""
+        del self.levels[line:]
+        del self.times[line:]
 
     def add_levels(self, block: bytes, n: int, per_line: bool, undecided: list[int]) -> None:
         """Levels of the n lines of `block`. per_line: some are blank (decode_lines would

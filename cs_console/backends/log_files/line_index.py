@@ -46,7 +46,7 @@ _BLANK_FIRST_BYTES = frozenset(bytes([b]) for b in b" \t\r\n\x0b\x0c\x1c\x1d\x1e
 _MAYBE_BLANK = re.compile(b"\n(?=[ \t\r\n\x0b\x0c\x1c-\x1f\xc2\xe1\xe2\xe3])")
 LONG_LINE = 32 << 10  # lines longer than this are listed (a cut message may carry a marker)
 DEEP_BRACKETS = 400  # json's C scanner recurses per level: a line this nested may exceed the limit
-NUMPY_MIN_BYTES = 256 << 10  # below this the stdlib path is as fast (and numpy is not imported)
+NUMPY_MIN_BYTES = 1 << 20  # below this stdlib is as fast, and numpy (0.15 s to import) stays out of a tail read
 _NP: list[Any] = []
 
 
@@ -71,7 +71,8 @@ class Update:
 
 class LineIndex:
     def __init__(
-        self, fd: int, *, max_line: int = MAX_LINE_BYTES, chunk: int = INDEX_CHUNK, levels: bool = True, start: int = 0
+        self, fd: int, *, max_line: int = MAX_LINE_BYTES, chunk: int = INDEX_CHUNK, levels: bool = True, start: int = 0,
+        inline_levels: bool = True,
     ) -> None:
         self.fd = os.dup(fd)
         # Where line 0 starts: a tail index (the end of a big file, shown while the whole
@@ -84,6 +85,9 @@ class LineIndex:
         # Levels are read in the same pass as the newlines (line_fields); timestamps on the
         # first since=/until= (times()), as that costs as much again and few filters use it.
         self.fields: LineFields | None = LineFields() if levels else None
+        # inline_levels=False: levels are read on first use or by warm_levels() (a big file's
+        # whole index in the background: "every line indexed" need not wait for them).
+        self.inline_levels = inline_levels
         self._reset(start)
 
     def _reset(self, origin: int = 0) -> None:
@@ -143,8 +147,8 @@ class LineIndex:
                     break
                 self._long.append(len(self))
                 self._starts.append(nl + 1)
-                if self.fields is not None:
-                    self.fields.add_levels(b"\n", 1, True, [0])  # longer than a chunk: the parser decides
+                if self._inline(len(self) - 1):
+                    self.fields.add_levels(b"\n", 1, True, [0])  # type: ignore[union-attr]  # longer than a chunk: the parser decides
                 pos = self._end = nl + 1
                 continue
             self._add_lines(pos, data[: last_nl + 1])
@@ -158,8 +162,8 @@ class LineIndex:
             self._starts.append(size + 1)  # as if a newline followed
             self._end = size
             self._final = True
-            if self.fields is not None:
-                n = len(self) - 1
+            n = len(self) - 1
+            if self._inline(n):
                 self._add_fields(tail + b"\n", n, n + 1, n in self._blank)
         return Update(first, len(self) - first, truncated, regrown)
 
@@ -173,7 +177,7 @@ class LineIndex:
         self._end = self._starts[-1]
         self._final = False
         if self.fields is not None:
-            self.fields.drop_last()
+            self.fields.drop_from(last)
 
     def _find_newline(self, pos: int, size: int) -> int:
         while pos < size:
@@ -225,8 +229,12 @@ class LineIndex:
                     if self._is_blank(block[start : start + length_of(k)]):
                         hits.append(k)
             self._blank.extend(base + k for k in hits)
-        if self.fields is not None:
+        if self._inline(base):
             self._add_fields(block, base, len(self), bool(hits))
+
+    def _inline(self, first: int) -> bool:
+        """Read levels now, in the same pass, for lines from `first` (when caught up)."""
+        return self.fields is not None and self.inline_levels and len(self.fields.levels) == first
 
     def _add_fields(self, block: bytes, lo: int, hi: int, blanks: bool) -> None:
         """Levels of lines [lo, hi), whose text (each with its newline) is `block`."""
@@ -254,30 +262,47 @@ class LineIndex:
 
     def times(self) -> array[float]:
         """Epoch seconds of every line (NaN: undecided), read on first use (see line_fields)."""
-        fields = self.fields
-        if fields is None:
+        if self.fields is None:
             return array("d", repeat(float("nan"), len(self)))
-        lo = len(fields.times)
-        starts = self._starts
-        while lo < len(self):
-            hi = min(len(self), max(lo + 1, bisect_right(starts, starts[lo] + self.chunk, lo) - 1))
-            if starts[hi] - starts[lo] > self.chunk:  # one giant line: the parser decides
-                fields.times.append(float("nan"))
-                lo = hi
-                continue
-            data = os.pread(self.fd, starts[hi] - starts[lo], starts[lo])
-            if self._final and hi == len(self):
-                data += b"\n"
-            b0, b1 = bisect_left(self._blank, lo), bisect_left(self._blank, hi)
-            fields.add_times(data, hi - lo, b1 > b0, [k - lo for k in self._not_whole(lo, hi)])
-            lo = hi
-        return fields.times
+        self._fill(times=True)
+        return self.fields.times
 
     def levels(self) -> bytearray:
         """Level code of every line (0: undecided), see line_fields."""
         if self.fields is None:
             return bytearray(len(self))
+        self._fill(times=False)
         return self.fields.levels
+
+    def warm_levels(self, pieces: int = 1) -> bool:
+        """Read the levels of a few more pieces (about `chunk` bytes each); True when all are read."""
+        if self.fields is None:
+            return True
+        return self._fill(times=False, pieces=pieces)
+
+    def _fill(self, *, times: bool, pieces: int | None = None) -> bool:
+        fields = self.fields
+        assert fields is not None
+        lo = len(fields.times if times else fields.levels)
+        starts = self._starts
+        done = 0
+        while lo < len(self) and (pieces is None or done < pieces):
+            hi = min(len(self), max(lo + 1, bisect_right(starts, starts[lo] + self.chunk, lo) - 1))
+            if starts[hi] - starts[lo] > self.chunk:  # one giant line: the parser decides
+                if times:
+                    fields.times.append(float("nan"))
+                else:
+                    fields.levels.append(0)
+            else:
+                data = os.pread(self.fd, starts[hi] - starts[lo], starts[lo])
+                if self._final and hi == len(self):
+                    data += b"\n"
+                b0, b1 = bisect_left(self._blank, lo), bisect_left(self._blank, hi)
+                add = fields.add_times if times else fields.add_levels
+                add(data, hi - lo, b1 > b0, [k - lo for k in self._not_whole(lo, hi)])
+            lo = hi
+            done += 1
+        return lo >= len(self)
 
     @staticmethod
     def _is_blank(data: bytes) -> bool:
