@@ -39,6 +39,7 @@ TAIL_FIRST_BYTES = 16 << 20  # files bigger than this show their end before the 
 TAIL_BYTES = 256 << 10  # ... about a thousand lines of it
 THREAD_BYTES = 1 << 20  # a backlog this big is indexed in a thread (keys and frames go on)
 SETTLE_SECONDS = 0.5
+WARM_AFTER_SECONDS = 2.0  # levels are read in the background once filters have been quiet this long
 POLL_SECONDS = 0.025
 
 
@@ -64,6 +65,7 @@ class IndexedLogFile:
             os.close(fd)
         self._ident: tuple[int, int] = (st.st_dev, st.st_ino)
         self.indexing = True
+        self._indexed_at = 0.0
         self.rotations = 0
         self._old_truncations = 0
         self.waiting = False
@@ -119,8 +121,11 @@ class IndexedLogFile:
         self.error = None
         added = self.lines.apply(got)
         added += self._settle_last_line(size)
-        self.indexing = False
-        index.warm_levels()
+        if self.indexing:
+            self.indexing = False
+            self._indexed_at = time.monotonic()
+        if time.monotonic() - max(self.lines.filtered_at, self._indexed_at) > WARM_AFTER_SECONDS:
+            index.warm_levels()  # while nobody is filtering: the CPU is theirs first
         return added + await self._follow_rotation()
 
     def _settle_last_line(self, size: int) -> int:

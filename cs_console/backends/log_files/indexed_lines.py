@@ -16,6 +16,7 @@ on screen. A filter is evaluated on the raw bytes first where that is exact
 
 from __future__ import annotations
 
+import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
@@ -104,6 +105,7 @@ class IndexedLogLines:
         self._read_at: list[tuple[int, datetime]] = []
         self._rows = array("q")
         self.generation = 0
+        self.filtered_at = 0.0  # monotonic time of the last set_filter
         self.parsed = 0  # lines parsed (for the benchmark and the tests)
         self.filter: Filter = Filter()
         self.matcher: Matcher = self.filter.compile(self._now())
@@ -287,6 +289,7 @@ class IndexedLogLines:
         self._text = text_predicate(flt, self._terms)
         self._rows = self._matching(0, len(self.index))
         self.generation += 1
+        self.filtered_at = time.monotonic()
 
     def refresh_filter(self) -> None:
         """Re-resolve since=/until= against now() (a no-op without them)."""
@@ -374,16 +377,22 @@ class IndexedLogLines:
         bytes cannot decide for (non-ASCII, a backslash, very long). One C-speed
         `in` per line and needle, however many lines hold the needle."""
         n = hi - lo
-        low = data.lower().split(b"\n")[:n]
-        found: list[bool] | None = None
-        for needle in self._needles:
-            hits = map(bytes.__contains__, low, repeat(needle))
-            found = list(hits) if found is None else list(map(and_, found, hits))
-        assert found is not None
+        low = data.lower()
         marked = data if data.isascii() else data.translate(_UNSAFE)
-        if b"\\" in marked:
-            found = list(map(or_, found, map(bytes.__contains__, marked.split(b"\n")[:n], repeat(b"\\"))))
-        want = list(compress(range(lo, hi), found))
+        rare = max(1, n // 16)
+        if all(low.count(needle) <= rare for needle in self._needles) and marked.count(b"\\") <= rare:
+            want = self._rare_hits(low, marked, base, lo, hi)
+        else:
+            # Common needles: one C-speed `in` per line and needle.
+            parts = low.split(b"\n")[:n]
+            found: list[bool] | None = None
+            for needle in self._needles:
+                hits = map(bytes.__contains__, parts, repeat(needle))
+                found = list(hits) if found is None else list(map(and_, found, hits))
+            assert found is not None
+            if b"\\" in marked:
+                found = list(map(or_, found, map(bytes.__contains__, marked.split(b"\n")[:n], repeat(b"\\"))))
+            want = list(compress(range(lo, hi), found))
         longs = self.index.long_lines()
         extra = longs[bisect_left(longs, lo) : bisect_left(longs, hi)]
         if extra:
@@ -392,6 +401,27 @@ class IndexedLogLines:
             keep = set(lines)
             want = [i for i in want if i in keep]
         return want
+
+    def _rare_hits(self, low: bytes, marked: bytes, base: int, lo: int, hi: int) -> list[int]:
+        """Lines holding every needle (or a backslash / non-ASCII byte), found with `find`
+        from hit to hit: a rare needle costs one C scan of the piece."""
+        starts = self.index.starts()
+        found: set[int] | None = None
+        for needle in self._needles:
+            hits = set()
+            pos = low.find(needle)
+            while pos >= 0:
+                line = bisect_right(starts, base + pos, lo, hi + 1) - 1
+                hits.add(line)
+                pos = low.find(needle, starts[line + 1] - base)
+            found = hits if found is None else found & hits
+        pos = marked.find(b"\\")
+        unsafe = set()
+        while pos >= 0:
+            line = bisect_right(starts, base + pos, lo, hi + 1) - 1
+            unsafe.add(line)
+            pos = marked.find(b"\\", starts[line + 1] - base)
+        return sorted((found or set()) | unsafe)
 
     def _texts(self, data: bytes, base: int, lo: int, hi: int, lines: list[int] | range) -> list[str]:
         """The parser's text of each line: one decode and split for the piece when many
