@@ -43,7 +43,9 @@ other_values = st.one_of(st.text(max_size=8), st.integers(), st.none(), st.lists
 
 @st.composite
 def log_line(draw: st.DrawFn) -> bytes:
-    kind = draw(st.sampled_from(["json", "json", "json", "dup", "nested", "plain", "broken", "spaced", "bytes", "deep"]))
+    kind = draw(st.sampled_from(["json", "json", "json", "dup", "nested", "plain", "broken", "spaced", "bytes", "deep", "blank"]))
+    if kind == "blank":  # not records; the numpy and the regex blank-line paths must agree
+        return draw(st.sampled_from([b"", b" ", b"\t \x0b", "\u3000".encode(), b"\x1f", "\u00a0x".encode(), b"\xc2"]))
     if kind in ("json", "dup", "nested"):
         obj: dict = {}
         for key in draw(st.permutations(["timestamp", "level", "event_message", "severity", "status", "metadata", "x"]))[: draw(st.integers(0, 7))]:
@@ -106,6 +108,7 @@ def test_decided_levels_and_times_equal_the_parser(
         line_index.NUMPY_MIN_BYTES = old
     levels, times = index.levels(), index.times()
     assert len(levels) == len(times) == len(index)
+    assert list(index.blank_lines()) == [i for i in range(len(index)) if index.line_length(i) <= index.max_line and decode_bytes(index.raw(i)).isspace() or index.line_length(i) == 0]
     for i, got in enumerate(parsed([decode_bytes(index.raw(i)) if index.line_length(i) <= index.max_line else index.text(i) for i in range(len(index))])):
         if not got:
             assert levels[i] == UNDECIDED  # blank: not a record

@@ -379,10 +379,8 @@ class IndexedLogLines:
         n = hi - lo
         low = data.lower()
         marked = data if data.isascii() else data.translate(_UNSAFE)
-        rare = max(1, n // 16)
-        if all(low.count(needle) <= rare for needle in self._needles) and marked.count(b"\\") <= rare:
-            want = self._rare_hits(low, marked, base, lo, hi)
-        else:
+        want = self._rare_hits(low, marked, base, lo, hi, max(1, n // 16))
+        if want is None:
             # Common needles: one C-speed `in` per line and needle.
             parts = low.split(b"\n")[:n]
             found: list[bool] | None = None
@@ -402,26 +400,26 @@ class IndexedLogLines:
             want = [i for i in want if i in keep]
         return want
 
-    def _rare_hits(self, low: bytes, marked: bytes, base: int, lo: int, hi: int) -> list[int]:
+    def _rare_hits(self, low: bytes, marked: bytes, base: int, lo: int, hi: int, cap: int) -> list[int] | None:
         """Lines holding every needle (or a backslash / non-ASCII byte), found with `find`
-        from hit to hit: a rare needle costs one C scan of the piece."""
+        from hit to hit: a rare needle costs one C scan of the piece. None once more than
+        `cap` lines hold one (the caller then tests every line at C speed)."""
         starts = self.index.starts()
         found: set[int] | None = None
-        for needle in self._needles:
+        for needle in (*self._needles, b"\\"):
+            text = marked if needle == b"\\" else low
             hits = set()
-            pos = low.find(needle)
+            pos = text.find(needle)
             while pos >= 0:
+                if len(hits) >= cap:
+                    return None
                 line = bisect_right(starts, base + pos, lo, hi + 1) - 1
                 hits.add(line)
-                pos = low.find(needle, starts[line + 1] - base)
+                pos = text.find(needle, starts[line + 1] - base)
+            if needle == b"\\":
+                return sorted((found or set()) | hits)
             found = hits if found is None else found & hits
-        pos = marked.find(b"\\")
-        unsafe = set()
-        while pos >= 0:
-            line = bisect_right(starts, base + pos, lo, hi + 1) - 1
-            unsafe.add(line)
-            pos = marked.find(b"\\", starts[line + 1] - base)
-        return sorted((found or set()) | unsafe)
+        return sorted(found or ())
 
     def _texts(self, data: bytes, base: int, lo: int, hi: int, lines: list[int] | range) -> list[str]:
         """The parser's text of each line: one decode and split for the piece when many

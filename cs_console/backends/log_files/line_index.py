@@ -197,7 +197,11 @@ class LineIndex:
         if np is not None:
             # One C pass finds the newlines (3x faster than split + accumulate, no
             # object per line); the offsets go into the array as raw bytes.
-            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+            data = np.frombuffer(block, np.uint8)
+            ends = np.flatnonzero(data == 10)
+            # lines (after the first) whose first byte may start a blank line, as the regex below
+            after = ends[:-1] + 1
+            maybe_np = after[_blank_first_table(np)[data[after]]].tolist()
             ends += pos + 1
             self._starts.frombytes(ends.astype(np.int64, copy=False).tobytes())
             lengths_np = np.diff(ends, prepend=pos) - 1
@@ -216,9 +220,10 @@ class LineIndex:
                 self._long.extend(compress(range(base, base + len(parts)), map(LONG_LINE.__lt__, lengths)))
             length_of = lengths.__getitem__
             line_of = lambda offs: _line_numbers(block, offs)  # noqa: E731
+            maybe_np = None
         # Blank lines are rare: only a line that starts with a space (ASCII or
         # the first byte of a non-ASCII one) or is empty can be one.
-        maybe = [m.start() + 1 for m in _MAYBE_BLANK.finditer(block)]
+        maybe = maybe_np if maybe_np is not None else [m.start() + 1 for m in _MAYBE_BLANK.finditer(block)]
         if block[:1] in _BLANK_FIRST_BYTES:
             maybe.insert(0, 0)
         hits: list[int] = []
@@ -363,6 +368,18 @@ class LineIndex:
     def starts(self) -> array[int]:
         """Offset of every line, then one past the end of the last (read-only use)."""
         return self._starts
+
+
+_BLANK_TABLE: list[Any] = []
+
+
+def _blank_first_table(np: Any) -> Any:
+    """256 booleans: may a line starting with this byte be blank (see _BLANK_FIRST_BYTES)."""
+    if not _BLANK_TABLE:
+        table = np.zeros(256, bool)
+        table[[b[0] for b in _BLANK_FIRST_BYTES]] = True
+        _BLANK_TABLE.append(table)
+    return _BLANK_TABLE[0]
 
 
 def _deep(line: bytes) -> bool:
