@@ -1,8 +1,11 @@
 """Logs: follow a log source, filter it as you type, jump between errors, inspect a record.
 
-Data flow: a worker reads the source (`Environment.log_source(spec)`) and
-appends each batch to a bounded `LogBuffer`, which filters new records
-incrementally. The worker then posts a coalescing `_Arrived` message; the pane
+Data flow: the pane reads a `FilteredLogs` (domain/filtered_logs.py). A regular
+file (`file:PATH`) is read in place through its line index
+(`Environment.indexed_log(spec)`: no record per line, filters decided on raw
+bytes and level arrays, records parsed for what is shown); any other source is
+read by a worker (`Environment.log_source(spec)`) that appends each batch to a
+bounded `LogBuffer`, which filters new records incrementally. The worker then posts a coalescing `_Arrived` message; the pane
 repaints at most `REPAINT_INTERVAL` apart, and not at all while hidden, so a
 burst of thousands of lines per second costs a few frames per second on the
 wire. The view reads the buffer's filtered index directly (Line API).

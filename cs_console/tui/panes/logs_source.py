@@ -1,4 +1,5 @@
-"""The Logs pane's source worker: read the source into the buffer, retry on faults, throttle repaints.
+"""The Logs pane's source worker: read the source into the buffer (or poll an indexed
+file), retry on faults, throttle repaints.
 
 A worker reads the source (`Environment.log_source(spec)`) and appends each
 batch to the bounded `LogBuffer`, which filters new records incrementally. It
