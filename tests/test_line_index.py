@@ -120,7 +120,7 @@ def test_a_line_over_one_mib_is_cut_when_read(tmp_path: Path, chunk: int) -> Non
     view.set_filter("NEEDLE")
     assert messages(view) == ["after NEEDLE"]
     view.set_filter("cut")
-    assert view.match_count == 1 and view.key(0) == 1 and view.record(0).message.endswith("chars]")
+    assert view.match_count == 1 and view.line(0) == 1 and view.record(0).message.endswith("chars]")
 
 
 def test_only_candidate_lines_are_parsed(tmp_path: Path) -> None:
@@ -130,10 +130,12 @@ def test_only_candidate_lines_are_parsed(tmp_path: Path) -> None:
     view.update()
     assert view.parsed == 0  # indexing parses nothing
     view.set_filter("needle level>=info")
-    assert view.match_count == 2 and view.parsed == 2
+    assert view.match_count == 2 and view.parsed == 0  # level array + the message alone
     view.set_filter("-needle")
-    assert view.match_count == 1998  # a negation needs every line parsed
+    assert view.match_count == 1998 and view.parsed == 0  # every line's message, still no record
     assert view.record(len(view) - 1).message == "GET /x 1999"
+    view.set_filter("needle function=x")
+    assert view.match_count == 0 and view.parsed == 3  # a field term needs the record of each candidate
 
 
 def test_raw_needles_skip_what_reserialised_json_could_spell_differently() -> None:
@@ -214,5 +216,5 @@ def check_against_parsing(path: Path, data: bytes, flt: str) -> int:
         got = parser.parse_lines([text[:-1] if text.endswith("\r") else text], T0)
         if got and matcher.match(got[0]):
             expected.append((i, got[0].message))
-    assert [(view.key(i), view.record(i).message) for i in range(len(view))] == expected
+    assert [(view.line(i), view.record(i).message) for i in range(len(view))] == expected
     return len(expected)

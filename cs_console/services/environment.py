@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ class Environment:
     inspector: Any = None
     # Opens `file:PATH` or `-` (stdin); set by the wiring (backends.log_files on every environment).
     local_log_opener: Callable[[str], LogSource] | None = None
+    # Opens `file:PATH` of a regular file as an indexed file (domain.filtered_logs; a
+    # backends.log_files.indexed_file.IndexedLogFile), None for what must stream.
+    indexed_log_opener: Callable[[str, Callable[[], datetime]], Any] | None = None
     # The profile's alert history (stores.alert_history_team.ProfileAlertHistory: the local
     # file, and the team table in team mode); set by the wiring. None: the local file only.
     alert_history: Any = None
@@ -64,6 +68,12 @@ class Environment:
             choices = ", ".join([*self.log_factories, "file:PATH", "-"]) or "file:PATH, -"
             raise UnknownLogSource(f"unknown log source {spec!r} (expected one of: {choices})")
         return factory()
+
+    def indexed_log(self, spec: str) -> Any:
+        """`file:PATH` as an indexed file the Logs pane reads in place, or None (stream it)."""
+        if self.indexed_log_opener is None or not spec.startswith("file:"):
+            return None
+        return self.indexed_log_opener(spec, self.clock.now)
 
     def source_statuses(self) -> list[SourceStatus]:
         statuses: list[SourceStatus] = []

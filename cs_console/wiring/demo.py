@@ -22,8 +22,8 @@ from cs_console.backends.demo.model.clock import parse_anchor
 from cs_console.backends.demo.model.project import DemoProject
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
 from cs_console.services.session import Session
-from cs_console.wiring.local_logs import open_local_log
 from cs_console.wiring.drain import wire_demo_drain
+from cs_console.wiring.local_logs import open_indexed_log, open_local_log
 
 ANCHOR_ENV = "CS_CONSOLE_DEMO_ANCHOR"
 
@@ -67,7 +67,7 @@ def build_demo_environment(session: Session, one_shot: bool, *, anchor: datetime
     screenshots (a fixed start, a frozen clock).
     """
     project = build_demo_project(session, one_shot=one_shot, anchor=anchor, real_time=real_time)
-    env = Environment(session=session, clock=project.clock, local_log_opener=open_local_log)
+    env = Environment(session=session, clock=project.clock, local_log_opener=open_local_log, indexed_log_opener=open_indexed_log)
     env.demo = project
     env.metrics_sources.append(DemoMetricsSource(project))
     env.health_probes += [DemoHealthProbe(project), DemoPlatformStatusProbe(project)]

@@ -14,11 +14,11 @@ from cs_console.domain.clock import SystemClock
 from cs_console.services.environment import LOG_SOURCE_NAMES, Environment
 from cs_console.services.session import Session
 from cs_console.wiring.drain import wire_drain
-from cs_console.wiring.local_logs import open_local_log
+from cs_console.wiring.local_logs import open_indexed_log, open_local_log
 
 
 def build_live_environment(session: Session) -> Environment:
-    env = Environment(session=session, clock=SystemClock(), local_log_opener=open_local_log)
+    env = Environment(session=session, clock=SystemClock(), local_log_opener=open_local_log, indexed_log_opener=open_indexed_log)
     # PostgreSQL first: merge_snapshots lets earlier sources win, and the direct
     # connection sees the database more exactly than the metrics endpoint.
     _wire_postgres(env)
@@ -44,7 +44,7 @@ def build_dsn_environment(session: Session, dsn: str, *, connect_timeout: float)
     else:
         hint = "$PGPASSWORD" + ("" if os.environ.get("PGPASSWORD") else ", which is not set")
     connector = PgConnector(dsn, connect_timeout=connect_timeout, password_source=hint)
-    env = Environment(session=session, clock=SystemClock(), local_log_opener=open_local_log)
+    env = Environment(session=session, clock=SystemClock(), local_log_opener=open_local_log, indexed_log_opener=open_indexed_log)
     env.health_probes.append(PostgresHealthProbe(connector, thresholds=session.profile.thresholds, clock=env.clock))
     env.metrics_sources.append(PostgresMetricsSource(connector, clock=env.clock, state_dir=session.state_dir))
     return env, connector.label

@@ -1,6 +1,6 @@
 """The Logs pane beside toolong and lnav, in the same run, driven through a pty by ptyprobe.
 
-    python -m tests.benchmarks.logs_tui [--reps 3] [--only tail,open,filter,rss]
+    python -m tests.benchmarks.logs_tui [--reps 3] [--only tail,open,filter,filter5m,rss]
                                         [--tools cs,toolong,lnav] [--workdir DIR]
 
 Exactly the harness of ../shared/research/anchor_tui_measurements.md
@@ -14,16 +14,22 @@ Exactly the harness of ../shared/research/anchor_tui_measurements.md
           prefill is shown, then G; toolong has no filter (it runs unfiltered, as
           in the reference).
   open    a 1,000,000-line JSON-lines file: time until its last line is visible.
-  filter  the same file with the buffer raised to 1,000,000 records: key to result.
-          cs-console: wait until all 1M records are buffered, then `/NEEDLE` Enter,
-          until the 10 matching lines are on screen. lnav: `:filter-in NEEDLE`
-          Enter, then `g` until the 10 lines are visible. toolong: find
-          `NEEDLE-01` backwards from the end (it has no filter).
-  rss     peak RSS with a 100,000-line file loaded (cs-console: all 100,000 buffered).
+  filter  the same file, from start to "every line indexed and a filter over all of
+          them on screen": cs-console waits for its status line to say `1M lines`
+          (the whole file indexed; it shows the end first), then `/NEEDLE` Enter
+          until the 10 matching lines are on screen. lnav: as soon as the last
+          line shows (lnav indexes before it paints), `:filter-in NEEDLE` Enter,
+          then `g` until the 10 lines are visible. toolong: find `NEEDLE-01`
+          backwards from the end (it has no filter). Also: last line visible,
+          peak RSS, CPU, all in the same run.
+  filter5m  the same with 5,000,000 lines (1.2 GB): the same ratios, and the
+          5M/1M time (linear growth: <= 5.5x).
+  rss     peak RSS with a 100,000-line file loaded (cs-console: all 100,000 indexed).
 
 cs-console is opened as `cs-console logs --source file:PATH --tui [--filter F]`,
 with CS_CONSOLE_CONFIG pointing at a one-profile config that only sets
-`log_buffer_size` (100,000, or 1,000,000 for `filter`). toolong comes from a
+`log_buffer_size` (a file is read through its line index, not buffered).
+Run it from the checkout under test with PYTHONPATH set to it. toolong comes from a
 separate venv (pip install toolong into /tmp/venv-toolong; or --toolong PATH),
 lnav from apt. Figures are medians (min-max) of --reps runs; the machine is
 shared, so only figures from the same run are compared.
@@ -60,11 +66,23 @@ GOALS = {
     "tail_bytes": "bytes/s <= lnav's (reference ~19 kB/s)",
     "tail_lag": "marker lag median <= 0.15 s",
     "tail_cpu": "CPU <= 2x lnav's",
-    "open": "last line visible <= 1.5x lnav's",
-    "filter": "key to result <= lnav's filter-in (~1.2 s)",
-    "rss": "RSS with 100,000 records <= 150 MB",
+    "open": "last line visible <= lnav's",
+    "filter": "1M lines: start to every line indexed and a filter over all on screen <= lnav's",
+    "filter_last": "1M lines: last line visible <= lnav's",
+    "filter_rss": "1M lines: peak RSS <= 1.5x lnav's",
+    "filter5m": "5M lines: start to indexed + filter on screen <= lnav's",
+    "filter5m_last": "5M lines: last line visible <= lnav's",
+    "filter5m_rss": "5M lines: peak RSS <= 1.5x lnav's",
+    "growth": "5M/1M start-to-filter time <= 5.5x",
+    "rss": "RSS with 100,000 lines <= 150 MB",
 }
 
+
+FILTER_COLUMNS = [
+    ("total_s", "start to filter on screen s", "{:.2f}"), ("last_line_s", "last line visible s", "{:.2f}"),
+    ("indexed_s", "indexed at s", "{:.2f}"), ("key_to_result_s", "key to result s", "{:.2f}"),
+    ("cpu_s", "CPU s total", "{:.2f}"), ("rss_mb", "peak RSS MB", "{:.0f}"), ("anon_mb", "anon MB", "{:.0f}"),
+]
 
 # ---------------------------------------------------------------- tools and data
 
@@ -310,40 +328,51 @@ class Bench:
                 )
                 self.say(f"open {tool} #{rep}: last line at {get(run, 'first_paint_s')} s")
 
-    # c. filter over 1M buffered records
+    # c. start to "every line indexed and a filter over all of them on screen" (1M, 5M)
     def filter(self) -> None:
-        big = ensure_file(self.work / "big.jsonl", 1_000_000, LAST, needles=10)
+        self._filter("filter", ensure_file(self.work / "big.jsonl", 1_000_000, LAST, needles=10), "1M")
+
+    def filter5m(self) -> None:
+        self._filter("filter5m", ensure_file(self.work / "big5m.jsonl", 5_000_000, LAST, needles=10), "5M")
+
+    def _filter(self, test: str, path: Path, count: str) -> None:
+        found = "NEEDLE-01[\\s\\S]*NEEDLE-10"
         scripts = {
-            "cs-console": f"wait(90):{LAST};;wait(120):buf 1M/1M;;stable:1;;send:/NEEDLE<Enter>;;wait(60):10 match;;wait(10):NEEDLE-01[\\s\\S]*NEEDLE-10",
-            "lnav": f"wait:{LAST};;stable:1;;send::filter-in NEEDLE<Enter>;;wait(40):Lines not shown;;send:g;;wait(10):NEEDLE-01[\\s\\S]*NEEDLE-10",
-            "toolong": f"wait:{LAST};;stable:1;;send:<C-f>;;wait(10):Case sensitive;;send:NEEDLE-01;;stable:0.5;;send:<Up>;;wait(90):NEEDLE-01 payment",
+            # the status line says `1M lines` once the whole file is indexed (it shows the end first)
+            "cs-console": f"wait(90):{LAST};;wait(180):{count} lines;;send:/NEEDLE<Enter>;;wait(60):10 match;;wait(10):{found}",
+            "lnav": f"wait(180):{LAST};;send::filter-in NEEDLE<Enter>;;wait(120):Lines not shown;;send:g;;wait(10):{found}",
+            "toolong": f"wait(180):{LAST};;send:<C-f>;;wait(10):Case sensitive;;send:NEEDLE-01;;stable:0.5;;send:<Up>;;wait(180):NEEDLE-01 payment",
         }
         for rep in range(self.args.reps):
             for tool, make in self.tools.items():
-                if make is None:
-                    continue
-                run = probe(make(big), "--size", SIZE, "--until", LAST, "--keys", scripts[tool], "--timeout", "240", env=self.env_for(tool, 1_000_000))
+                if make is None or (tool == "toolong" and test == "filter5m"):
+                    continue  # toolong's find over 5M lines takes minutes per run: 1M only
+                run = probe(make(path), "--size", SIZE, "--until", LAST, "--keys", scripts[tool], "--timeout", "400", env=self.env_for(tool))
                 steps = run.get("steps") or []
-                figures: dict[str, float | None] = {"cpu_s": get(run, "cpu_s_total"), "rss_mb": (get(run, "peak_rss_kb") or 0) / 1024}
+                ok = bool(steps) and all(s.get("ok") for s in steps)
+                figures: dict[str, float | None] = {
+                    "total_s": steps[-1]["t_end"] if ok else None,
+                    "last_line_s": get(run, "first_paint_s"),
+                    "cpu_s": get(run, "cpu_s_total"), "rss_mb": (get(run, "peak_rss_kb") or 0) / 1024,
+                    "anon_mb": (get(run, "peak_rss_anon_kb") or 0) / 1024,
+                }
                 if tool == "cs-console":
-                    figures["loaded_1M_s"] = steps[1]["t_end"] if len(steps) > 1 and steps[1].get("ok") else None
-                    figures["key_to_result_s"] = (steps[5]["t_end"] - steps[3]["t_end"]) if len(steps) > 5 and all(s.get("ok") for s in steps) else None
+                    figures["indexed_s"] = steps[1]["t_end"] if len(steps) > 1 and steps[1].get("ok") else None
+                    figures["key_to_result_s"] = (steps[-1]["t_end"] - steps[1]["t_end"]) if ok else None
                 elif tool == "lnav":
-                    figures["key_to_status_s"] = step_since_send(run, 3)
-                    figures["key_to_result_s"] = (steps[5]["t_end"] - steps[2]["t_end"]) if len(steps) > 5 and all(s.get("ok") for s in steps) else None
-                else:
-                    figures["key_to_result_s"] = step_since_send(run, -1)
-                self.record("filter", tool, **figures)
-                self.say(f"filter {tool} #{rep}: key to result {figures.get('key_to_result_s')} s")
+                    figures["indexed_s"] = steps[0]["t_end"] if steps and steps[0].get("ok") else None
+                    figures["key_to_result_s"] = (steps[-1]["t_end"] - steps[0]["t_end"]) if ok else None
+                self.record(test, tool, **figures)
+                self.say(f"{test} {tool} #{rep}: total {figures['total_s']} s, last line {figures['last_line_s']} s, rss {figures['rss_mb']:.0f} MB")
 
-    # d. RSS with 100,000 records
+    # d. RSS with 100,000 lines
     def rss(self) -> None:
         mid = ensure_file(self.work / "k100.jsonl", 100_000, "LASTLINE-100K")
         for rep in range(self.args.reps):
             for tool, make in self.tools.items():
                 if make is None:
                     continue
-                keys = "wait(60):LASTLINE-100K;;wait(60):buf 100k/100k;;stable:1" if tool == "cs-console" else "wait(60):LASTLINE-100K;;stable:1"
+                keys = "wait(60):LASTLINE-100K;;wait(60):100k lines;;stable:1" if tool == "cs-console" else "wait(60):LASTLINE-100K;;stable:1"
                 run = probe(make(mid), "--size", SIZE, "--until", "LASTLINE-100K", "--keys", keys, "--settle", "1", "--duration", "3", "--timeout", "100", env=self.env_for(tool))
                 self.record("rss", tool, rss_mb=(get(run, "peak_rss_kb") or 0) / 1024, anon_mb=(get(run, "peak_rss_anon_kb") or 0) / 1024, ok=float(bool(run.get("ok"))))
                 self.say(f"rss {tool} #{rep}: {(get(run, 'peak_rss_kb') or 0) / 1024:.0f} MB")
@@ -361,7 +390,14 @@ class Bench:
                 continue
             cells = [spread(rows[tool].get(key, []), fmt) for key, _, fmt in columns]
             out.append(f"| {tool} | " + " | ".join(cells) + " |")
+        if test != "tail" and "cs-console" in rows and "lnav" in rows:
+            out.append("| cs-console / lnav | " + " | ".join(self._ratio(rows, key) for key, _, _ in columns) + " |")
         return out
+
+    @staticmethod
+    def _ratio(rows: dict[str, dict[str, list[float]]], key: str) -> str:
+        cs, ln = med(rows["cs-console"].get(key, [])), med(rows["lnav"].get(key, []))
+        return f"{cs / ln:.2f}" if cs is not None and ln else "n/a"
 
     def verdicts(self) -> list[str]:
         r = self.results
@@ -385,12 +421,25 @@ class Bench:
         cs_c, ln_c = m("tail", "cs-console", "cpu_s"), m("tail", "lnav", "cpu_s")
         if cs_c is not None:
             line("tail_cpu", None if ln_c is None else cs_c <= 2 * ln_c, f"cs-console {cs_c:.2f} s, lnav {ln_c or 0:.2f} s per 10 s")
-        cs_o, ln_o = m("open", "cs-console", "last_line_s"), m("open", "lnav", "last_line_s")
-        if cs_o is not None:
-            line("open", None if ln_o is None else cs_o <= 1.5 * ln_o, f"cs-console {cs_o:.2f} s, lnav {ln_o or 0:.2f} s")
-        cs_f, ln_f = m("filter", "cs-console", "key_to_result_s"), m("filter", "lnav", "key_to_result_s")
-        if cs_f is not None:
-            line("filter", None if ln_f is None else cs_f <= ln_f, f"cs-console {cs_f:.2f} s, lnav {ln_f or 0:.2f} s")
+        def versus(goal: str, test: str, key: str, factor: float = 1.0, unit: str = "s", fmt: str = "{:.2f}") -> None:
+            cs, ln = m(test, "cs-console", key), m(test, "lnav", key)
+            if cs is None:
+                return
+            ratio = f", ratio {cs / ln:.2f}" if ln else ""
+            line(goal, None if ln is None else cs <= factor * ln, f"cs-console {fmt.format(cs)} {unit}, lnav {fmt.format(ln or 0)} {unit}{ratio}")
+
+        versus("open", "open", "last_line_s")
+        versus("filter", "filter", "total_s")
+        versus("filter_last", "filter", "last_line_s")
+        versus("filter_rss", "filter", "rss_mb", 1.5, "MB", "{:.0f}")
+        versus("filter5m", "filter5m", "total_s")
+        versus("filter5m_last", "filter5m", "last_line_s")
+        versus("filter5m_rss", "filter5m", "rss_mb", 1.5, "MB", "{:.0f}")
+        g1, g5 = m("filter", "cs-console", "total_s"), m("filter5m", "cs-console", "total_s")
+        if g1 and g5:
+            l1, l5 = m("filter", "lnav", "total_s"), m("filter5m", "lnav", "total_s")
+            lnav_growth = f" (lnav {l5 / l1:.2f}x)" if l1 and l5 else ""
+            line("growth", g5 / g1 <= 5.5, f"cs-console {g1:.2f} s -> {g5:.2f} s = {g5 / g1:.2f}x{lnav_growth}")
         cs_r = m("rss", "cs-console", "rss_mb")
         if cs_r is not None:
             line("rss", cs_r <= 150, f"cs-console {cs_r:.0f} MB")
@@ -411,11 +460,9 @@ class Bench:
                 ("last_line_s", "last line visible s", "{:.2f}"), ("first_byte_s", "first byte s", "{:.2f}"),
                 ("cpu_s", "CPU s total", "{:.2f}"), ("rss_mb", "peak RSS MB", "{:.0f}"), ("anon_mb", "anon MB", "{:.0f}"),
             ]),
-            ("filter", "c. filter over 1,000,000 records (cs-console buffer 1M; toolong: find)", [
-                ("key_to_result_s", "key to result s", "{:.2f}"), ("key_to_status_s", "lnav key to status s", "{:.2f}"),
-                ("loaded_1M_s", "cs: 1M buffered at s", "{:.1f}"), ("cpu_s", "CPU s total", "{:.1f}"), ("rss_mb", "peak RSS MB", "{:.0f}"),
-            ]),
-            ("rss", "d. 100,000 lines loaded (cs-console: 100,000 records buffered)", [
+            ("filter", "c. 1,000,000 lines: start to every line indexed and a filter over all on screen (toolong: find)", FILTER_COLUMNS),
+            ("filter5m", "c'. 5,000,000 lines (1.2 GB): the same", FILTER_COLUMNS),
+            ("rss", "d. 100,000 lines loaded (cs-console: 100,000 lines indexed)", [
                 ("rss_mb", "peak RSS MB", "{:.0f}"), ("anon_mb", "anon MB", "{:.0f}"),
             ]),
         ]
@@ -433,7 +480,7 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--only", default="tail,open,filter,rss", help="comma-separated: tail,open,filter,rss")
+    parser.add_argument("--only", default="tail,open,filter,filter5m,rss", help="comma-separated: tail,open,filter,filter5m,rss")
     parser.add_argument("--tools", default="cs,toolong,lnav")
     parser.add_argument("--toolong", help="path to toolong's `tl` (default /tmp/venv-toolong/bin/tl, then PATH)")
     parser.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "cs-logs-bench"))

@@ -19,8 +19,13 @@ The rooms: lines.py (bytes into lines, and a kept line read back),
 line_source.py (what both sources share: parsing, since=, lag), file_source.py
 (a file: tail, backfill, follow through rotation and truncation), pipes.py
 (stdin and FIFOs; detach_stdin_for_tui), line_index.py (a file as line
-offsets, no record per line) and indexed_lines.py (the filtered view over that
-index: records parsed for what is shown, text filters decided on raw bytes).
+offsets, no record per line), line_fields.py (levels, times and messages read
+from the raw lines, exactly as the parser would, or left undecided),
+field_terms.py (level / time filter terms over those arrays), indexed_lines.py
+(the filtered view over the index: records parsed only for what is shown or
+undecided) and indexed_file.py (that view kept current: growth, truncation,
+rotation; the end of a big file first). The Logs pane reads a regular file
+through indexed_file (wiring/local_logs.open_indexed_log); streams use the buffer.
 """
 
 from __future__ import annotations

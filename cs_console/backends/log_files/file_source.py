@@ -70,21 +70,7 @@ class FileLogSource(LineSource):
         return SourceStatus("logs", SourceState.UP, detail)
 
     def _open(self) -> tuple[int, os.stat_result]:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
-            raise LocalLogSourceError(f"{safe_text(str(self.path), 200)}: no such file") from None
-        except IsADirectoryError:
-            raise LocalLogSourceError(f"{safe_text(str(self.path), 200)}: is a directory, not a log file") from None
-        except PermissionError:
-            raise LocalLogSourceError(f"{safe_text(str(self.path), 200)}: permission denied") from None
-        except OSError as exc:
-            raise LocalLogSourceError(f"{safe_text(str(self.path), 200)}: {exc.strerror or exc}") from None
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            os.close(fd)
-            raise LocalLogSourceError(f"{safe_text(str(self.path), 200)}: is a directory, not a log file")
-        return fd, st
+        return open_log_file(self.path)
 
     def check(self) -> None:
         """Raise LocalLogSourceError now if the file cannot be opened."""
@@ -244,6 +230,25 @@ class FileLogSource(LineSource):
                 first = False
             elif since is not None and lines:
                 break  # this chunk is all older than `since`: older chunks are older still
+
+
+def open_log_file(path: "str | os.PathLike[str]") -> tuple[int, os.stat_result]:
+    """A read-only descriptor and its stat; LocalLogSourceError (one line) if it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise LocalLogSourceError(f"{safe_text(str(path), 200)}: no such file") from None
+    except IsADirectoryError:
+        raise LocalLogSourceError(f"{safe_text(str(path), 200)}: is a directory, not a log file") from None
+    except PermissionError:
+        raise LocalLogSourceError(f"{safe_text(str(path), 200)}: permission denied") from None
+    except OSError as exc:
+        raise LocalLogSourceError(f"{safe_text(str(path), 200)}: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode):
+        os.close(fd)
+        raise LocalLogSourceError(f"{safe_text(str(path), 200)}: is a directory, not a log file")
+    return fd, st
 
 
 def _offset_of_last_lines(fd: int, end: int, count: int) -> int:

@@ -1,8 +1,11 @@
 """Logs: follow a log source, filter it as you type, jump between errors, inspect a record.
 
-Data flow: a worker reads the source (`Environment.log_source(spec)`) and
-appends each batch to a bounded `LogBuffer`, which filters new records
-incrementally. The worker then posts a coalescing `_Arrived` message; the pane
+Data flow: the pane reads a `FilteredLogs` (domain/filtered_logs.py). A regular
+file (`file:PATH`) is read in place through its line index
+(`Environment.indexed_log(spec)`: no record per line, filters decided on raw
+bytes and level arrays, records parsed for what is shown); any other source is
+read by a worker (`Environment.log_source(spec)`) that appends each batch to a
+bounded `LogBuffer`, which filters new records incrementally. The worker then posts a coalescing `_Arrived` message; the pane
 repaints at most `REPAINT_INTERVAL` apart, and not at all while hidden, so a
 burst of thousands of lines per second costs a few frames per second on the
 wire. The view reads the buffer's filtered index directly (Line API).
@@ -30,6 +33,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from cs_console.domain.filtered_logs import BufferedLogs, FilteredLogs
 from cs_console.domain.log_buffer import DEFAULT_CAPACITY, LogBuffer
 from cs_console.domain.log_filter import Filter
 from cs_console.domain.log_filter_completion import value_words
@@ -42,32 +46,6 @@ from cs_console.tui.widgets.log_filter_bar import LogFilterBar, parse_filter_tex
 from cs_console.tui.screens.log_detail import CLIPBOARD_MAX_CHARS
 from cs_console.tui.widgets.log_line_text import record_plain_line
 from cs_console.tui.widgets.log_view import LogView
-
-
-class BufferLines:
-    """The buffer's filtered view as the LogView reads it (rows and their stable seqs)."""
-
-    def __init__(self, buffer: LogBuffer) -> None:
-        self.buffer = buffer
-        self.filter_text = ""  # the filter in force, to say why the view is empty
-
-    def empty_text(self) -> str:
-        held = len(self.buffer)
-        if not held:
-            return "no records yet"
-        return f"no record matches {safe_text(self.filter_text, 120) or 'the filter'} ({held:,} buffered)"
-
-    def __len__(self) -> int:
-        return self.buffer.match_count
-
-    def record(self, index: int) -> LogRecord:
-        return self.buffer.row(index)
-
-    def key(self, index: int) -> int:
-        return self.buffer.seq_of_row(index)
-
-    def index_for_key(self, key: int) -> int:
-        return self.buffer.row_of_seq(key)
 
 
 def write_json_lines(path: Path, records: Iterable[LogRecord]) -> int:
@@ -123,7 +101,9 @@ class LogsPane(LogsSourceWorker):
         self.typed_filter: str = str(self.options.get("filter") or "")
         self.level_toggle: str | None = None  # None, ERRORS_ONLY_TERM or WARNINGS_UP_TERM
         self.buffer = LogBuffer(DEFAULT_CAPACITY)  # replaced on mount, once the profile is known
-        self.lines = BufferLines(self.buffer)
+        # What the view and the keys read: the buffer, or a file read through its index.
+        self.lines: FilteredLogs = BufferedLogs(self.buffer)
+        self._indexed: Any = None  # the IndexedLogFile of a file:PATH source, if any
         self._source: Any = None
         self._started = False
         self._dirty = False
@@ -157,7 +137,10 @@ class LogsPane(LogsSourceWorker):
     def on_mount(self) -> None:
         # since=15m is taken against the environment's clock (the demo's, in the demo).
         self.buffer = LogBuffer(self._buffer_capacity(), now=self.console.env.clock.now)
-        self.lines = BufferLines(self.buffer)
+        self.lines = BufferedLogs(self.buffer)
+        self._open_indexed()
+        self._filter_in_force = ""
+        self.view.describe_empty = self._empty_text
         self.view.set_lines(self.lines)
         history = self.console.env.filter_history
         if history is not None:
@@ -179,6 +162,14 @@ class LogsPane(LogsSourceWorker):
             # (`/` then a filter) must find the log view, not an unfocused screen.
             self.screen.set_focus(self.view)
         self._update_status()
+
+    def _empty_text(self) -> str:
+        """What an empty view says: nothing arrived, or nothing matches the filter."""
+        held = self.lines.held
+        if not held:
+            return "no records yet"
+        unit = "buffered" if self.lines.capacity is not None else "lines"
+        return f"no record matches {safe_text(self._filter_in_force, 120) or 'the filter'} ({held:,} {unit})"
 
     def on_show(self) -> None:
         self._shown = True
@@ -215,9 +206,9 @@ class LogsPane(LogsSourceWorker):
             # Only reachable if a toggle and the typed text clash; the old filter stays.
             self.notify(f"filter not applied: {safe_text(error[1] if error else text, 200)}", severity="error")
             return
-        self.buffer.set_filter(compiled)
-        self.lines.filter_text = text
-        self.view.set_highlighter(None if compiled.is_empty else self.buffer.matcher.spans)
+        self.lines.set_filter(compiled)
+        self._filter_in_force = text
+        self.view.set_highlighter(None if compiled.is_empty else self.lines.matcher.spans)
         self.view.lines_changed()
         self._update_status()
 
@@ -307,7 +298,7 @@ class LogsPane(LogsSourceWorker):
 
     def _jump_error(self, backward: bool) -> None:
         view = self.view
-        row = self.buffer.next_level(view.cursor if view.cursor >= 0 else None, Level.ERROR, backward=backward)
+        row = self.lines.next_level(view.cursor if view.cursor >= 0 else None, Level.ERROR, backward=backward)
         if row is None:
             self.notify(f"no {'earlier' if backward else 'later'} error in the filtered records", timeout=2)
             return
@@ -384,19 +375,20 @@ class LogsPane(LogsSourceWorker):
     def action_save(self) -> None:
         from cs_console.tui.screens.log_save import LogSaveScreen
 
-        if not self.buffer.match_count:
+        count = self.lines.match_count
+        if not count:
             self.notify("nothing to save: no record matches the filter", timeout=3)
             return
-        records = list(self.buffer.matched_records())  # what is shown now, whatever arrives next
+        records = self.lines.records_to_save()  # what is shown now, whatever arrives next
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self._save_records(path, records)
 
-        self.app.push_screen(LogSaveScreen(self.default_save_path(), len(records)), chosen)
+        self.app.push_screen(LogSaveScreen(self.default_save_path(), count), chosen)
 
     @work(thread=True, group="logs-save", exit_on_error=False)
-    def _save_records(self, path: Path, records: list[LogRecord]) -> None:
+    def _save_records(self, path: Path, records: Iterable[LogRecord]) -> None:
         try:
             written = write_json_lines(path, records)
         except OSError as exc:
@@ -420,9 +412,9 @@ class LogsPane(LogsSourceWorker):
         if now - self._last_filter_refresh >= 10:
             # since=15m moves with the clock: re-resolve it now and then (no-op without it).
             self._last_filter_refresh = now
-            generation = self.buffer.generation
-            self.buffer.refresh_filter()
-            if self.buffer.generation != generation:
+            generation = self.lines.generation
+            self.lines.refresh_filter()
+            if self.lines.generation != generation:
                 self._dirty = True
                 self._schedule_paint()
         self._update_status()

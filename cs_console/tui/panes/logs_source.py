@@ -1,4 +1,5 @@
-"""The Logs pane's source worker: read the source into the buffer, retry on faults, throttle repaints.
+"""The Logs pane's source worker: read the source into the buffer (or poll an indexed
+file), retry on faults, throttle repaints.
 
 A worker reads the source (`Environment.log_source(spec)`) and appends each
 batch to the bounded `LogBuffer`, which filters new records incrementally. It
@@ -48,6 +49,8 @@ class LogsSourceWorker(LogsStatusLine):
 
     # Set in LogsPane.__init__.
     source_spec: str
+    lines: Any  # domain.filtered_logs.FilteredLogs
+    _indexed: Any
     _started: bool
     _dirty: bool
     _repaint_pending: bool
@@ -68,6 +71,20 @@ class LogsSourceWorker(LogsStatusLine):
         gc.collect(1)
         gc.freeze()
 
+    def _open_indexed(self) -> None:
+        """A regular file (`file:PATH`) is read in place through its line index: no record
+        per line, filters on the raw bytes and the level array. Streams (stdin, a FIFO,
+        the API, the demo) and --since keep the bounded buffer."""
+        if not self.source_spec.startswith("file:") or self.options.get("since"):
+            return
+        try:
+            indexed = self.console.env.indexed_log(self.source_spec)
+        except Exception:  # noqa: BLE001 - unreadable now: the streaming path shows why and retries
+            return
+        if indexed is not None:
+            self._indexed = self._source = indexed
+            self.lines = indexed.lines
+
     def _open_source(self) -> Any:
         self.source_spec = self.source_spec or DEFAULT_SOURCE
         source = self.console.env.log_source(self.source_spec)
@@ -85,6 +102,42 @@ class LogsSourceWorker(LogsStatusLine):
 
     @work(group="logs-ingest", exclusive=True, exit_on_error=False)
     async def _ingest(self) -> None:
+        if self._indexed is not None:
+            await self._follow_indexed()
+            return
+        await self._stream()
+
+    async def _follow_indexed(self) -> None:
+        """Poll the indexed file: growth, a settled last line, truncation, rotation."""
+        log = self._indexed
+        backoff = Backoff(initial=1.0, cap=_RETRY_MAX_SECONDS)
+        generation = None
+        while True:
+            lines_before = log.lines.line_count
+            try:
+                matched = await log.poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a fault: show it, retry, keep the index
+                self.source_error = safe_text(str(exc) or type(exc).__name__, 200)
+                self._update_status()
+                await asyncio.sleep(backoff.next())
+                continue
+            if self.source_error is not None:
+                self.source_error = None
+                self._status_soon()
+            backoff.reset()
+            grown = log.lines.line_count - lines_before
+            if matched or grown or log.lines.generation != generation:
+                generation = log.lines.generation
+                self._appended_since_tick += max(0, grown)
+                if not self.view.follow:
+                    self._paused_new += matched
+                self._dirty = True
+                self.post_message(_Arrived())
+            await asyncio.sleep(log.poll_interval)
+
+    async def _stream(self) -> None:
         from cs_console.services.environment import UnknownLogSource
 
         backoff = Backoff(initial=1.0, cap=_RETRY_MAX_SECONDS)

@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from cs_console.domain.durations import one_unit
+from cs_console.domain.filtered_logs import FilteredLogs
 from cs_console.domain.log_buffer import LogBuffer
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.pane import Pane
@@ -40,6 +41,7 @@ class LogsStatusLine(Pane):
 
     # Set in LogsPane.__init__ (and kept current by the source worker and the pane).
     buffer: LogBuffer
+    lines: FilteredLogs
     typed_filter: str
     level_toggle: str | None
     source_error: str | None
@@ -108,13 +110,17 @@ class LogsStatusLine(Pane):
                 lag = None
         if lag is not None:
             parts.append((f"{getattr(self._source, 'lag_label', 'lag')} {one_unit(lag)}", "bold $warning" if lag > 60 else "", 1 if lag > 60 else 2))
-        buffer = self.buffer
-        fill = f"buf {compact(len(buffer))}/{compact(buffer.capacity)}"
-        if buffer.dropped:
-            fill += f" −{compact(buffer.dropped)}"
-        parts.append((fill, "", 2 if buffer.dropped else 3))
+        logs = self.lines
+        capacity = logs.capacity
+        if capacity is None:  # a file read through its index: all of it
+            fill = "indexing…" if getattr(self._source, "indexing", False) else f"{compact(logs.held)} lines"
+        else:
+            fill = f"buf {compact(logs.held)}/{compact(capacity)}"
+        if logs.dropped:
+            fill += f" −{compact(logs.dropped)}"
+        parts.append((fill, "", 2 if logs.dropped else 3))
         if self.effective_filter_text():
-            parts.append((f"{buffer.match_count:,} match", "bold", 0))
+            parts.append((f"{logs.match_count:,} match", "bold", 0))
         if self.level_toggle == ERRORS_ONLY_TERM:
             parts.append(("errors only", "bold $error", 0))
         elif self.level_toggle == WARNINGS_UP_TERM:

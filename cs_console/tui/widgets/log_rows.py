@@ -57,8 +57,6 @@ class LogLines(Protocol):
         """Position of the first record whose key is >= `key` (len() if none)."""
         ...
 
-    # Optional: `empty_text() -> str`, what an empty view says (a provider that
-    # filters knows whether nothing arrived or nothing matches).
 
 
 class _EmptyLines:
@@ -108,6 +106,8 @@ class LogRows(ScrollView):
         self.wrap = False
         self.utc = True
         self.empty_text = "no records yet"
+        # Set by a pane that knows whether nothing arrived or nothing matches.
+        self.describe_empty: Callable[[], str] | None = None
         self._cursor = -1
         self._hscroll = 0
         self._function_width = 0
@@ -246,8 +246,7 @@ class LogRows(ScrollView):
         styles = self._line_styles()
         if row is None:
             if y == 0 and not len(self._lines):
-                describe = getattr(self._lines, "empty_text", None)
-                text = describe() if callable(describe) else self.empty_text
+                text = self.describe_empty() if self.describe_empty is not None else self.empty_text
                 return Strip([Segment(text[:width].ljust(width), styles["log-view--empty"])], width)
             return Strip([Segment(" " * width, styles["base"])], width)
         full = self._full_strip(row.index)
