@@ -13,8 +13,10 @@ every dirty span from the start of the widget's chop, so marking only the change
 cells of a row still re-sends everything to their left. `install_trimmed_updates`
 starts each write at the dirty cell instead, cutting by cells (wide characters kept
 whole, combining marks with their base), so the frame diff in changed_cells pays
-off. The output for any widget is the same cells as Textual's, or fewer. It is a
-general improvement that could be offered to Textual as is.
+off, and writes each style as a change from the one in force instead of a reset
+and the whole style per segment (terminal_styles). The output for any widget is
+the same cells as Textual's, in fewer bytes. It is a general improvement that
+could be offered to Textual as is.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import os
 from typing import Any
 
 from rich.control import Control
-from textual.strip import Strip
 
 from cs_console.tui.terminal_cells import crop_cells
+from cs_console.tui.terminal_styles import StyleWriter
 
 ENV_SWITCH = "CS_CONSOLE_TEXTUAL_COMPAT"
 TESTED_VERSIONS = ("8.2.",)  # prefixes of the Textual versions the helpers were tested with
@@ -107,6 +109,10 @@ def _trimmed_render_segments(self: Any, console: Any) -> str:
     move_to = Control.move_to
     chops = self.chops
     chop_ends = self.chop_ends
+    # Styles are written as changes from the one in force (terminal_styles): fewer
+    # bytes than Rich's reset-and-restyle per segment, the same cells on screen.
+    writer = StyleWriter(getattr(console, "_color_system", None))
+    write = writer.write
     for y, x1, x2 in self.spans:
         line = chops[y]
         ends = chop_ends[y]
@@ -115,19 +121,20 @@ def _trimmed_render_segments(self: Any, console: Any) -> str:
                 continue
             if x2 > x >= x1 and end <= x2:
                 append(move_to(x, y).segment.text)
-                append(strip.render(console))
+                write(strip, sequences)
                 continue
             start = x1 - x if x1 > x else 0
             stop = min(end, x2) - x
             if strip.text.isascii():  # one cell per character
                 append(move_to(x + start, y).segment.text)
-                append(strip.crop(start, stop).render(console))
+                write(strip.crop(start, stop), sequences)
                 continue
             begin, segments = crop_cells(strip, start, stop)
             append(move_to(x + begin, y).segment.text)
-            append(Strip(segments).render(console))
+            write(segments, sequences)
         # (Textual also sends a newline after each row here; every write above
         # starts with an absolute cursor move, so it is left out.)
+    writer.finish(sequences)
     return "".join(sequences)
 
 
