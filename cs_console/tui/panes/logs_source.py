@@ -3,7 +3,8 @@
 A worker reads the source (`Environment.log_source(spec)`) and appends each
 batch to the bounded `LogBuffer`, which filters new records incrementally. It
 then posts a coalescing `_Arrived` message; the pane repaints at most
-`REPAINT_INTERVAL` apart, and not at all while hidden. A source that fails is
+`REPAINT_INTERVAL` apart (further apart for a flood, see repaint_pacer), and
+not at all while hidden. A source that fails is
 shown in the status line and retried with backoff; what was read is kept.
 """
 
@@ -24,9 +25,11 @@ from cs_console.domain.log_buffer import Backfill
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.panes.logs_status import LogsStatusLine
+from cs_console.tui.repaint_pacer import RepaintPacer
 
-# At most this often the view repaints while records stream in (seconds).
-REPAINT_INTERVAL = 0.125
+# At most this often the view repaints while records stream in (seconds); up to
+# 0.2 s when more lines arrive than anyone reads (the pane's RepaintPacer).
+REPAINT_INTERVAL = RepaintPacer.base
 # A followed file is checked for new lines this often (the source's default is
 # 50 ms, right for `cs-console logs --follow`; on screen, half of it is half
 # the wait for a new line, and one stat + one read per check cost nothing).
@@ -52,6 +55,7 @@ class LogsSourceWorker(LogsStatusLine):
     _dirty: bool
     _repaint_pending: bool
     _last_paint: float
+    _pacer: RepaintPacer
     _since_freeze: int
     _appended_since_tick: int
 
@@ -141,6 +145,7 @@ class LogsSourceWorker(LogsStatusLine):
             self._freeze_gc()
         if not isinstance(batch, Backfill):
             self._appended_since_tick += len(batch)
+            self._pacer.arrived(time.monotonic(), matched)
             if not self.view.follow:
                 self._paused_new += matched
         self._dirty = True
@@ -152,7 +157,7 @@ class LogsSourceWorker(LogsStatusLine):
     def _schedule_paint(self) -> None:
         if self._repaint_pending or not self._shown:
             return
-        wait = self._last_paint + REPAINT_INTERVAL - time.monotonic()
+        wait = self._pacer.wait(time.monotonic())
         if wait <= 0:
             self._paint()
         else:
@@ -165,5 +170,6 @@ class LogsSourceWorker(LogsStatusLine):
             return
         self._dirty = False
         self._last_paint = time.monotonic()
+        self._pacer.painted(self._last_paint)
         self.view.lines_changed()
         self._status_soon()
