@@ -36,6 +36,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("textual._compositor.ChopsUpdate", "render_segments"),
     ("textual.scroll_view.ScrollView", "_size_updated"),  # LogView: only a real size change repaints
     ("textual.widget.Widget", "_refresh_scrollbars"),  # LogView: scrollbars after a range change
+    ("textual.widget.Widget", "_scroll_update"),  # LogView: a new range repaints the scrollbars only
     ("textual.widget.Widget", "_on_mouse_scroll_up"),  # LogView: scrolling up leaves follow mode
     ("textual.app.App", "_shutdown"),  # ConsoleApp: let a mounting pane finish before teardown
     ("textual.app.App", "_exit"),  # ConsoleApp: an exit was asked for
@@ -98,6 +99,27 @@ def refresh_scrollbars(widget: Any) -> None:
         method()
     else:
         widget.refresh(layout=True)
+
+
+def set_scroll_range(widget: Any, size: Any) -> None:
+    """Give a scrolling widget a new virtual size, repainting its scrollbars and not its content.
+
+    Textual's `virtual_size` is a layout reactive: setting it repaints every cell of the
+    widget. A widget that repaints its own changed cells (the log view) needs only the
+    scrollbars redrawn, and a layout only when a scrollbar appears or goes.
+    """
+    update = getattr(widget, "_scroll_update", None) if enabled() else None
+    if update is None:
+        widget.virtual_size = size
+        # Whether the scrollbar shows is decided on layout, which the log view's _size_updated
+        # skips when only the range changed: decide it now, or a loaded machine could keep none.
+        refresh_scrollbars(widget)
+        return
+    shown = (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar)
+    widget.set_reactive(type(widget).virtual_size, size)
+    update(size)  # decides which scrollbars show, sizes and repaints them
+    if (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar) != shown:
+        widget.refresh(layout=True)  # the content region changed width
 
 
 # ---------------------------------------------------------------- trimmed partial updates
