@@ -227,3 +227,42 @@ def test_every_private_textual_name_the_console_uses_exists() -> None:
     """Upgrading Textual past a renamed private name fails here, not at a user's terminal."""
     assert textual_compat.missing_names() == []
     assert textual_compat.enabled()
+
+
+async def test_a_followed_tail_writes_only_what_changed_while_the_scroll_range_grows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One record at a time while following: the range grows and the thumb moves every few
+    records, yet each frame writes a fraction of a full repaint, and the screen is the full repaint's."""
+    written: list[str] = []
+    monkeypatch.setattr(HeadlessDriver, "is_headless", property(lambda self: False))
+    monkeypatch.setattr(HeadlessDriver, "write", lambda self, data: written.append(data))
+    base = LogRecord(ts=datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc), level=Level.INFO, source="edge", message="")
+    records = [replace(base, message=f"request {i:04d} served", level=Level.WARN if i % 3 else Level.INFO) for i in range(60)]
+    size = (60, 10)
+    app = _ViewApp()
+    async with app.run_test(size=size) as pilot:
+        view = app.query_one(LogView)
+        view.set_lines(_Lines(records[:12], 0))
+        await pilot.pause(0.1)
+        incremental = TerminalScreen(*size)
+        stream = pyte.Stream(incremental)
+        steps: list[int] = []
+        for count in range(13, 61):
+            view.set_lines(_Lines(records[:count], 0))
+            await pilot.pause()
+            steps.append(sum(map(len, written)))
+            stream.feed("".join(written))
+            written.clear()
+        await pilot.pause(0.1)
+        stream.feed("".join(written))
+        written.clear()
+        app.screen.refresh(repaint=True)
+        app.refresh(repaint=True, layout=True)
+        await pilot.pause(0.1)
+        full_bytes = sum(map(len, written))
+        full = TerminalScreen(*size)
+        pyte.Stream(full).feed("".join(written))
+    # every row changes (a shift by one) but only its changed cells are written, the thumb included
+    assert max(steps[1:]) < full_bytes / 2, (steps, full_bytes)
+    assert incremental.display == full.display
+    assert _cells(incremental) == _cells(full)
+    assert full.display[-1].rstrip().endswith("request 0059 served")
