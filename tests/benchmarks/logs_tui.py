@@ -331,8 +331,8 @@ class Bench:
             for tool, make in self.tools.items():
                 if make is None:
                     continue
-                path = self.work / f"tail_{tool}_{rep}.jsonl"
-                markers = self.work / f"markers_{tool}_{rep}.jsonl"
+                path = self.work / f"{variant.test}_{tool}_{rep}.jsonl"
+                markers = self.work / f"{variant.test}_markers_{tool}_{rep}.jsonl"
                 for p in (path, markers):
                     p.unlink(missing_ok=True)
                 tail_prefill(path)
@@ -343,7 +343,7 @@ class Bench:
                     # filter interactively, then G (end: lnav follows from there).
                     keys = ["--keys", f"wait:{PREFILL};;send:{variant.lnav_command}<Enter>;;wait(10):Lines not shown;;send:G;;{variant.lnav_settled};;wait(10):{PREFILL};;stable:0.3"]
                 writer = f"{sys.executable} {LOGGEN} {path} --rate 2000 --duration 10 --marker-every 1 --markers-out {markers}"
-                raw, timeline = self.work / f"tail_{tool}_{rep}.raw", self.work / f"tail_{tool}_{rep}.csv"
+                raw, timeline = self.work / f"{variant.test}_{tool}_{rep}.raw", self.work / f"{variant.test}_{tool}_{rep}.csv"
                 fresh = FRESH_CS if tool == "cs-console" else FRESH_JSON
                 run = probe(
                     make(path, flt), *keys, "--size", SIZE, "--until", PREFILL, "--settle", "0.5", "--duration", "10", "--linger", "2",
