@@ -6,42 +6,50 @@ import statistics
 
 import pytest
 
+from cs_console.tui.panes.logs_source import ARRIVAL_GRACE, FILE_POLL_SECONDS
 from cs_console.tui.repaint_pacer import RepaintPacer
 
 
-def simulate(pacer: RepaintPacer, arrivals: list[tuple[float, int]], end: float) -> tuple[list[float], list[float]]:
-    """Drive the pacer as the Logs pane does: on an arrival, paint now or set one timer for
-    `wait`; while a timer is set, arrivals add nothing. Returns (paint times, per-row lag)."""
+def simulate(pacer: RepaintPacer, arrivals: list[tuple[float, int]], end: float, grace: float = ARRIVAL_GRACE) -> tuple[list[float], list[float]]:
+    """Drive the pacer as the Logs pane does (logs_source._schedule_paint): a batch paints at
+    once when the interval is over, else one timer is set for the end of it plus `grace`,
+    which paints what is left (or waits again). Returns (paint times, per-row lag)."""
     paints: list[float] = []
     lags: list[float] = []
     pending_rows: list[float] = []  # arrival time of each row not yet painted
-    due: float | None = None
+    timer: float | None = None
 
     def paint(now: float) -> None:
-        nonlocal due
-        due = None
         paints.append(now)
         lags.extend(now - t for t in pending_rows)
         pending_rows.clear()
         pacer.painted(now)
 
+    def schedule(now: float) -> None:
+        nonlocal timer
+        wait = pacer.wait(now)
+        if wait <= 0:
+            paint(now)
+        elif timer is None:
+            timer = now + wait + grace
+
+    def fire_timers(until: float) -> None:
+        nonlocal timer
+        while timer is not None and timer <= until:
+            at, timer = timer, None
+            if pending_rows:
+                schedule(at)
+
     for at, rows in arrivals:
-        while due is not None and due <= at:
-            paint(due)
+        fire_timers(at)
         pacer.arrived(at, rows)
         pending_rows.extend([at] * rows)
-        if due is None:
-            wait = pacer.wait(at)
-            if wait <= 0:
-                paint(at)
-            else:
-                due = at + wait
-    while due is not None and due <= end:
-        paint(due)
+        schedule(at)
+    fire_timers(end)
     return paints, lags
 
 
-def stream(rows_per_s: float, seconds: float, poll: float = 0.025) -> list[tuple[float, int]]:
+def stream(rows_per_s: float, seconds: float, poll: float = FILE_POLL_SECONDS) -> list[tuple[float, int]]:
     """Rows arriving as a followed file delivers them: a batch per poll."""
     out, carried, t = [], 0.0, 0.0
     while t < seconds:

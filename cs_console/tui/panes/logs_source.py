@@ -34,6 +34,8 @@ REPAINT_INTERVAL = RepaintPacer.base
 # 50 ms, right for `cs-console logs --follow`; on screen, half of it is half
 # the wait for a new line, and one stat + one read per check cost nothing).
 FILE_POLL_SECONDS = 0.025
+# A repaint that is due waits this long for the next batch (which paints it at once).
+ARRIVAL_GRACE = 2 * FILE_POLL_SECONDS
 GC_FREEZE_EVERY = 10_000  # records ingested between two gc.freeze()
 DEFAULT_SOURCE = "all"
 _RETRY_MAX_SECONDS = 30.0
@@ -155,17 +157,25 @@ class LogsSourceWorker(LogsStatusLine):
         self._schedule_paint()
 
     def _schedule_paint(self) -> None:
-        if self._repaint_pending or not self._shown:
+        if not self._shown:
             return
         wait = self._pacer.wait(time.monotonic())
         if wait <= 0:
+            # Right after a batch is in: its lines wait for no timer. (A timer due at a
+            # poll's moment could fire just before the batch, holding it a whole interval.)
             self._paint()
-        else:
+        elif not self._repaint_pending:
+            # The first batch once the interval is over paints (above); the timer only
+            # paints what came last, when no more batches come.
             self._repaint_pending = True
-            self.set_timer(wait, self._paint)
+            self.set_timer(wait + ARRIVAL_GRACE, self._paint_pending)
+
+    def _paint_pending(self) -> None:
+        self._repaint_pending = False
+        if self._dirty:
+            self._schedule_paint()
 
     def _paint(self) -> None:
-        self._repaint_pending = False
         if not self._shown or not self.is_mounted:
             return
         self._dirty = False
