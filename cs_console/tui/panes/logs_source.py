@@ -28,7 +28,7 @@ from cs_console.tui.panes.logs_status import LogsStatusLine
 from cs_console.tui.repaint_pacer import RepaintPacer
 
 # At most this often the view repaints while records stream in (seconds); up to
-# 0.2 s when more lines arrive than anyone reads (the pane's RepaintPacer).
+# 0.15 s when more lines arrive than anyone reads (the pane's RepaintPacer).
 REPAINT_INTERVAL = RepaintPacer.base
 # A followed file is checked for new lines this often (the source's default is
 # 50 ms, right for `cs-console logs --follow`; on screen, half of it is half
