@@ -23,24 +23,35 @@ from wcwidth import wcwidth
 from cs_console.domain.log_record import Level, LogRecord
 from cs_console.tui import textual_compat
 from cs_console.tui.terminal_cells import crop_cells
-from cs_console.tui.widgets.changed_cells import MERGE_GAP, cell_signature, changed_spans
+from cs_console.tui.widgets.changed_cells import MOVE_COST, cell_signature, changed_spans
 from cs_console.tui.widgets.log_view import LogView
 
 # What safe_text lets through that is not one cell per character: wide (CJK, emoji),
 # combining marks, zero-width space. (Emoji ZWJ sequences are left out: Rich lays
 # "👍\u200d👍" out as one 2-cell emoji, pyte, like many terminals, as two.)
 ALPHABET = ["a", "b", "c", " ", "-", "日", "本", "語", "👍", "e\u0301", "\u200b", "x\u0308"]
-STYLES = [Style(), Style(bold=True), Style(color="red")]
+# Styles as a log row has them (all on one background), and changes a write must undo
+# (bold off, colours back to default, attributes only a reset turns off).
+STYLES = [
+    Style(), Style(bold=True), Style(color="red"), Style(color="#d7af5f", bgcolor="#000010"),
+    Style(bold=True, color="#d7af5f", bgcolor="#000010"), Style(italic=True, underline=True, bgcolor="blue"),
+    Style(reverse=True, strike=True), Style(bold=True, dim=True), Style(dim=True), Style(blink=True, color="red"),
+]
 WIDTH = 24
 
 
-def test_changed_spans_skip_equal_cells() -> None:
+def test_changed_spans_skip_equal_cells_when_a_cursor_move_is_cheaper() -> None:
     before = ("2026-11-27 03:00:01.250 INFO  a" + " " * 40, "x" * 71)
     after = ("2026-11-27 03:00:01.750 INFO  b" + " " * 40, "x" * 71)
-    assert changed_spans(before, after) == [(20, 31)]  # 9 equal cells between: cheaper to resend
-    far = ("a" + " " * (MERGE_GAP + 5) + "b", "x" * (MERGE_GAP + 7))
-    near = ("A" + " " * (MERGE_GAP + 5) + "B", "x" * (MERGE_GAP + 7))
-    assert changed_spans(far, near) == [(0, 1), (MERGE_GAP + 6, MERGE_GAP + 7)]
+    assert changed_spans(before, after) == [(20, 21), (30, 31)]  # 9 equal cells: a move is cheaper
+    near = ("2026-11-27 03:00:01.750 INFO a" + " " * 40, "x" * 70)
+    assert changed_spans(("2026-11-27 03:00:01.250 INFO b" + " " * 40, "x" * 70), near) == [(20, 30)]  # 8: re-sent
+    gap = "a" + " " * (MOVE_COST + 1) + "b"
+    assert changed_spans((gap, "x" * len(gap)), (gap.upper(), "x" * len(gap))) == [(0, 1), (MOVE_COST + 2, MOVE_COST + 3)]
+    # an unchanged level label in its own style between two changes is skipped, however short
+    assert changed_spans(("1 WARN 2", "xxyyyyxx"), ("3 WARN 4", "xxyyyyxx")) == [(0, 1), (7, 8)]
+    # ... and re-sent when the style to resume in would cost as much as the label
+    assert changed_spans(("1 W2", "xxyx"), ("3 W4", "xxyy")) == [(0, 4)]
     # a style change alone is a change
     assert changed_spans(("abc", "xxx"), ("abc", "xyx")) == [(1, 2)]
     assert changed_spans(("abc", "xxx"), ("abc", "xxx")) == []
@@ -99,8 +110,12 @@ class TerminalScreen(pyte.Screen):
             super().draw(char)
 
 
-def _cells(screen: pyte.Screen) -> list[list[tuple[str, bool, str]]]:
-    return [[(c.data, c.bold, c.fg) for c in (screen.buffer[y][x] for x in range(screen.columns))] for y in range(screen.lines)]
+def _cells(screen: pyte.Screen) -> list[list[tuple]]:
+    """Every cell with every attribute pyte keeps (it has no dim)."""
+    return [
+        [(c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.strikethrough, c.reverse, c.blink) for c in (screen.buffer[y][x] for x in range(screen.columns))]
+        for y in range(screen.lines)
+    ]
 
 
 def _fresh(strips: list[Strip], console: Console) -> pyte.Screen:
@@ -212,3 +227,42 @@ def test_every_private_textual_name_the_console_uses_exists() -> None:
     """Upgrading Textual past a renamed private name fails here, not at a user's terminal."""
     assert textual_compat.missing_names() == []
     assert textual_compat.enabled()
+
+
+async def test_a_followed_tail_writes_only_what_changed_while_the_scroll_range_grows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One record at a time while following: the range grows and the thumb moves every few
+    records, yet each frame writes a fraction of a full repaint, and the screen is the full repaint's."""
+    written: list[str] = []
+    monkeypatch.setattr(HeadlessDriver, "is_headless", property(lambda self: False))
+    monkeypatch.setattr(HeadlessDriver, "write", lambda self, data: written.append(data))
+    base = LogRecord(ts=datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc), level=Level.INFO, source="edge", message="")
+    records = [replace(base, message=f"request {i:04d} served", level=Level.WARN if i % 3 else Level.INFO) for i in range(60)]
+    size = (60, 10)
+    app = _ViewApp()
+    async with app.run_test(size=size) as pilot:
+        view = app.query_one(LogView)
+        view.set_lines(_Lines(records[:12], 0))
+        await pilot.pause(0.1)
+        incremental = TerminalScreen(*size)
+        stream = pyte.Stream(incremental)
+        steps: list[int] = []
+        for count in range(13, 61):
+            view.set_lines(_Lines(records[:count], 0))
+            await pilot.pause()
+            steps.append(sum(map(len, written)))
+            stream.feed("".join(written))
+            written.clear()
+        await pilot.pause(0.1)
+        stream.feed("".join(written))
+        written.clear()
+        app.screen.refresh(repaint=True)
+        app.refresh(repaint=True, layout=True)
+        await pilot.pause(0.1)
+        full_bytes = sum(map(len, written))
+        full = TerminalScreen(*size)
+        pyte.Stream(full).feed("".join(written))
+    # every row changes (a shift by one) but only its changed cells are written, the thumb included
+    assert max(steps[1:]) < full_bytes / 2, (steps, full_bytes)
+    assert incremental.display == full.display
+    assert _cells(incremental) == _cells(full)
+    assert full.display[-1].rstrip().endswith("request 0059 served")

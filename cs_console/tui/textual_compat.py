@@ -13,8 +13,10 @@ every dirty span from the start of the widget's chop, so marking only the change
 cells of a row still re-sends everything to their left. `install_trimmed_updates`
 starts each write at the dirty cell instead, cutting by cells (wide characters kept
 whole, combining marks with their base), so the frame diff in changed_cells pays
-off. The output for any widget is the same cells as Textual's, or fewer. It is a
-general improvement that could be offered to Textual as is.
+off, and writes each style as a change from the one in force instead of a reset
+and the whole style per segment (terminal_styles). The output for any widget is
+the same cells as Textual's, in fewer bytes. It is a general improvement that
+could be offered to Textual as is.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import os
 from typing import Any
 
 from rich.control import Control
-from textual.strip import Strip
 
 from cs_console.tui.terminal_cells import crop_cells
+from cs_console.tui.terminal_styles import StyleWriter
 
 ENV_SWITCH = "CS_CONSOLE_TEXTUAL_COMPAT"
 TESTED_VERSIONS = ("8.2.",)  # prefixes of the Textual versions the helpers were tested with
@@ -34,6 +36,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("textual._compositor.ChopsUpdate", "render_segments"),
     ("textual.scroll_view.ScrollView", "_size_updated"),  # LogView: only a real size change repaints
     ("textual.widget.Widget", "_refresh_scrollbars"),  # LogView: scrollbars after a range change
+    ("textual.widget.Widget", "_scroll_update"),  # LogView: a new range repaints the scrollbars only
     ("textual.widget.Widget", "_on_mouse_scroll_up"),  # LogView: scrolling up leaves follow mode
     ("textual.app.App", "_shutdown"),  # ConsoleApp: let a mounting pane finish before teardown
     ("textual.app.App", "_exit"),  # ConsoleApp: an exit was asked for
@@ -98,6 +101,27 @@ def refresh_scrollbars(widget: Any) -> None:
         widget.refresh(layout=True)
 
 
+def set_scroll_range(widget: Any, size: Any) -> None:
+    """Give a scrolling widget a new virtual size, repainting its scrollbars and not its content.
+
+    Textual's `virtual_size` is a layout reactive: setting it repaints every cell of the
+    widget. A widget that repaints its own changed cells (the log view) needs only the
+    scrollbars redrawn, and a layout only when a scrollbar appears or goes.
+    """
+    update = getattr(widget, "_scroll_update", None) if enabled() else None
+    if update is None:
+        widget.virtual_size = size
+        # Whether the scrollbar shows is decided on layout, which the log view's _size_updated
+        # skips when only the range changed: decide it now, or a loaded machine could keep none.
+        refresh_scrollbars(widget)
+        return
+    shown = (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar)
+    widget.set_reactive(type(widget).virtual_size, size)
+    update(size)  # decides which scrollbars show, sizes and repaints them
+    if (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar) != shown:
+        widget.refresh(layout=True)  # the content region changed width
+
+
 # ---------------------------------------------------------------- trimmed partial updates
 
 
@@ -107,6 +131,10 @@ def _trimmed_render_segments(self: Any, console: Any) -> str:
     move_to = Control.move_to
     chops = self.chops
     chop_ends = self.chop_ends
+    # Styles are written as changes from the one in force (terminal_styles): fewer
+    # bytes than Rich's reset-and-restyle per segment, the same cells on screen.
+    writer = StyleWriter(getattr(console, "_color_system", None))
+    write = writer.write
     for y, x1, x2 in self.spans:
         line = chops[y]
         ends = chop_ends[y]
@@ -115,19 +143,20 @@ def _trimmed_render_segments(self: Any, console: Any) -> str:
                 continue
             if x2 > x >= x1 and end <= x2:
                 append(move_to(x, y).segment.text)
-                append(strip.render(console))
+                write(strip, sequences)
                 continue
             start = x1 - x if x1 > x else 0
             stop = min(end, x2) - x
             if strip.text.isascii():  # one cell per character
                 append(move_to(x + start, y).segment.text)
-                append(strip.crop(start, stop).render(console))
+                write(strip.crop(start, stop), sequences)
                 continue
             begin, segments = crop_cells(strip, start, stop)
             append(move_to(x + begin, y).segment.text)
-            append(Strip(segments).render(console))
+            write(segments, sequences)
         # (Textual also sends a newline after each row here; every write above
         # starts with an absolute cursor move, so it is left out.)
+    writer.finish(sequences)
     return "".join(sequences)
 
 

@@ -2,6 +2,7 @@
 
     python -m tests.benchmarks.logs_tui [--reps 3] [--only tail,open,filter,filter5m,rss]
                                         [--tools cs,toolong,lnav] [--workdir DIR]
+                                        [--tail-variants text,level] [--keep-raw]
 
 Exactly the harness of ../shared/research/anchor_tui_measurements.md
 (../shared/tools/ptyprobe.py and loggen.py, 120x40, fresh HOME per run):
@@ -10,9 +11,16 @@ Exactly the harness of ../shared/research/anchor_tui_measurements.md
           with a filter on: bytes/s to the terminal, CPU s in the 10 s window,
           marker lag (write -> first frame whose newest visible timestamp is at
           or after the marker's; median and max) and staleness.
-          cs-console `--filter=-booted`; lnav `:filter-out booted` typed when the
-          prefill is shown, then G; toolong has no filter (it runs unfiltered, as
-          in the reference).
+          Two variants (--tail-variants): `text`, cs-console `--filter=-booted` and
+          lnav `:filter-out booted`; `level`, cs-console `--filter=level>=warn` and
+          lnav `:filter-in "level": "(warning|error|fatal|critical)"` (lnav reads
+          loggen's lines as text, so its `:set-min-log-level` does nothing here).
+          lnav's filter is typed when the prefill is shown, then G; toolong has no
+          filter (it runs unfiltered, as in the reference). Markers are info lines,
+          hidden by the level filter: their lag is then the time until a frame
+          shows a line at least as new as the marker. Also frames/s and bytes per
+          frame (pty reads less than 3 ms apart count as one frame), and a table of
+          cs-console's figures beside lnav's with the ratio.
   open    a 1,000,000-line JSON-lines file: time until its last line is visible.
   filter  the same file, from start to "every line indexed and a filter over all of
           them on screen": cs-console waits for its status line to say `1M lines`
@@ -47,6 +55,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.benchmarks.probe import SHARED_TOOLS, cs_console_cmd, probe
 
@@ -59,8 +68,37 @@ MARK_RX = r"MARK-(?P<id>\d{6})-(?P<ts>\d{10}\.\d{6})"
 # pane's own column for cs-console (UTC, milliseconds).
 FRESH_JSON = r'"timestamp": "(?P<ts>[0-9T:.-]+Z)"'
 FRESH_CS = r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})"
-TAIL_FILTER_CS = "-booted"
-TAIL_FILTER_LNAV = ":filter-out booted"  # typed once the prefill is on screen
+
+
+class TailVariant(NamedTuple):
+    test: str  # key of the results
+    title: str
+    cs_filter: str  # cs-console --filter
+    lnav_command: str  # typed in lnav once the prefill is on screen
+    lnav_settled: str  # ptyprobe step: lnav shows the filtered view
+
+
+# lnav reads loggen's lines as plain text (no log format matches them), so
+# `:set-min-log-level warning` changes nothing there: its level filter is a
+# filter-in on the level field's text, the same lines as cs-console's `level>=warn`.
+TAIL_VARIANTS = {
+    "text": TailVariant("tail", "filter out `booted`", "-booted", ":filter-out booted", "sleep:0"),
+    "level": TailVariant(
+        "tail_level", "level filter (`level>=warn`)", "level>=warn",
+        ':filter-in "level": "(warning|error|fatal|critical)"', 'gone(10):"level": "(info|log)"',
+    ),
+}
+
+TAIL_TESTS = tuple(variant.test for variant in TAIL_VARIANTS.values())
+TAIL_COLUMNS = [
+    ("bytes_per_s", "bytes/s", "{:,.0f}"), ("cpu_s", "CPU s / 10 s", "{:.2f}"),
+    ("lag_median", "marker lag median s", "{:.3f}"), ("lag_max", "marker lag max s", "{:.3f}"),
+    ("whole_lag_median", "lag median, whole frames s", "{:.3f}"), ("whole_lag_max", "lag max, whole frames s", "{:.3f}"),
+    ("markers_caught", "markers (of 9)", "{:.0f}"),
+    ("frames_per_s", "frames/s", "{:.1f}"), ("bytes_per_frame", "bytes/frame", "{:,.0f}"),
+    ("whole_caught", "markers, whole frames", "{:.0f}"), ("staleness", "staleness median s", "{:.3f}"),
+    ("rss_mb", "peak RSS MB", "{:.0f}"), ("probe_cpu_s", "ptyprobe CPU s", "{:.2f}"),
+]
 
 GOALS = {
     "tail_bytes": "bytes/s <= lnav's (reference ~19 kB/s)",
@@ -106,6 +144,14 @@ def ensure_file(path: Path, lines: int, marker: str, needles: int = 0) -> Path:
     loggen(str(path), "--lines", str(lines), "--last-marker", marker, *(["--needles", str(needles)] if needles else []))
     stamp.write_text(str(path.stat().st_size))
     return path
+
+
+def tail_prefill(path: Path) -> None:
+    """1,000 lines ending now; the last, PREFILL, at warning level so every variant's filter shows it."""
+    loggen(str(path), "--lines", "1000", "--end-now", "--last-marker", PREFILL)
+    head, _, last = path.read_text().rstrip("\n").rpartition("\n")
+    last = last.replace('"level": "info"', '"level": "warning"')
+    path.write_text(head + "\n" + last + "\n")
 
 
 def cs_config(workdir: Path, buffer: int) -> Path:
@@ -214,6 +260,25 @@ def whole_frame_lags(raw_file: Path, timeline_file: Path, run: dict, markers_fil
     return lags
 
 
+def frame_count(timeline_file: Path, run: dict) -> int | None:
+    """Frames written in the steady window: pty reads less than 3 ms apart are one write."""
+    import csv
+
+    start = get(run, "steady.start")
+    end = get(run, "steady.end")
+    if start is None or end is None or not timeline_file.exists():
+        return None
+    with open(timeline_file) as f:
+        times = [float(r["t"]) for r in csv.DictReader(f)]
+    frames = 0
+    last = None
+    for t in times:
+        if start <= t < end and (last is None or t - last >= 0.003):
+            frames += 1
+        last = t
+    return frames
+
+
 def spread(values: list[float], fmt: str = "{:.3f}") -> str:
     values = [v for v in values if v is not None]
     if not values:
@@ -274,25 +339,29 @@ class Bench:
     def say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    # a. tail
+    # a. tail (two variants: a text filter, a level filter)
     def tail(self) -> None:
+        for variant in self.args.tail_variants.split(","):
+            self._tail(TAIL_VARIANTS[variant.strip()])
+
+    def _tail(self, variant: TailVariant) -> None:
         for rep in range(self.args.reps):
             for tool, make in self.tools.items():
                 if make is None:
                     continue
-                path = self.work / f"tail_{tool}_{rep}.jsonl"
-                markers = self.work / f"markers_{tool}_{rep}.jsonl"
+                path = self.work / f"{variant.test}_{tool}_{rep}.jsonl"
+                markers = self.work / f"{variant.test}_markers_{tool}_{rep}.jsonl"
                 for p in (path, markers):
                     p.unlink(missing_ok=True)
-                loggen(str(path), "--lines", "1000", "--end-now", "--last-marker", PREFILL)
-                flt = TAIL_FILTER_CS if tool == "cs-console" else None
+                tail_prefill(path)
+                flt = variant.cs_filter if tool == "cs-console" else None
                 keys: list[str] = []
                 if tool == "lnav":
                     # `lnav -c ':filter-out …'` leaves the view blank until it moves:
                     # filter interactively, then G (end: lnav follows from there).
-                    keys = ["--keys", f"wait:{PREFILL};;send:{TAIL_FILTER_LNAV}<Enter>;;wait(10):Lines not shown;;send:G;;wait(10):{PREFILL};;stable:0.3"]
+                    keys = ["--keys", f"wait:{PREFILL};;send:{variant.lnav_command}<Enter>;;wait(10):Lines not shown;;send:G;;{variant.lnav_settled};;wait(10):{PREFILL};;stable:0.3"]
                 writer = f"{sys.executable} {LOGGEN} {path} --rate 2000 --duration 10 --marker-every 1 --markers-out {markers}"
-                raw, timeline = self.work / f"tail_{tool}_{rep}.raw", self.work / f"tail_{tool}_{rep}.csv"
+                raw, timeline = self.work / f"{variant.test}_{tool}_{rep}.raw", self.work / f"{variant.test}_{tool}_{rep}.csv"
                 fresh = FRESH_CS if tool == "cs-console" else FRESH_JSON
                 run = probe(
                     make(path, flt), *keys, "--size", SIZE, "--until", PREFILL, "--settle", "0.5", "--duration", "10", "--linger", "2",
@@ -301,15 +370,20 @@ class Bench:
                 )
                 lags = marker_lags(run, markers)
                 whole = whole_frame_lags(raw, timeline, run, markers, fresh, SIZE)
+                frames = frame_count(timeline, run)
                 self.record(
-                    "tail", tool,
+                    variant.test, tool,
                     bytes_per_s=get(run, "steady.bytes_per_s"), cpu_s=get(run, "steady.cpu_s"),
                     lag_median=med(lags), lag_max=max(lags) if lags else None,
                     markers_caught=float(len(lags)), whole_lag_median=med(whole), whole_lag_max=max(whole) if whole else None,
                     whole_caught=float(len(whole)), staleness=get(run, "steady.staleness.median"),
+                    frames_per_s=frames / (get(run, 'steady.length') or 10.0) if frames is not None else None,
+                    bytes_per_frame=(get(run, "steady.bytes") or 0) / frames if frames else None,
                     rss_mb=(get(run, "peak_rss_kb") or 0) / 1024, probe_cpu_s=get(run, "probe_cpu_s"),
                 )
-                self.say(f"tail {tool} #{rep}: {get(run, 'steady.bytes_per_s')} B/s, cpu {get(run, 'steady.cpu_s')} s, lag median {med(lags)} (whole frames {med(whole)})")
+                self.say(f"{variant.test} {tool} #{rep}: {get(run, 'steady.bytes_per_s')} B/s, cpu {get(run, 'steady.cpu_s')} s, lag median {med(lags)} (whole frames {med(whole)}), {frames} frames")
+                if self.args.keep_raw:
+                    continue
                 for scratch in (raw, timeline, path):
                     scratch.unlink(missing_ok=True)
 
@@ -399,6 +473,20 @@ class Bench:
         cs, ln = med(rows["cs-console"].get(key, [])), med(rows["lnav"].get(key, []))
         return f"{cs / ln:.2f}" if cs is not None and ln else "n/a"
 
+    def beside_lnav(self, test: str) -> list[str]:
+        """The tail goals' figures, cs-console's beside lnav's and the ratio (medians)."""
+        rows = self.results.get(test, {})
+        cs, ln = rows.get("cs-console"), rows.get("lnav")
+        if not cs or not ln:
+            return []
+        out = ["| figure | cs-console | lnav | cs / lnav |", "| --- | --- | --- | --- |"]
+        shown = ("bytes_per_s", "cpu_s", "lag_median", "lag_max", "whole_lag_median", "whole_lag_max", "frames_per_s", "bytes_per_frame", "staleness", "rss_mb")
+        for key, title, fmt in (column for column in TAIL_COLUMNS if column[0] in shown):
+            a, b = med(cs.get(key, [])), med(ln.get(key, []))
+            ratio = f"{a / b:.2f}" if a is not None and b else "n/a"
+            out.append(f"| {title} | {spread(cs.get(key, []), fmt)} | {spread(ln.get(key, []), fmt)} | {ratio} |")
+        return out
+
     def verdicts(self) -> list[str]:
         r = self.results
         out = []
@@ -410,17 +498,18 @@ class Bench:
             mark = "n/a " if ok is None else ("MET " if ok else "MISS")
             out.append(f"- [{mark}] {GOALS[goal]}: {detail}")
 
-        cs_b, ln_b = m("tail", "cs-console", "bytes_per_s"), m("tail", "lnav", "bytes_per_s")
-        if cs_b is not None:
-            line("tail_bytes", None if ln_b is None else cs_b <= ln_b, f"cs-console {cs_b:,.0f} B/s, lnav {ln_b or 0:,.0f} B/s")
-        lag = m("tail", "cs-console", "lag_median")
-        whole = m("tail", "cs-console", "whole_lag_median")
-        if lag is not None:
-            line("tail_lag", lag <= 0.15, f"cs-console {lag:.3f} s as ptyprobe renders it, {whole if whole is not None else float('nan'):.3f} s in whole frames "
-                 f"(lnav {m('tail', 'lnav', 'lag_median') or float('nan'):.3f} / {m('tail', 'lnav', 'whole_lag_median') or float('nan'):.3f} s)")
-        cs_c, ln_c = m("tail", "cs-console", "cpu_s"), m("tail", "lnav", "cpu_s")
-        if cs_c is not None:
-            line("tail_cpu", None if ln_c is None else cs_c <= 2 * ln_c, f"cs-console {cs_c:.2f} s, lnav {ln_c or 0:.2f} s per 10 s")
+        for test in TAIL_TESTS:
+            cs_b, ln_b = m(test, "cs-console", "bytes_per_s"), m(test, "lnav", "bytes_per_s")
+            if cs_b is not None:
+                line("tail_bytes", None if ln_b is None else cs_b <= ln_b, f"{test}: cs-console {cs_b:,.0f} B/s, lnav {ln_b or 0:,.0f} B/s")
+            lag = m(test, "cs-console", "lag_median")
+            whole = m(test, "cs-console", "whole_lag_median")
+            if lag is not None:
+                line("tail_lag", lag <= 0.15, f"{test}: cs-console {lag:.3f} s as ptyprobe renders it, {whole if whole is not None else float('nan'):.3f} s in whole frames "
+                     f"(lnav {m(test, 'lnav', 'lag_median') or float('nan'):.3f} / {m(test, 'lnav', 'whole_lag_median') or float('nan'):.3f} s)")
+            cs_c, ln_c = m(test, "cs-console", "cpu_s"), m(test, "lnav", "cpu_s")
+            if cs_c is not None:
+                line("tail_cpu", None if ln_c is None else cs_c <= 2 * ln_c, f"{test}: cs-console {cs_c:.2f} s, lnav {ln_c or 0:.2f} s per 10 s")
         def versus(goal: str, test: str, key: str, factor: float = 1.0, unit: str = "s", fmt: str = "{:.2f}") -> None:
             cs, ln = m(test, "cs-console", key), m(test, "lnav", key)
             if cs is None:
@@ -448,14 +537,7 @@ class Bench:
     def report(self) -> str:
         lines = [f"# Logs pane vs toolong and lnav ({self.args.reps} runs each, {SIZE}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, loadavg {os.getloadavg()[0]:.2f})", ""]
         sections = [
-            ("tail", "a. tail at 2,000 lines/s for 10 s, filter on (toolong: none)", [
-                ("bytes_per_s", "bytes/s", "{:,.0f}"), ("cpu_s", "CPU s / 10 s", "{:.2f}"),
-                ("lag_median", "marker lag median s", "{:.3f}"), ("lag_max", "marker lag max s", "{:.3f}"),
-                ("markers_caught", "markers (of 9)", "{:.0f}"),
-                ("whole_lag_median", "lag median, whole frames s", "{:.3f}"), ("whole_lag_max", "lag max, whole frames s", "{:.3f}"),
-                ("whole_caught", "markers, whole frames", "{:.0f}"), ("staleness", "staleness median s", "{:.3f}"),
-                ("rss_mb", "peak RSS MB", "{:.0f}"), ("probe_cpu_s", "ptyprobe CPU s", "{:.2f}"),
-            ]),
+            *((variant.test, f"a. tail at 2,000 lines/s for 10 s, {variant.title} (toolong: no filter)", TAIL_COLUMNS) for variant in TAIL_VARIANTS.values()),
             ("open", "b. open a 1,000,000-line JSON-lines file (244 MB)", [
                 ("last_line_s", "last line visible s", "{:.2f}"), ("first_byte_s", "first byte s", "{:.2f}"),
                 ("cpu_s", "CPU s total", "{:.2f}"), ("rss_mb", "peak RSS MB", "{:.0f}"), ("anon_mb", "anon MB", "{:.0f}"),
@@ -470,6 +552,8 @@ class Bench:
             table = self.table(test, columns)
             if table:
                 lines += [f"## {title}", "", *table, ""]
+                if test in TAIL_TESTS:
+                    lines += [*self.beside_lnav(test), ""]
         missing = [tool for tool, make in self.tools.items() if make is None]
         if missing:
             lines.append(f"not run (not installed): {', '.join(missing)}")
@@ -485,6 +569,8 @@ def main() -> None:
     parser.add_argument("--toolong", help="path to toolong's `tl` (default /tmp/venv-toolong/bin/tl, then PATH)")
     parser.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "cs-logs-bench"))
     parser.add_argument("--json", help="also write the raw figures here")
+    parser.add_argument("--tail-variants", default=",".join(TAIL_VARIANTS), help=f"tail filters to run: {','.join(TAIL_VARIANTS)}")
+    parser.add_argument("--keep-raw", action="store_true", help="keep the tail runs' raw output and timelines in the workdir")
     args = parser.parse_args()
     if not LOGGEN.exists():
         raise SystemExit(f"loggen.py not found at {LOGGEN} (set CS_SHARED_TOOLS)")

@@ -6,7 +6,8 @@ file (`file:PATH`) is read in place through its line index
 bytes and level arrays, records parsed for what is shown); any other source is
 read by a worker (`Environment.log_source(spec)`) that appends each batch to a
 bounded `LogBuffer`, which filters new records incrementally. The worker then posts a coalescing `_Arrived` message; the pane
-repaints at most `REPAINT_INTERVAL` apart, and not at all while hidden, so a
+repaints at most `REPAINT_INTERVAL` apart (further when lines come faster than
+anyone reads: repaint_pacer), and not at all while hidden, so a
 burst of thousands of lines per second costs a few frames per second on the
 wire. The view reads the buffer's filtered index directly (Line API).
 
@@ -42,6 +43,7 @@ from cs_console.domain.safe_text import safe_text
 from cs_console.services.environment import LOG_SOURCE_NAMES
 from cs_console.tui.panes.logs_source import LogsSourceWorker
 from cs_console.tui.panes.logs_status import ERRORS_ONLY_TERM, WARNINGS_UP_TERM
+from cs_console.tui.repaint_pacer import RepaintPacer
 from cs_console.tui.widgets.log_filter_bar import LogFilterBar, parse_filter_text
 from cs_console.tui.screens.log_detail import CLIPBOARD_MAX_CHARS
 from cs_console.tui.widgets.log_line_text import record_plain_line
@@ -109,6 +111,7 @@ class LogsPane(LogsSourceWorker):
         self._dirty = False
         self._repaint_pending = False
         self._last_paint = 0.0
+        self._pacer = RepaintPacer()  # repaints further apart when lines come faster than anyone reads
         self._paused_new = 0
         self._since_freeze = 0
         self._rate = 0.0

@@ -4,7 +4,8 @@ file), retry on faults, throttle repaints.
 A worker reads the source (`Environment.log_source(spec)`) and appends each
 batch to the bounded `LogBuffer`, which filters new records incrementally. It
 then posts a coalescing `_Arrived` message; the pane repaints at most
-`REPAINT_INTERVAL` apart, and not at all while hidden. A source that fails is
+`REPAINT_INTERVAL` apart (further apart for a flood, see repaint_pacer), and
+not at all while hidden. A source that fails is
 shown in the status line and retried with backoff; what was read is kept.
 """
 
@@ -25,13 +26,17 @@ from cs_console.domain.log_buffer import Backfill
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.panes.logs_status import LogsStatusLine
+from cs_console.tui.repaint_pacer import RepaintPacer
 
-# At most this often the view repaints while records stream in (seconds).
-REPAINT_INTERVAL = 0.125
+# At most this often the view repaints while records stream in (seconds); up to
+# 0.15 s when more lines arrive than anyone reads (the pane's RepaintPacer).
+REPAINT_INTERVAL = RepaintPacer.base
 # A followed file is checked for new lines this often (the source's default is
 # 50 ms, right for `cs-console logs --follow`; on screen, half of it is half
 # the wait for a new line, and one stat + one read per check cost nothing).
 FILE_POLL_SECONDS = 0.025
+# A repaint that is due waits this long for the next batch (which paints it at once).
+ARRIVAL_GRACE = 2 * FILE_POLL_SECONDS
 GC_FREEZE_EVERY = 10_000  # records ingested between two gc.freeze()
 DEFAULT_SOURCE = "all"
 _RETRY_MAX_SECONDS = 30.0
@@ -55,6 +60,7 @@ class LogsSourceWorker(LogsStatusLine):
     _dirty: bool
     _repaint_pending: bool
     _last_paint: float
+    _pacer: RepaintPacer
     _since_freeze: int
     _appended_since_tick: int
 
@@ -194,6 +200,7 @@ class LogsSourceWorker(LogsStatusLine):
             self._freeze_gc()
         if not isinstance(batch, Backfill):
             self._appended_since_tick += len(batch)
+            self._pacer.arrived(time.monotonic(), matched)
             if not self.view.follow:
                 self._paused_new += matched
         self._dirty = True
@@ -203,20 +210,29 @@ class LogsSourceWorker(LogsStatusLine):
         self._schedule_paint()
 
     def _schedule_paint(self) -> None:
-        if self._repaint_pending or not self._shown:
+        if not self._shown:
             return
-        wait = self._last_paint + REPAINT_INTERVAL - time.monotonic()
+        wait = self._pacer.wait(time.monotonic())
         if wait <= 0:
+            # Right after a batch is in: its lines wait for no timer. (A timer due at a
+            # poll's moment could fire just before the batch, holding it a whole interval.)
             self._paint()
-        else:
+        elif not self._repaint_pending:
+            # The first batch once the interval is over paints (above); the timer only
+            # paints what came last, when no more batches come.
             self._repaint_pending = True
-            self.set_timer(wait, self._paint)
+            self.set_timer(wait + ARRIVAL_GRACE, self._paint_pending)
+
+    def _paint_pending(self) -> None:
+        self._repaint_pending = False
+        if self._dirty:
+            self._schedule_paint()
 
     def _paint(self) -> None:
-        self._repaint_pending = False
         if not self._shown or not self.is_mounted:
             return
         self._dirty = False
         self._last_paint = time.monotonic()
+        self._pacer.painted(self._last_paint)
         self.view.lines_changed()
         self._status_soon()

@@ -151,4 +151,5 @@ class LogsStatusLine(Pane):
         if content.plain == self._status_text:
             return
         self._status_text = content.plain
-        self.query_one("#log-status", Static).update(content)
+        # One row, full width (logs.tcss) whatever it says: no layout pass for the screen.
+        self.query_one("#log-status", Static).update(content, layout=False)

@@ -20,9 +20,12 @@ from rich.style import Style
 
 from cs_console.tui.terminal_cells import WIDE_TAIL, graphemes
 
-# Unchanged runs shorter than this are re-sent rather than skipped: a cursor
-# move and a new style cost about as many bytes.
-MERGE_GAP = 20
+# What the write of a row costs, in bytes, to choose between re-sending an
+# unchanged run of cells and skipping it: a cursor move (`ESC[12;34H`) against
+# the run's text plus each style change on the way (`ESC[1;38;5;179m`; styles
+# are written as changes, see terminal_styles).
+MOVE_COST = 8
+STYLE_COST = 12
 
 Cells = Sequence[str]  # one entry per terminal cell: a str (ASCII row) or a list of clusters
 Signature = tuple[Cells, str]  # (cells, one style id per cell)
@@ -64,29 +67,35 @@ def cell_signature(segments: Iterable[Segment], style_ids: dict[Style | None, st
 
 
 def changed_spans(before: Signature, after: Signature) -> list[tuple[int, int]]:
-    """[start, end) cell ranges where text or style differ (runs closer than MERGE_GAP merged),
-    never starting or ending inside a wide character."""
+    """[start, end) cell ranges where text or style differ, never starting or ending inside
+    a wide character. Two ranges are joined when re-sending the unchanged cells between them
+    costs no more than skipping them (a cursor move, and the style to resume in)."""
     cells_a, style_a = before
     cells_b, style_b = after
     n = min(len(cells_a), len(cells_b))
+    changed = [i for i in range(n) if cells_a[i] != cells_b[i] or style_a[i] != style_b[i]]
     spans: list[tuple[int, int]] = []
-    i = 0
-    while i < n:
-        if cells_a[i] == cells_b[i] and style_a[i] == style_b[i]:
-            i += 1
-            continue
-        start = i
-        last = i
-        i += 1
-        while i < n and i - last <= MERGE_GAP:
-            if cells_a[i] != cells_b[i] or style_a[i] != style_b[i]:
-                last = i
-            i += 1
+    if changed:
+        start = last = changed[0]
+        for i in changed[1:]:
+            if i - last - 1 + STYLE_COST * _style_changes(style_b, last, i) > MOVE_COST + STYLE_COST * (style_b[i] != style_b[last]):
+                spans.append((start, last + 1))
+                start = i
+            last = i
         spans.append((start, last + 1))
-        i = last + 1
     if len(cells_a) != len(cells_b):
         spans.append((n, max(len(cells_a), len(cells_b))))
     return [_whole_characters(span, cells_a, cells_b) for span in spans]
+
+
+def _style_changes(styles: str, last: int, nxt: int) -> int:
+    """How many times the style changes writing cells last+1 .. nxt after cell `last`."""
+    if nxt - last == 1:
+        return int(styles[nxt] != styles[last])
+    run = styles[last : nxt + 1]
+    if run.count(run[0]) == len(run):
+        return 0
+    return sum(1 for k in range(1, len(run)) if run[k] != run[k - 1])
 
 
 def _whole_characters(span: tuple[int, int], a: Cells, b: Cells) -> tuple[int, int]:

@@ -321,7 +321,11 @@ class LogRows(ScrollView):
                 # marks there: a row that is not all ASCII is rewritten whole.
                 regions.append(Region(0, y, self.scrollable_content_region.width, 1))
                 continue
-            for start, end in changed_spans(before, after):
+            spans = changed_spans(before, after)
+            if not trimmed:
+                # Textual's own write sends each span from the row's first cell: one span, to the last change.
+                spans = [(0, spans[-1][1])] if spans else []
+            for start, end in spans:
                 regions.append(Region(start, y, end - start, 1))
         if regions:
             self.refresh(*regions)

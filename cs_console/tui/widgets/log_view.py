@@ -139,10 +139,9 @@ class LogView(LogRows, can_focus=True):
             if key == self._thumb_key:
                 return
             self._thumb_key = key
-        self.virtual_size = size
-        # Whether the scrollbar shows is decided on layout, which _size_updated (above) skips
-        # when only the range changed: decide it now, or a loaded machine could keep none.
-        textual_compat.refresh_scrollbars(self)
+        # Only the scrollbar is repainted (the rows are diffed by _repaint): Textual's
+        # reactive repainted every row, 6 kB per thumb step while a tail filled the view.
+        textual_compat.set_scroll_range(self, size)
 
     def _set_top(self, y: float) -> None:
         self._scrolling_internally = True
