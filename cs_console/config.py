@@ -152,6 +152,7 @@ class Profile:
     team_dsn: str = _setting(str, "", "PostgreSQL DSN of the team store, without password", _check_dsn)
     team_password_env: str = _setting(str, "CS_CONSOLE_TEAM_PASSWORD", "env var holding the team store password", _check_env_name)
     allow_without_team_store: bool = _setting(bool, False, "team mode: steps above read run (warned, audited) when the team store is down, instead of being refused")
+    record_ring_hours: float = _setting(float, 0.0, "flight recorder: also record outside incidents, keeping the last N hours (0: only while an incident is open)", lambda v: None if 0 <= v <= 168 else "a number of hours from 0 to 168")
     refresh: dict[str, float] = field(default_factory=lambda: {k: s.default for k, s in REFRESH_FIELDS.items()})
     thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     maintenance: tuple[MaintenanceWindow, ...] = tuple(DEFAULT_WINDOWS)
