@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "incident",
     "runbook",
     "audit",
+    "replay",
 )
 
 def build_parser() -> argparse.ArgumentParser:

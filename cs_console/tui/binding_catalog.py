@@ -94,6 +94,15 @@ EXTRA_BINDING_IDS: frozenset[str] = frozenset({
     "metrics_list.up",
     "quit_confirm.no",
     "quit_confirm.yes",
+    "replay.faster",
+    "replay.next_event",
+    "replay.prev_event",
+    "replay.seek_ahead",
+    "replay.seek_back",
+    "replay.slower",
+    "replay.step",
+    "replay.step_back",
+    "replay.toggle",
     "runbook_resume.later",
     "runbook_start.cancel",
     "runbook_start.start",
@@ -132,6 +141,7 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "help": ("Dialogs", "this help"),
     "alert_detail": ("Overview", "an alert in full (v)"),
     "quit_confirm": ("Dialogs", "quitting while a run or a dialog is open"),
+    "replay": ("Global", "replay time bar (cs-console replay)"),
 }
 
 

@@ -52,7 +52,7 @@ def build_recorder(env: Environment) -> Recorder:
         found = await service.list()
         return [
             OpenIncident(i.ref, i.title, i.severity.value, (i.declared_at or env.clock.now()).timestamp())
-            for i in found
+            for i in found if i.resolved_at is None  # resolved: the post-roll records the recovery
         ]
 
     def logs() -> object:
