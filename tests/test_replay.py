@@ -106,3 +106,29 @@ async def test_an_unknown_reference_or_file_is_one_clear_line(tmp_path: Path) ->
         find_replay(rec["session"], None, tmp_path / "nope.sqlite3")
     whole = find_replay(rec["session"], None, rec["path"])
     assert whole.ref == "" and whole.end - whole.start >= 60
+
+
+async def test_the_incidents_pane_jumps_the_replay_to_a_timeline_event() -> None:
+    rec = await record_demo_incident(lead_s=120, during_s=120)
+    session = replay_session(rec["session"])
+    target = find_replay(rec["session"], rec["ref"], None)
+    env = build_replay_environment(session, target, at=target.end)
+    app = ConsoleApp(session, env, initial_pane="incidents", poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _shown(app, pilot, "DB connections exhausted")
+        await pilot.press("enter")
+        from cs_console.tui.screens.incident_detail import IncidentDetailScreen
+
+        for _ in range(25):
+            await pilot.pause(0.2)
+            if isinstance(app.screen, IncidentDetailScreen):
+                break
+        screen = app.screen
+        assert isinstance(screen, IncidentDetailScreen)
+        timeline = screen.query_one("#incd-timeline")
+        timeline.highlighted = 0  # the first event: the declaration
+        await pilot.press("j")
+        await pilot.pause(0.5)
+        assert not isinstance(app.screen, IncidentDetailScreen)
+        assert env.replay.position() == pytest.approx(rec["declared"].timestamp(), abs=1)
+        assert not env.replay.clock.playing
