@@ -11,7 +11,8 @@ from cs_console.services.monitor import Monitor
 from cs_console.services.session import session_from_args
 from cs_console.wiring.demo import build_demo_environment
 from cs_console.wiring.incidents import open_incident_service
-from cs_console.wiring.recording import build_recorder, session_recording_path
+from cs_console.wiring.flight import session_recording_path
+from cs_console.wiring.recording import build_recorder
 from tests.sessions import session_args
 
 ANCHOR = datetime(2026, 11, 27, 2, 58, 0, tzinfo=timezone.utc)

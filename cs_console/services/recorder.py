@@ -211,6 +211,7 @@ class Recorder:
         try:
             size = path.stat().st_size
         except OSError:
+            self._audit_offset = 0  # not written yet: what comes later is all new
             return
         if self._audit_offset is None or size < self._audit_offset:
             self._audit_offset = size if self._audit_offset is None else 0

@@ -6,23 +6,14 @@ is `demo`, apart like its incidents), written by stores.recording_store.Recordin
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from cs_console.config import SECRET_ENV_FIELDS, state_dir
+from cs_console.config import SECRET_ENV_FIELDS
 from cs_console.domain.redaction import Redactor
 from cs_console.services.environment import Environment
 from cs_console.services.recorder import OpenIncident, Recorder
 from cs_console.services.session import Session
 from cs_console.stores.audit_log import LocalAuditLog
-from cs_console.stores.recording_store import IncidentSpan, RecordingWriter, recording_path
-
-
-def recording_namespace(session: Session) -> str:
-    return "demo" if session.demo is not None else session.profile.name
-
-
-def session_recording_path(session: Session) -> Path:
-    return recording_path(state_dir(), recording_namespace(session))
+from cs_console.stores.recording_store import IncidentSpan, RecordingWriter
+from cs_console.wiring.flight import recording_namespace, session_recording_path
 
 
 def session_redactor(session: Session) -> Redactor:

@@ -23,7 +23,7 @@ from cs_console.stores.alert_history import AlertHistory
 from cs_console.stores.alert_history_team import ProfileAlertHistory
 from cs_console.stores.recording_store import RECORDING_SUFFIX, RecordingError, RecordingReader
 from cs_console.wiring.local_logs import open_local_log
-from cs_console.wiring.recording import session_recording_path
+from cs_console.wiring.flight import session_recording_path
 
 
 @dataclass(frozen=True)
