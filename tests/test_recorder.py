@@ -295,3 +295,20 @@ async def test_the_recorder_follows_the_logs_in_clock_time(tmp_path: Path) -> No
     frames = list(RecordingReader(path).frames("logs"))
     assert [int(t) for t, _, _ in frames] == [int(start.timestamp()) + s for s in range(5)]
     assert frames[0][2]["counts"] == {"error": 1, "info": 9}
+
+
+def test_the_console_recorder_redacts_the_profiles_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cs_console.wiring.recording import session_redactor
+
+    secret = "pr0file-db-s3cret-value"
+    monkeypatch.setenv("MY_DB_PASSWORD", secret)
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.prod]\ndb_dsn = "postgresql://app@db.example:5432/app"\ndb_password_env = "MY_DB_PASSWORD"\n')
+    session = session_from_args(session_args(config=config, profile="prod"))
+    path = tmp_path / "r.sqlite3"
+    writer = RecordingWriter(path, flush_s=0.05, redact=session_redactor(session).text)
+    writer.put("health", T0.timestamp(), {"components": [["database", "DOWN", f"auth failed: password {secret}", None, None]]})
+    writer.put("logs", T0.timestamp(), {"records": [{"m": f"url=postgresql://app:{secret.replace('-', '%2D')}@db/app"}]})
+    writer.close()
+    raw = path.read_bytes() + b"".join(zlib.decompress(b) if z else b for z, b in sqlite3.connect(path).execute("SELECT z, body FROM frames"))
+    assert secret.encode() not in raw and b"%2D" not in raw

@@ -31,9 +31,6 @@ def _run(args: argparse.Namespace) -> int:
     from cs_console.stores.recording_store import RecordingError, RecordingReader
     from cs_console.wiring.replay import build_replay_environment, find_replay, replay_session
 
-    if not sys.stdout.isatty() and not getattr(args, "_allow_no_tty", False):
-        print("cs-console: the replay needs a terminal", file=sys.stderr)
-        return 2
     session = open_session_or_exit(args)
     try:
         target = find_replay(session, args.ref, Path(args.file) if args.file else None)
@@ -50,6 +47,9 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except ValueError as exc:
         print(f"cs-console replay: --at: expected +SECONDS or an ISO 8601 time ({exc})", file=sys.stderr)
+        return 2
+    if not sys.stdout.isatty() and not getattr(args, "_allow_no_tty", False):
+        print("cs-console: the replay needs a terminal", file=sys.stderr)
         return 2
     from cs_console.tui.app import ConsoleApp
 

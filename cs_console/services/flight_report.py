@@ -24,8 +24,13 @@ def flight_data(frames: Callable[..., Any], start: float, end: float, *, dropped
                 data.series.setdefault(key, []).append((_at(t), float(value[0])))
     for t, _k, p in frames("alert", start, end):
         data.alerts.append((_at(t), str(p.get("event", "")), str(p.get("class", "")), str(p.get("title", ""))))
+    previous: dict[str, str] = {}
     for t, _k, p in frames("source", start, end):
-        data.sources.append((_at(t), str(p.get("name", "?")), str(p.get("state", "?")), str(p.get("detail", ""))))
+        name, state = str(p.get("name", "?")), str(p.get("state", "?"))
+        # Outages and their ends: a source first seen UP is not news.
+        if state != "UP" or previous.get(name, "UP") != "UP":
+            data.sources.append((_at(t), name, state, str(p.get("detail", ""))))
+        previous[name] = state
     minutes: dict[int, list[int]] = {}
     for t, _k, p in frames("logs", start, end):
         counts = p.get("counts") or {}

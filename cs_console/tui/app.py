@@ -216,6 +216,8 @@ class ConsoleApp(App[int]):
             except Exception:  # noqa: BLE001 - shutting down regardless
                 pass
         await self.monitor.flush_alerts(timeout_s=3.0)
+        if self.env.recorder is not None:  # the flight recorder's last second and queue go down
+            await self.env.recorder.aclose()
         await super()._shutdown()
 
     def _report_pane_load_failure(self, spec: PaneSpec, exc: BaseException) -> None:

@@ -83,7 +83,8 @@ def replay_session(session: Session) -> Session:
 
 def _events(reader: RecordingReader, start: float, end: float) -> list[ReplayEvent]:
     events: list[ReplayEvent] = []
-    for t, kind, p in reader.frames(None, start, end):
+    frames = [f for kind in ("alert", "source", "incident", "audit") for f in reader.frames(kind, start, end)]
+    for t, kind, p in sorted(frames, key=lambda f: f[0]):
         if kind == "alert":
             verb = "raised" if p.get("event") == "raised" else "cleared"
             events.append(ReplayEvent(t, "alert", f"{p.get('class', '')} alert {verb}: {p.get('title', '')}"))
