@@ -132,3 +132,23 @@ async def test_the_incidents_pane_jumps_the_replay_to_a_timeline_event() -> None
         assert not isinstance(app.screen, IncidentDetailScreen)
         assert env.replay.position() == pytest.approx(rec["declared"].timestamp(), abs=1)
         assert not env.replay.clock.playing
+
+
+async def test_the_replay_keys_have_ids_for_the_keymap_and_help_lists_them(tmp_path: Path) -> None:
+    import os
+
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "cs-console" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[keymap]\n"replay.toggle" = "ctrl+t"\n')
+    rec = await record_demo_incident(lead_s=60, during_s=60)
+    session = replay_session(rec["session"])
+    env = build_replay_environment(session, find_replay(rec["session"], rec["ref"], None))
+    app = ConsoleApp(session, env, initial_pane="overview", poll=False)
+    assert not [n for n in app._startup_notices if n.startswith("keymap")]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _shown(app, pilot, rec["ref"])
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        assert env.replay.clock.playing
+        global_keys = dict(app.all_binding_sources())["Global"]
+        assert {"replay.toggle", "replay.step", "replay.seek_back", "replay.next_event", "replay.faster"} <= {b.id for b in global_keys}

@@ -95,15 +95,6 @@ EXTRA_BINDING_IDS: frozenset[str] = frozenset({
     "metrics_list.up",
     "quit_confirm.no",
     "quit_confirm.yes",
-    "replay.faster",
-    "replay.next_event",
-    "replay.prev_event",
-    "replay.seek_ahead",
-    "replay.seek_back",
-    "replay.slower",
-    "replay.step",
-    "replay.step_back",
-    "replay.toggle",
     "runbook_resume.later",
     "runbook_start.cancel",
     "runbook_start.start",
@@ -142,7 +133,6 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "help": ("Dialogs", "this help"),
     "alert_detail": ("Overview", "an alert in full (v)"),
     "quit_confirm": ("Dialogs", "quitting while a run or a dialog is open"),
-    "replay": ("Global", "replay time bar (cs-console replay)"),
 }
 
 

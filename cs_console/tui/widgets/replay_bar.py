@@ -53,20 +53,22 @@ def bar_text(controller: Any, width: int) -> tuple[str, str]:
     return head[:width], " " + "".join(line)
 
 
+# The app's while replaying (installed when the bar mounts); help lists them under Global then.
+REPLAY_BINDINGS: list[Binding] = [
+    Binding("f6", "replay('toggle')", "Play/Pause", id="replay.toggle"),
+    Binding("full_stop", "replay('step')", "Step", show=False, id="replay.step"),
+    Binding("comma", "replay('step_back')", "Step back", show=False, id="replay.step_back"),
+    Binding("greater_than_sign", "replay('ahead')", "Seek +1 min", show=False, id="replay.seek_ahead"),
+    Binding("less_than_sign", "replay('back')", "Seek -1 min", show=False, id="replay.seek_back"),
+    Binding("f8", "replay('next_event')", "Next event", id="replay.next_event"),
+    Binding("f7", "replay('prev_event')", "Prev event", id="replay.prev_event"),
+    Binding("right_square_bracket", "replay('faster')", "Faster", show=False, id="replay.faster"),
+    Binding("left_square_bracket", "replay('slower')", "Slower", show=False, id="replay.slower"),
+]
+
+
 class ReplayBar(Static):
     """The replay time bar."""
-
-    BINDINGS = [
-        Binding("f6", "replay('toggle')", "Play/Pause", id="replay.toggle"),
-        Binding("full_stop", "replay('step')", "Step", show=False, id="replay.step"),
-        Binding("comma", "replay('step_back')", "Step back", show=False, id="replay.step_back"),
-        Binding("greater_than_sign", "replay('ahead')", "Seek +1 min", show=False, id="replay.seek_ahead"),
-        Binding("less_than_sign", "replay('back')", "Seek -1 min", show=False, id="replay.seek_back"),
-        Binding("f8", "replay('next_event')", "Next event", id="replay.next_event"),
-        Binding("f7", "replay('prev_event')", "Prev event", id="replay.prev_event"),
-        Binding("right_square_bracket", "replay('faster')", "Faster", show=False, id="replay.faster"),
-        Binding("left_square_bracket", "replay('slower')", "Slower", show=False, id="replay.slower"),
-    ]
 
     def __init__(self, controller: Any) -> None:
         super().__init__(Content(""), id="replay-bar")
@@ -75,7 +77,7 @@ class ReplayBar(Static):
 
     def on_mount(self) -> None:
         # The keys are the app's while replaying, whatever has the focus (a pane's own key wins).
-        for binding in self.BINDINGS:
+        for binding in REPLAY_BINDINGS:
             self.app._bindings.key_to_bindings.setdefault(binding.key, []).append(binding)
         self.set_interval(TICK_S, self.tick)
         self.call_after_refresh(self.tick)
