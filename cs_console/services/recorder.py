@@ -241,14 +241,17 @@ class Recorder:
             self._log_task.cancel()
 
     async def _logs(self) -> None:
+        """Follow the `all` logs while recording; a failing source is said, and retried by `_run`."""
         assert self._log_source is not None
-        source = self._log_source()
-        async for batch in source.records(self.clock.now(), True):
-            if batch:
-                self.observe_logs(batch)
-            else:
-                # A quiet second still closes the one before it.
-                self.observe_logs([])
+        try:
+            source = self._log_source()
+            async for batch in source.records(self.clock.now(), True):
+                self.observe_logs(batch)  # an empty batch still closes the seconds the clock has left
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the console's own Logs pane says more
+            self.error = f"flight recorder: logs not followed: {type(exc).__name__}: {exc}"[:160]
+            await asyncio.sleep(5.0)  # not a retry every second against a failing source
 
     async def aclose(self) -> None:
         for task in (self._task, self._log_task):
