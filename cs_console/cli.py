@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "runbook",
     "audit",
     "drain",
+    "replay",
 )
 
 def build_parser() -> argparse.ArgumentParser:

@@ -198,6 +198,7 @@ class Profile:
     second_person_approval: str = _setting(("auto", "irreversible", "guarded", "marked", "off"), "auto",
                                            "two-person rule: auto = marked steps + irreversible steps in production; off waives it (audited)")
     approval_max_age_minutes: int = _setting(int, 30, "how long a second person's approval stays valid", lambda v: None if 1 <= v <= 1440 else "minutes from 1 to 1440")
+    record_ring_hours: float = _setting(float, 0.0, "flight recorder: also record outside incidents, keeping the last N hours (0: only while an incident is open)", lambda v: None if 0 <= v <= 168 else "a number of hours from 0 to 168")
     refresh: dict[str, float] = field(default_factory=lambda: {k: s.default for k, s in REFRESH_FIELDS.items()})
     thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     maintenance: tuple[MaintenanceWindow, ...] = tuple(DEFAULT_WINDOWS)

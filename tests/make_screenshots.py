@@ -3,6 +3,8 @@ seed, start time and clock, at 80x24 and 120x40 (or the sizes given). A screensh
 shows a fault (a pane that failed to load, a traceback) fails the run.
 
     python -m tests.make_screenshots [--size 80x24 --size 120x40] [--scenario connection-exhaustion]
+
+Also replay-COLSxROWS.svg: `cs-console replay` of a recorded connection-exhaustion incident.
 """
 
 from __future__ import annotations
@@ -40,6 +42,34 @@ async def shoot(scenario: str, size: tuple[int, int]) -> list[Path]:
     return written
 
 
+async def shoot_replay(size: tuple[int, int]) -> Path:
+    """`cs-console replay` of a recorded connection-exhaustion incident, at the connection alert's onset."""
+    from cs_console.stores.recording_store import RecordingReader
+    from cs_console.tui.app import ConsoleApp
+    from cs_console.wiring.replay import build_replay_environment, find_replay, replay_session
+    from tests.recording_helpers import record_demo_incident
+
+    rec = await record_demo_incident(lead_s=300, during_s=600)
+    target = find_replay(rec["session"], rec["ref"], None)
+    reader = RecordingReader(target.path)
+    onset = next(t for t, _, p in reader.frames("alert") if p["event"] == "raised" and "Connection pool" in p["title"])
+    reader.close()
+    session = replay_session(rec["session"])
+    app = ConsoleApp(session, build_replay_environment(session, target, at=onset + 60), initial_pane="overview", poll=False)
+    path = OUT / f"replay-{size[0]}x{size[1]}.svg"
+    async with app.run_test(size=size) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if rec["ref"] in screen_text(app):
+                break
+        app.save_screenshot(filename=path.name, path=str(OUT))
+        text = screen_text(app)
+        faults = [f for f in FAULTS if f in text]
+        if faults or rec["ref"] not in text:
+            raise SystemExit(f"{path.name}: the replay screen is not right ({faults}):\n{text}")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", action="append", help="COLSxROWS (repeatable; default 80x24 and 120x40)")
@@ -54,6 +84,7 @@ def main() -> None:
         cols, rows = (int(x) for x in size.split("x"))
         for path in asyncio.run(shoot(args.scenario, (cols, rows))):
             print(path.relative_to(OUT.parent))
+        print(asyncio.run(shoot_replay((cols, rows))).relative_to(OUT.parent))
 
 
 if __name__ == "__main__":

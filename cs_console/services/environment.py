@@ -47,6 +47,10 @@ class Environment:
     alert_history: Any = None
     # The Logs pane's filter history (stores.filter_history.FilterHistory); None: not kept.
     filter_history: Any = None
+    # The flight recorder (services.recorder.Recorder), fed by the monitor; None: not recording.
+    recorder: Any = None
+    # The replay being shown (services.replay.ReplayController); None: a live or demo console.
+    replay: Any = None
 
     @property
     def is_demo(self) -> bool:
@@ -85,6 +89,8 @@ class Environment:
         return statuses
 
     async def aclose(self) -> None:
+        if self.recorder is not None:
+            await self.recorder.aclose()
         for source in self.metrics_sources:
             try:
                 await source.close()

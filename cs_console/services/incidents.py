@@ -68,7 +68,7 @@ class IncidentService:
     def __init__(
         self, store: IncidentStore, *, clock: Clock | None = None, actor: str | None = None,
         environment: str = "", webhook_url: Callable[[], str | None] | None = None,
-        webhook_timeout: float = 10.0, outbox: Any = None,
+        webhook_timeout: float = 10.0, outbox: Any = None, flight: Callable[[Incident], Any] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -83,6 +83,8 @@ class IncidentService:
         # stores.incident_outbox.IncidentOutbox in team mode: typed changes survive a store outage.
         self.outbox = outbox
         self._flusher: asyncio.Task[None] | None = None
+        # incident -> domain.incidents.flight_report.FlightData | None: its flight recording (wiring.recording).
+        self.flight = flight
 
     @property
     def kind(self) -> str:
@@ -120,26 +122,58 @@ class IncidentService:
         incidents = await asyncio.gather(*(self.get(ref) for ref in refs))
         return sorted(incidents, key=lambda i: (i.severity.rank, i.declared_at or self.clock.now(), i.ref))
 
-    async def export(self, ref: str, fmt: str = "md") -> str:
+    async def export(self, ref: str, fmt: str = "md", *, svg_name: str | None = None) -> str:
         import json
 
         inc = await self.get(ref)
         now = self.clock.now()
         if fmt in ("md", "markdown"):
-            return export_markdown(inc, now)
+            return await self._with_flight(inc, export_markdown(inc, now), svg_name)
         if fmt == "json":
             return json.dumps(export_json(inc, now), indent=2, ensure_ascii=False) + "\n"
         raise IncidentError(f"unknown export format {fmt!r} (expected md or json)")
+
+    async def _flight_data(self, inc: Incident) -> Any:
+        """The incident's flight recording as the post-mortem draws it (None: not recorded)."""
+        if self.flight is None:
+            return None
+        try:
+            return await asyncio.to_thread(self.flight, inc)
+        except Exception as exc:  # noqa: BLE001 - a broken recording must not cost the post-mortem
+            log.warning("flight recording not read for %s: %s", inc.ref, exc)
+            return None
+
+    async def _with_flight(self, inc: Incident, markdown: str, svg_name: str | None) -> str:
+        data = await self._flight_data(inc)
+        if data is None:
+            return markdown
+        from cs_console.domain.incidents.flight_report import render_markdown
+        from cs_console.services.flight_report import with_flight_section
+
+        return with_flight_section(markdown, render_markdown(data, svg_name))
+
+    async def flight_svg(self, ref: str) -> str | None:
+        """The key metrics of the incident's recording as an SVG chart (None: not recorded)."""
+        data = await self._flight_data(await self.get(ref))
+        if data is None:
+            return None
+        from cs_console.domain.incidents.flight_report import render_svg
+
+        return render_svg(data)
 
     async def export_to_file(self, ref: str, fmt: str, path: Path) -> Path:
         """Write the export atomically (temp file, fsync, rename); one-line error if it cannot."""
         from cs_console.stores.private_files import write_private_atomic
 
-        text = await self.export(ref, fmt)
         path = path.expanduser()
+        svg_path = path.with_suffix(".svg") if fmt in ("md", "markdown") and path.suffix != ".svg" else None
+        svg = await self.flight_svg(ref) if svg_path is not None else None
+        text = await self.export(ref, fmt, svg_name=svg_path.name if svg is not None and svg_path is not None else None)
 
         def write() -> None:
             write_private_atomic(path, text)  # a post-mortem names people and systems: 0600
+            if svg is not None and svg_path is not None:
+                write_private_atomic(svg_path, svg)  # the charts the Markdown links to, beside it
 
         try:
             await asyncio.to_thread(write)

@@ -50,6 +50,7 @@ class Monitor:
         if persist_alerts:
             self._alert_store = alert_history_for(env)
         self._team_sync: asyncio.Task[None] | None = None
+        self.recorder = getattr(env, "recorder", None)  # services.recorder.Recorder, when wired
         self._thr_desc = {name: t.description for name, t in env.session.profile.thresholds.items()}
 
     async def _collect_one(self, source) -> MetricsSnapshot | None:
@@ -85,6 +86,8 @@ class Monitor:
         self.live.sources = self.env.source_statuses()
         self._evaluate_alerts(now)
         await self._store_alerts()
+        if self.recorder is not None:
+            self.recorder.observe_metrics(now, self.live)
         return self.live
 
     async def refresh_health(self) -> LiveState:
@@ -111,6 +114,8 @@ class Monitor:
         self.live.health_error = "; ".join(errors)
         self._evaluate_alerts(now)
         await self._store_alerts()
+        if self.recorder is not None:
+            self.recorder.observe_health(now, self.live)
         return self.live
 
     def _evaluate_alerts(self, now: datetime) -> None:
@@ -126,6 +131,8 @@ class Monitor:
         self.live.alerts_active = sorted(self.alerts.active.values(), key=lambda a: (-a.alert_class.rank, a.at))
 
     def _store(self, alert: Alert, event: str) -> None:
+        if self.recorder is not None:
+            self.recorder.observe_alert(alert, event, alert.resolved_at or alert.at)
         if self._alert_store is None:
             return
         try:

@@ -153,6 +153,9 @@ class ConsoleApp(App[int]):
         # Only the first pane shown is built before the first paint; the rest follow it.
         with ContentSwitcher(id="panes", initial=self._initial_pane):
             yield self._make_pane(self._initial_pane)
+        if self.env.replay is not None:  # `cs-console replay`: the time bar drives the monitor
+            from cs_console.tui.widgets.replay_bar import ReplayBar
+            yield ReplayBar(self.env.replay)
         yield ConsoleFooter()
 
     def _apply_breakpoints(self, screen: Screen) -> None:
@@ -213,6 +216,8 @@ class ConsoleApp(App[int]):
             except Exception:  # noqa: BLE001 - shutting down regardless
                 pass
         await self.monitor.flush_alerts(timeout_s=3.0)
+        if self.env.recorder is not None:  # the flight recorder's last second and queue go down
+            await self.env.recorder.aclose()
         await super()._shutdown()
 
     def _report_pane_load_failure(self, spec: PaneSpec, exc: BaseException) -> None:
@@ -423,6 +428,10 @@ class ConsoleApp(App[int]):
                 [(cls.TITLE, cls.HELP) for cls in self._pane_classes],
                 self._key_text,
             ))
+
+    def action_replay(self, verb: str) -> None:
+        from cs_console.tui.widgets.replay_bar import replay_action
+        replay_action(self, verb)
 
     def action_back(self) -> None:
         """Esc after a drill-down (a function's logs from Metrics...): back where it started."""

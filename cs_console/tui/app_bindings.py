@@ -19,7 +19,8 @@ def binding_sources(app: Any) -> list[tuple[str, list[Binding]]]:
         if isinstance(b, Binding) and not (b.id or "").startswith("app.pane") or (isinstance(b, Binding) and b.id in titles)
     ]
     palette = Binding("ctrl+p", "command_palette", "Command palette: every action by name")
-    sections: list[tuple[str, list[Binding]]] = [("Global", [*global_bindings, palette])]
+    replay = replay_bindings() if getattr(app.env, "replay", None) is not None else []
+    sections: list[tuple[str, list[Binding]]] = [("Global", [*global_bindings, palette, *replay])]
     for cls in app._pane_classes:
         bindings: list[Binding] = []
         for klass in cls.__mro__:
@@ -28,6 +29,13 @@ def binding_sources(app: Any) -> list[tuple[str, list[Binding]]]:
                 break
         sections.append((cls.TITLE, bindings))
     return sections
+
+
+def replay_bindings() -> list[Binding]:
+    """The replay time bar's keys (`cs-console replay`)."""
+    from cs_console.tui.widgets.replay_bar import REPLAY_BINDINGS
+
+    return REPLAY_BINDINGS
 
 
 def apply_keymap(app: Any, keymap: dict[str, str]) -> list[str]:
@@ -40,6 +48,6 @@ def apply_keymap(app: Any, keymap: dict[str, str]) -> list[str]:
     known = {b.id for b in app.BINDINGS if isinstance(b, Binding) and b.id and not b.id.startswith("app.pane")}
     known |= {f"app.pane{spec.key}" for spec in app.pane_specs}
     known |= {binding_id for spec in app.pane_specs for binding_id in spec.binding_ids}
-    known |= EXTRA_BINDING_IDS
+    known |= EXTRA_BINDING_IDS | {b.id for b in replay_bindings() if b.id}
     app.set_keymap({k: v for k, v in keymap.items() if k in known})
     return [f"keymap: unknown binding id {binding_id!r} ignored (see F1 for ids)" for binding_id in sorted(set(keymap) - known)]

@@ -33,6 +33,7 @@ EXTRA_BINDING_IDS: frozenset[str] = frozenset({
     "incident_detail.note",
     "incident_detail.pin",
     "incident_detail.postmortem",
+    "incident_detail.replay_jump",
     "incident_detail.role",
     "incident_detail.severity",
     "incident_detail.status",

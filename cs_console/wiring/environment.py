@@ -27,6 +27,10 @@ def build_environment(session: Session, *, one_shot: bool = False) -> Environmen
         env = build_live_environment(session)
     env.alert_history = build_alert_history(env)
     env.filter_history = FilterHistory.in_state_dir(env.alert_state_dir)  # the demo's apart, like its alerts
+    if not one_shot:  # the console records (the flight recorder); one-shot commands do not
+        from cs_console.wiring.recording import build_recorder
+
+        env.recorder = build_recorder(env)
     return env
 
 

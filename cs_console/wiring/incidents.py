@@ -11,6 +11,7 @@ from cs_console.domain.incidents.errors import StoreUnavailable
 from cs_console.domain.incidents.store import IncidentStore
 from cs_console.services.incidents import IncidentService
 from cs_console.services.session import Session
+from cs_console.wiring.flight import incident_flight
 
 
 def local_store_root(session: Session) -> Path:
@@ -41,5 +42,6 @@ async def open_incident_service(session: Session, *, clock: Clock | None = None,
     return IncidentService(
         store, clock=clock, actor=actor, environment=session.environment_label,
         webhook_url=lambda: profile.secret("webhook_url_env"), outbox=outbox,
+        flight=incident_flight(session),  # the post-mortem draws the incident's flight recording
     )
 

@@ -48,6 +48,8 @@ def build_router(session: "Session", environment: "Environment | None") -> LiveR
         return DemoRouter(demo=DemoExecutor(DemoRunbookCalls(environment.demo)), console=console)
     if session.demo is not None:
         return DemoRouter(console=console)  # a demo session never touches real systems, even without its simulation
+    if environment is not None and environment.replay is not None:
+        return LiveRouter(console=console)  # a replay reads its recording and runs nothing on real systems
     from cs_console.backends.executors.http import HttpExecutor
     from cs_console.backends.executors.shell import ShellExecutor
 

@@ -54,6 +54,7 @@ class IncidentDetailScreen(Screen[None]):
         Binding("m", "postmortem", "Post-mortem", id="incident_detail.postmortem"),
         Binding("g", "toggle_generated", "Generated", id="incident_detail.generated"),
         Binding("p", "pin", "Pin", id="incident_detail.pin"),
+        Binding("j", "replay_jump", "Jump replay here", show=False, id="incident_detail.replay_jump"),
         Binding("tab", "app.focus_next", "Timeline/Checklist", show=False, id="incident_detail.switch"),
     ]
 
@@ -273,6 +274,18 @@ class IncidentDetailScreen(Screen[None]):
     def action_toggle_generated(self) -> None:
         self.show_generated = not self.show_generated
         self._render_timeline()
+
+    def action_replay_jump(self) -> None:
+        """`cs-console replay`: the console back at the highlighted timeline event's time."""
+        from cs_console.tui.widgets.replay_bar import jump_to
+
+        option = self.query_one("#incd-timeline", OptionList).highlighted_option
+        ev = self.inc.event(int(option.id)) if option is not None and option.id is not None else None
+        if ev is None or not jump_to(self.app, ev.ts.timestamp()):
+            self.app.notify("j jumps a replay (cs-console replay) to an event; this is not a replay", timeout=4, markup=False)
+            return
+        self.app.pop_screen()
+        self.app.notify(f"replay at {ev.ts:%H:%M:%S}: {describe(ev)[:80]}", timeout=4, markup=False)
 
     def action_pin(self) -> None:
         timeline = self.query_one("#incd-timeline", OptionList)

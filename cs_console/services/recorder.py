@@ -1,0 +1,263 @@
+"""The flight recorder: what the console saw, recorded while an incident is open.
+
+The monitor hands it each refresh (metrics, health, source states, alerts as they
+are raised and resolved); a background task of its own follows the logs, tails
+the audit log (every runbook step, from this console or another on the machine)
+and asks the incident store which incidents are open. Every frame is stamped
+with the environment's clock, so the demo records in demo time.
+
+It records:
+- while any incident is open, plus a post-roll after the last one closes, and the
+  pre-roll kept in memory before the first one opened (the alert that led to the
+  declaration fires before it);
+- always, when the profile sets `record_ring_hours` (the store keeps that many hours).
+
+Writing is the sink's business (stores.recording_store.RecordingWriter: a queue and
+a thread); every call here returns at once, so the UI loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from cs_console.domain.alerts import Alert
+from cs_console.domain.clock import Clock
+from cs_console.domain.recording import LogSampler, alert_to_dict, health_to_dict, snapshot_to_dict, source_fault, source_to_dict
+
+PRE_ROLL_S = 900.0  # clock seconds kept in memory before an incident opens
+POST_ROLL_S = 300.0  # clock seconds still recorded after the last incident closes
+PRE_ROLL_FRAMES = 4000
+INCIDENT_POLL_S = 5.0  # wall seconds between asks of the incident store
+AUDIT_POLL_S = 1.0
+
+
+class RecordingSink(Protocol):
+    def put(self, kind: str, t: float, payload: dict[str, Any]) -> None: ...
+
+    def incident(self, span: Any) -> None: ...
+
+    def close(self, timeout: float = 5.0) -> None: ...
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    ref: str
+    title: str
+    severity: str
+    opened: float
+
+
+class Recorder:
+    def __init__(
+        self, clock: Clock, sink_factory: Callable[[], RecordingSink], *, ring_hours: float = 0.0,
+        incidents: Callable[[], Awaitable[list[OpenIncident]]] | None = None,
+        audit_path: Path | None = None, log_source: Callable[[], Any] | None = None,
+        span_type: Callable[..., Any] | None = None,
+    ) -> None:
+        self.clock = clock
+        self._sink_factory = sink_factory
+        self._sink: RecordingSink | None = None
+        self.ring_hours = ring_hours
+        self._incidents = incidents
+        self._audit_path = audit_path
+        self._audit_offset: int | None = None
+        self._log_source = log_source
+        self._span_type = span_type
+        self.open_incidents: dict[str, OpenIncident] = {}
+        self._last_closed_at: float | None = None
+        self._pre_roll: deque[tuple[str, float, dict[str, Any]]] = deque(maxlen=PRE_ROLL_FRAMES)
+        self._sources: dict[str, str] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._log_task: asyncio.Task[None] | None = None
+        self._sampler = LogSampler()
+        self.error = ""
+        self.frames = 0
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def active(self) -> bool:
+        if self.ring_hours > 0 or self.open_incidents:
+            return True
+        if self._last_closed_at is not None:
+            return self._now() - self._last_closed_at <= POST_ROLL_S
+        return False
+
+    @property
+    def sink(self) -> RecordingSink | None:
+        return self._sink
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _emit(self, kind: str, t: float, payload: dict[str, Any]) -> None:
+        if not self.active:
+            self._pre_roll.append((kind, t, payload))
+            while self._pre_roll and t - self._pre_roll[0][1] > PRE_ROLL_S:
+                self._pre_roll.popleft()
+            return
+        sink = self._open_sink()
+        if sink is None:
+            return
+        while self._pre_roll:
+            sink.put(*self._pre_roll.popleft())
+            self.frames += 1
+        sink.put(kind, t, payload)
+        self.frames += 1
+
+    def _open_sink(self) -> RecordingSink | None:
+        if self._sink is None:
+            try:
+                self._sink = self._sink_factory()
+            except Exception as exc:  # noqa: BLE001 - a recording that cannot open must not stop the console
+                self.error = f"flight recorder off: {exc}"[:160]
+                return None
+        return self._sink
+
+    # ------------------------------------------------------------ fed by the monitor
+
+    def observe_metrics(self, at: datetime, live: Any) -> None:
+        self._start()
+        snap = live.snapshot
+        if snap is not None and live.metrics_at == at:
+            self._emit("metrics", at.timestamp(), snapshot_to_dict(snap))
+        self._observe_sources(at, live.sources)
+
+    def observe_health(self, at: datetime, live: Any) -> None:
+        self._start()
+        if live.health is not None and live.health_at == at:
+            self._emit("health", at.timestamp(), health_to_dict(live.health))
+
+    def observe_alert(self, alert: Alert, event: str, at: datetime) -> None:
+        self._emit("alert", at.timestamp(), alert_to_dict(alert, event))
+
+    def _observe_sources(self, at: datetime, statuses: list[Any]) -> None:
+        for status in statuses:
+            fault = source_fault(status)
+            if self._sources.get(status.name) != fault:
+                self._sources[status.name] = fault
+                self._emit("source", at.timestamp(), source_to_dict(status))
+
+    def observe_logs(self, records: list[Any]) -> None:
+        done = self._sampler.add(records) + self._sampler.close_before(int(self._now()) - 2)
+        for second in done:
+            self._emit("logs", float(second.second), second.to_dict())
+
+    # ------------------------------------------------------------ its own task
+
+    def _start(self) -> None:
+        if self._task is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._task = loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        ticks = 0
+        while True:
+            try:
+                if ticks % max(int(INCIDENT_POLL_S / AUDIT_POLL_S), 1) == 0:
+                    await self.refresh_incidents()
+                self.tail_audit()
+                self._follow_logs()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the recorder reports, the console goes on
+                self.error = f"flight recorder: {type(exc).__name__}: {exc}"[:160]
+            ticks += 1
+            await asyncio.sleep(AUDIT_POLL_S)
+
+    async def refresh_incidents(self) -> None:
+        if self._incidents is None:
+            return
+        try:
+            found = {i.ref: i for i in await self._incidents()}
+        except Exception as exc:  # noqa: BLE001 - the store down: keep what we knew
+            self.error = f"flight recorder: incidents not readable: {exc}"[:160]
+            return
+        now = self._now()
+        for ref, inc in found.items():
+            if ref not in self.open_incidents:
+                self.open_incidents[ref] = inc
+                self._emit("incident", now, {"event": "open", "ref": ref, "title": inc.title, "severity": inc.severity, "opened": inc.opened})
+                self._span(inc, None)
+        for ref in [r for r in self.open_incidents if r not in found]:
+            inc = self.open_incidents.pop(ref)
+            self._last_closed_at = now
+            self._emit("incident", now, {"event": "closed", "ref": ref, "title": inc.title, "severity": inc.severity})
+            self._span(inc, now)
+
+    def _span(self, inc: OpenIncident, closed: float | None) -> None:
+        sink = self._open_sink() if self.active else self._sink
+        if sink is None or self._span_type is None:
+            return
+        # Opened before the pre-roll began: the replay window starts with the recording.
+        sink.incident(self._span_type(inc.ref, inc.title, inc.severity, inc.opened, closed))
+
+    def tail_audit(self) -> None:
+        """New lines of the audit log since the last look (the first look only marks the end)."""
+        path = self._audit_path
+        if path is None:
+            return
+        try:
+            size = path.stat().st_size
+        except OSError:
+            self._audit_offset = 0  # not written yet: what comes later is all new
+            return
+        if self._audit_offset is None or size < self._audit_offset:
+            self._audit_offset = size if self._audit_offset is None else 0
+            return
+        if size == self._audit_offset:
+            return
+        with open(path, "rb") as fh:
+            fh.seek(self._audit_offset)
+            chunk = fh.read(size - self._audit_offset)
+        end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next look
+        self._audit_offset += end
+        now = self._now()
+        for line in chunk[:end].splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                self._emit("audit", now, rec)
+
+    def _follow_logs(self) -> None:
+        want = self.active and self._log_source is not None
+        running = self._log_task is not None and not self._log_task.done()
+        if want and not running:
+            self._log_task = asyncio.get_running_loop().create_task(self._logs())
+        elif not want and running and self._log_task is not None:
+            self._log_task.cancel()
+
+    async def _logs(self) -> None:
+        """Follow the `all` logs while recording; a failing source is said, and retried by `_run`."""
+        assert self._log_source is not None
+        try:
+            source = self._log_source()
+            async for batch in source.records(self.clock.now(), True):
+                self.observe_logs(batch)  # an empty batch still closes the seconds the clock has left
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the console's own Logs pane says more
+            self.error = f"flight recorder: logs not followed: {type(exc).__name__}: {exc}"[:160]
+            await asyncio.sleep(5.0)  # not a retry every second against a failing source
+
+    async def aclose(self) -> None:
+        for task in (self._task, self._log_task):
+            if task is not None:
+                task.cancel()
+        for second in self._sampler.flush():
+            self._emit("logs", float(second.second), second.to_dict())
+        if self._sink is not None:
+            await asyncio.to_thread(self._sink.close)

@@ -1,0 +1,154 @@
+"""Replay: a recording of the demo opened in the console; the panes show what they showed then."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from cs_console.backends.replay.clock import ReplayClock
+from cs_console.domain.runbooks.guard import check_read_only
+from cs_console.stores.recording_store import RecordingError, RecordingReader
+from cs_console.tui.app import ConsoleApp
+from cs_console.wiring.replay import build_replay_environment, find_replay, replay_session
+from tests.recording_helpers import record_demo_incident
+from tests.screen_text import screen_text
+
+
+async def _shown(app, pilot, needle: str, timeout: float = 10.0) -> str:
+    for _ in range(int(timeout / 0.2)):
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        if needle in text:
+            return text
+    return screen_text(app)
+
+
+def test_the_replay_clock_plays_pauses_seeks_and_stops_at_the_end() -> None:
+    wall = [100.0]
+    clock = ReplayClock(1000.0, 1100.0, speed=2.0, monotonic=lambda: wall[0])
+    assert clock.epoch() == 1000.0 and not clock.playing
+    clock.play()
+    wall[0] += 10
+    assert clock.epoch() == 1020.0
+    clock.pause()
+    wall[0] += 10
+    assert clock.epoch() == 1020.0
+    clock.seek(5000)
+    assert clock.epoch() == 1100.0 and clock.at_end
+    clock.play()  # at the end, play starts again from the start
+    assert clock.epoch() == 1000.0
+    assert clock.faster(1) == 5.0 and clock.faster(-1) == 2.0
+
+
+async def test_a_replay_shows_then_what_the_overview_showed(tmp_path: Path) -> None:
+    rec = await record_demo_incident(lead_s=300, during_s=600)
+    target = find_replay(rec["session"], rec["ref"], None)
+    assert target.ref == rec["ref"] and target.at == pytest.approx(rec["declared"].timestamp())
+    reader = RecordingReader(target.path)
+    alerts = [(t, p) for t, _, p in reader.frames("alert") if p["event"] == "raised" and "onnection" in p["title"]]
+    assert alerts, "the scenario's connection alert was recorded"
+    fired_at = alerts[0][0]
+    session = replay_session(rec["session"])
+    assert session.read_only and session.environment_label == "REPLAY"
+    env = build_replay_environment(session, target)
+    app = ConsoleApp(session, env, initial_pane="overview", poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        text = await _shown(app, pilot, rec["ref"])
+        assert "REPLAY" in text and rec["ref"] in text
+        assert rec["declared"].strftime("%H:%M") in text  # the header's clock is the recorded time
+        # Seek to the moment the connection alert fired: the overview shows it raised.
+        from cs_console.tui.widgets.replay_bar import jump_to
+
+        assert jump_to(app, fired_at)
+        await pilot.pause(0.6)
+        active = [a.title for a in app.live.alerts_active]
+        assert any("onnection" in t for t in active)
+        recorded = reader.latest("metrics", fired_at)
+        assert app.live.snapshot is not None
+        assert app.live.snapshot.value("db.connections.pct") == recorded[1]["samples"]["db.connections.pct"][0]
+        # Back before any alert: the monitor starts afresh; nothing is raised yet.
+        jump_to(app, target.start)
+        await pilot.pause(0.6)
+        assert not any("onnection" in a.title for a in app.live.alerts_active)
+        # The keys: step forward moves to the next recorded refresh; F6 plays.
+        before = env.replay.position()
+        await pilot.press("full_stop")
+        await pilot.pause(0.4)
+        assert env.replay.position() > before
+        await pilot.press("f6")
+        await pilot.pause(0.3)
+        assert env.replay.clock.playing
+        await pilot.press("right_square_bracket")
+        await pilot.pause(0.2)
+        assert env.replay.clock.speed == 2.0
+
+
+async def test_a_replay_runs_no_mutating_step() -> None:
+    rec = await record_demo_incident(lead_s=60, during_s=60)
+    session = replay_session(rec["session"])
+    from cs_console.domain.runbooks.schema import Risk
+
+    assert not check_read_only(Risk("destructive"), session.read_only).allowed
+    env = build_replay_environment(session, find_replay(rec["session"], rec["ref"], None))
+    from cs_console.wiring.runbooks import build_router
+
+    router = build_router(session, env)
+    assert router.sql is None and router.shell is None and router.http is None
+
+
+async def test_an_unknown_reference_or_file_is_one_clear_line(tmp_path: Path) -> None:
+    rec = await record_demo_incident(lead_s=30, during_s=30)
+    with pytest.raises(RecordingError, match=r"INC-2026-9999 is not in any recording \(recorded: INC-"):
+        find_replay(rec["session"], "INC-2026-9999", None)
+    with pytest.raises(RecordingError, match="no recording at"):
+        find_replay(rec["session"], None, tmp_path / "nope.sqlite3")
+    whole = find_replay(rec["session"], None, rec["path"])
+    assert whole.ref == "" and whole.end - whole.start >= 60
+
+
+async def test_the_incidents_pane_jumps_the_replay_to_a_timeline_event() -> None:
+    rec = await record_demo_incident(lead_s=120, during_s=120)
+    session = replay_session(rec["session"])
+    target = find_replay(rec["session"], rec["ref"], None)
+    env = build_replay_environment(session, target, at=target.end)
+    app = ConsoleApp(session, env, initial_pane="incidents", poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _shown(app, pilot, "DB connections exhausted")
+        await pilot.press("enter")
+        from cs_console.tui.screens.incident_detail import IncidentDetailScreen
+
+        for _ in range(25):
+            await pilot.pause(0.2)
+            if isinstance(app.screen, IncidentDetailScreen):
+                break
+        screen = app.screen
+        assert isinstance(screen, IncidentDetailScreen)
+        timeline = screen.query_one("#incd-timeline")
+        timeline.highlighted = 0  # the first event: the declaration
+        await pilot.press("j")
+        await pilot.pause(0.5)
+        assert not isinstance(app.screen, IncidentDetailScreen)
+        assert env.replay.position() == pytest.approx(rec["declared"].timestamp(), abs=1)
+        assert not env.replay.clock.playing
+
+
+async def test_the_replay_keys_have_ids_for_the_keymap_and_help_lists_them(tmp_path: Path) -> None:
+    import os
+
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "cs-console" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[keymap]\n"replay.toggle" = "ctrl+t"\n')
+    rec = await record_demo_incident(lead_s=60, during_s=60)
+    session = replay_session(rec["session"])
+    env = build_replay_environment(session, find_replay(rec["session"], rec["ref"], None))
+    app = ConsoleApp(session, env, initial_pane="overview", poll=False)
+    assert not [n for n in app._startup_notices if n.startswith("keymap")]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _shown(app, pilot, rec["ref"])
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        assert env.replay.clock.playing
+        global_keys = dict(app.all_binding_sources())["Global"]
+        assert {"replay.toggle", "replay.step", "replay.seek_back", "replay.next_event", "replay.faster"} <= {b.id for b in global_keys}
