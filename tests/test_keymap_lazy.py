@@ -34,11 +34,13 @@ def test_the_ids_the_config_checks_are_the_ids_the_tui_declares() -> None:
     """config.py checks a [keymap] against domain/binding_ids.py (no Textual there): the same set."""
     from cs_console.domain.binding_ids import KNOWN_BINDING_IDS
     from cs_console.tui.app import ConsoleApp
+    from cs_console.tui.widgets.replay_bar import REPLAY_BINDINGS
 
     declared = {b.id for b in ConsoleApp.BINDINGS if isinstance(b, Binding) and b.id and not b.id.startswith("app.pane")}
     declared |= {f"app.pane{spec.key}" for spec in PANES}
     declared |= {binding_id for spec in PANES for binding_id in spec.binding_ids}
     declared |= EXTRA_BINDING_IDS
+    declared |= {b.id for b in REPLAY_BINDINGS if b.id}
     assert KNOWN_BINDING_IDS == declared, (sorted(declared - KNOWN_BINDING_IDS), sorted(KNOWN_BINDING_IDS - declared))
 
 
