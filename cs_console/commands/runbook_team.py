@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from cs_console.commands.registration import add_command
@@ -81,12 +82,21 @@ def team_runs(args: argparse.Namespace, session: Any) -> int:
     return EXIT_OK
 
 
+def _in_team(job: Callable[[argparse.Namespace, Any], Coroutine[Any, Any, int]]) -> Callable[[argparse.Namespace], int]:
+    """A team command: refused outside team mode, else `job` run on the team session."""
+
+    def command(args: argparse.Namespace) -> int:
+        session = _team_session(args)
+        if session is None:
+            print(NOT_TEAM, file=sys.stderr)
+            return EXIT_REFUSED
+        return asyncio.run(job(args, session))
+
+    return command
+
+
 def _takeover(args: argparse.Namespace) -> int:
-    session = _team_session(args)
-    if session is None:
-        print(NOT_TEAM, file=sys.stderr)
-        return EXIT_REFUSED
-    return asyncio.run(_takeover_async(args, session))
+    return _in_team(_takeover_async)(args)
 
 
 async def _takeover_async(args: argparse.Namespace, session: Any) -> int:
@@ -148,11 +158,7 @@ async def _takeover_async(args: argparse.Namespace, session: Any) -> int:
 
 
 def _handover(args: argparse.Namespace) -> int:
-    session = _team_session(args)
-    if session is None:
-        print(NOT_TEAM, file=sys.stderr)
-        return EXIT_REFUSED
-    return asyncio.run(_handover_async(args, session))
+    return _in_team(_handover_async)(args)
 
 
 async def _handover_async(args: argparse.Namespace, session: Any) -> int:
@@ -185,19 +191,11 @@ async def _handover_async(args: argparse.Namespace, session: Any) -> int:
 
 
 def _approve(args: argparse.Namespace) -> int:
-    return _decide(args, approve=True)
+    return _in_team(lambda a, session: _decide_async(a, session, True))(args)
 
 
 def _reject(args: argparse.Namespace) -> int:
-    return _decide(args, approve=False)
-
-
-def _decide(args: argparse.Namespace, *, approve: bool) -> int:
-    session = _team_session(args)
-    if session is None:
-        print(NOT_TEAM, file=sys.stderr)
-        return EXIT_REFUSED
-    return asyncio.run(_decide_async(args, session, approve))
+    return _in_team(lambda a, session: _decide_async(a, session, False))(args)
 
 
 async def _decide_async(args: argparse.Namespace, session: Any, approve: bool) -> int:
