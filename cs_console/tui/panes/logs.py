@@ -41,6 +41,7 @@ from cs_console.domain.log_filter_completion import value_words
 from cs_console.domain.log_record import Level, LogRecord
 from cs_console.domain.safe_text import safe_text
 from cs_console.services.environment import LOG_SOURCE_NAMES
+from cs_console.tui import textual_compat
 from cs_console.tui.panes.logs_source import LogsSourceWorker
 from cs_console.tui.panes.logs_status import ERRORS_ONLY_TERM, WARNINGS_UP_TERM
 from cs_console.tui.repaint_pacer import RepaintPacer
@@ -105,6 +106,7 @@ class LogsPane(LogsSourceWorker):
         self.buffer = LogBuffer(DEFAULT_CAPACITY)  # replaced on mount, once the profile is known
         # What the view and the keys read: the buffer, or a file read through its index.
         self.lines: FilteredLogs = BufferedLogs(self.buffer)
+        self._filter_in_force = ""  # the filter text applied, for the empty view's words
         self._indexed: Any = None  # the IndexedLogFile of a file:PATH source, if any
         self._source: Any = None
         self._started = False
@@ -138,11 +140,13 @@ class LogsPane(LogsSourceWorker):
         return self.query_one("#log-filter-bar", LogFilterBar)
 
     def on_mount(self) -> None:
+        if textual_compat.app_is_closing(self.app):
+            # Mounted in the background as the console quits: its children may be gone already.
+            return
         # since=15m is taken against the environment's clock (the demo's, in the demo).
         self.buffer = LogBuffer(self._buffer_capacity(), now=self.console.env.clock.now)
         self.lines = BufferedLogs(self.buffer)
         self._open_indexed()
-        self._filter_in_force = ""
         self.view.describe_empty = self._empty_text
         self.view.set_lines(self.lines)
         history = self.console.env.filter_history
