@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import pwd
@@ -25,6 +26,8 @@ import time
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(os.geteuid() != 0 or shutil.which("useradd") is None,
@@ -40,19 +43,58 @@ def _reachable_by_others(path: Path) -> bool:
     return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
 
 
-def _python_for_others() -> tuple[str, str] | None:
-    """(interpreter, site-packages) another OS user can run: this venv's packages on the same Python minor version.
+def _interpreter_for_others() -> str | None:
+    """An interpreter another OS user can run, of this Python's minor version (it reads the same wheels).
 
-    The venv's interpreter may live under /root (0700); the system one of the same version reads the same wheels.
+    CI's interpreter lives under /root (0700); the system one of the same version then stands in.
     """
-    site = sysconfig.get_paths()["purelib"]
     if _reachable_by_others(Path(sys.executable)):
-        return sys.executable, site
+        return sys.executable
     candidate = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-    return (str(candidate), site) if candidate.exists() and _reachable_by_others(candidate) else None
+    return str(candidate) if candidate.exists() and _reachable_by_others(candidate) else None
 
 
-PYTHON = _python_for_others()
+def _runtime_distributions() -> list[importlib.metadata.Distribution]:
+    """cs-console's runtime dependencies and theirs, transitively (no extras)."""
+    seen: dict[str, importlib.metadata.Distribution] = {}
+    todo = [Requirement(r) for r in importlib.metadata.requires("cs-console") or []]
+    while todo:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+            continue
+        dist = importlib.metadata.distribution(req.name)
+        seen[name] = dist
+        todo.extend(Requirement(r) for r in dist.requires or [])
+    return list(seen.values())
+
+
+def _site_for_others(scratch: Path) -> str:
+    """A site-packages directory the other OS users can read: this one, or a copy of what cs-console needs.
+
+    Without a venv (CI), pip installs under /root, which no other user may enter; the copy holds only the
+    files of the runtime dependency closure, so it is small and exactly what the console imports.
+    """
+    site = Path(sysconfig.get_paths()["purelib"])
+    if _reachable_by_others(site):
+        return str(site)
+    target = scratch / "site-packages"
+    if target.exists():
+        return str(target)
+    for dist in _runtime_distributions():
+        for file in dist.files or []:
+            source = Path(dist.locate_file(file)).resolve()
+            if site not in source.parents or not source.is_file():
+                continue  # console scripts and the like live outside site-packages
+            dest = target / source.relative_to(site)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return str(target)
+
+
+PYTHON = _interpreter_for_others()
 
 
 def _ensure_user(name: str) -> pwd.struct_passwd:
@@ -80,17 +122,18 @@ class Console:
         for path in [self.home, *self.home.rglob("*")]:
             os.chown(path, self.pw.pw_uid, self.pw.pw_gid)
         self.state = self.home / "state" / "cs-console"
+        self.site = _site_for_others(base)
 
     def env(self) -> dict[str, str]:
         return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": f"{ROOT}:{PYTHON[1]}", "HOME": str(self.home),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": f"{ROOT}:{self.site}", "HOME": str(self.home),
             "LOGNAME": self.pw.pw_name, "USER": self.pw.pw_name, "XDG_CONFIG_HOME": str(self.home / "config"),
             "XDG_STATE_HOME": str(self.home / "state"), "SSH_CLIENT": f"{self.ssh_client} 50022 22",
             "PGPASSWORD": "unused-trust-auth", "TERM": "xterm-256color", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
         }
 
     def argv(self, *args: str) -> list[str]:
-        return [PYTHON[0], "-m", "cs_console", *args, "--config", str(self.config)]
+        return [PYTHON, "-m", "cs_console", *args, "--config", str(self.config)]
 
     def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.argv(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=self.env(),
@@ -133,6 +176,7 @@ def team(pg):
             " insert into conversations select g, 'message ' || g from generate_series(1, 1234) g", db=names["src"])
     base = Path(tempfile.mkdtemp(prefix="cs-team-e2e-"))
     base.chmod(0o755)
+    _site_for_others(base)
     backup = base / "conversations.dump"
     subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(backup), pg.dsn_for(names["src"])], check=True)
     backup.chmod(0o644)
