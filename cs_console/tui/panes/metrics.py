@@ -101,6 +101,7 @@ class MetricsPane(Pane):
         self._view_read_at: datetime | None = None  # on the environment's clock
         self._view_elapsed_ms: float = 0.0
         self._view_running = False
+        self._set_up = False  # columns exist only after _setup (a tab key can come first)
 
     def compose(self) -> ComposeResult:
         # No `initial`: the first tab is the default, and ContentTabs given an initial id
@@ -137,6 +138,7 @@ class MetricsPane(Pane):
             for view in inspector.views():
                 views.add_option(Option(Content(view.title), id=view.id))
             views.highlighted = 0  # Enter runs the first view straight away
+        self._set_up = True
         self.refresh_live()
 
     def focus_default(self) -> None:
@@ -173,7 +175,7 @@ class MetricsPane(Pane):
     # ------------------------------------------------------------ live data
 
     def refresh_live(self) -> None:
-        if not self.is_mounted:
+        if not self.is_mounted or not self._set_up:
             return
         active = self.query_one("#mt-tabs", TabbedContent).active
         if active == "mt-metrics":
