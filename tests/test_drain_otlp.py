@@ -18,7 +18,7 @@ import httpx
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_ERROR
 
 from cs_console.backends.drain import otlp
@@ -28,45 +28,12 @@ from cs_console.backends.drain.ring import RingStore
 from cs_console.backends.drain.ring_source import RingLogSource
 from cs_console.domain.log_record import Level
 from cs_console.domain.otlp_logs import otlp_events
-from tests.drain_sender import mixed_events
+from tests.drain_sender import _any_value as _value
+from tests.drain_sender import mixed_events, otlp_body_of, supabase_otlp
 
 SECRET = "otlp-s3cret-for-tests-0123456789"
 HEADER = "X-Drain-Secret"
 PROTO = {"Content-Type": "application/x-protobuf"}
-
-
-def _value(v: Any) -> AnyValue:
-    out = AnyValue()
-    if isinstance(v, bool):
-        out.bool_value = v
-    elif isinstance(v, int):
-        out.int_value = v
-    elif isinstance(v, float):
-        out.double_value = v
-    elif isinstance(v, str):
-        out.string_value = v
-    elif isinstance(v, list):
-        out.array_value.values.extend(_value(x) for x in v)
-    elif isinstance(v, dict):
-        out.kvlist_value.values.extend(KeyValue(key=k, value=_value(x)) for k, x in v.items())
-    return out
-
-
-def supabase_otlp(events: list[dict[str, Any]]) -> ExportLogsServiceRequest:
-    """The request Supabase's OTLP drain sends for these drain events."""
-    request = ExportLogsServiceRequest()
-    rl = request.resource_logs.add()
-    rl.resource.attributes.extend([KeyValue(key="logflare.source_uuid", value=_value("0f4c-test"))])
-    sl = rl.scope_logs.add()
-    sl.scope.name = "logflare"
-    for event in events:
-        rest = {k: v for k, v in event.items() if k not in ("timestamp", "event_message")}
-        rec = sl.log_records.add()
-        rec.time_unix_nano = event["timestamp"] * 1000
-        rec.observed_time_unix_nano = event["timestamp"] * 1000 + 5_000_000
-        rec.event_name = event["event_message"]
-        rec.body.CopyFrom(_value(rest))
-    return request
 
 
 class _Served:
@@ -110,8 +77,8 @@ def _response(r: httpx.Response) -> ExportLogsServiceResponse:
 
 async def test_supabase_shaped_protobuf_gzip_is_stored_as_the_custom_endpoint_would(served: _Served, tmp_path: Path) -> None:
     events = mixed_events(250)
-    data = gzip.compress(supabase_otlp(events).SerializeToString())
-    r = await served.post(data, {**PROTO, "Content-Encoding": "gzip"})
+    data, headers = otlp_body_of(events)
+    r = await served.post(data, headers)
     assert r.status_code == 200, r.content
     assert not _response(r).HasField("partial_success")
     records = await _stored(tmp_path / "ring")
