@@ -5,7 +5,8 @@ events, gzip (Content-Encoding: gzip) unless turned off, the drain's custom
 headers on every request. Events are Logflare log event bodies: `id` (UUID),
 `timestamp` (µs since the epoch), `event_message`, `metadata` in the shape
 each Supabase source has, `project`. Used by the tests, the benchmark and
-the demo-style manual check.
+the demo-style manual check. `--otlp` (and `otlp_body_of`) sends them as Supabase's
+OTLP drain does: a protobuf ExportLogsServiceRequest to `/v1/logs`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,57 @@ def body_of(events: list[dict[str, Any]], *, gzipped: bool = True) -> tuple[byte
     return data, headers
 
 
+def _any_value(v: Any) -> Any:
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    out = AnyValue()
+    if isinstance(v, bool):
+        out.bool_value = v
+    elif isinstance(v, int):
+        out.int_value = v
+    elif isinstance(v, float):
+        out.double_value = v
+    elif isinstance(v, str):
+        out.string_value = v
+    elif isinstance(v, list):
+        out.array_value.values.extend(_any_value(x) for x in v)
+    elif isinstance(v, dict):
+        out.kvlist_value.values.extend(KeyValue(key=k, value=_any_value(x)) for k, x in v.items())
+    return out
+
+
+def supabase_otlp(events: list[dict[str, Any]]) -> Any:
+    """The ExportLogsServiceRequest Supabase's OTLP drain (Logflare's OTLP adaptor) sends for these
+    events: one resource, scope "logflare", a record per event with timeUnixNano = timestamp,
+    eventName = event_message and the rest of the event (id, metadata, project) as a kvlist body."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+    request = ExportLogsServiceRequest()
+    rl = request.resource_logs.add()
+    rl.resource.attributes.extend([KeyValue(key="logflare.source_uuid", value=_any_value("0f4c-test"))])
+    sl = rl.scope_logs.add()
+    sl.scope.name = "logflare"
+    for event in events:
+        rest = {k: v for k, v in event.items() if k not in ("timestamp", "event_message")}
+        rec = sl.log_records.add()
+        rec.time_unix_nano = event["timestamp"] * 1000
+        rec.observed_time_unix_nano = event["timestamp"] * 1000 + 5_000_000
+        rec.event_name = event["event_message"]
+        rec.body.CopyFrom(_any_value(rest))
+    return request
+
+
+def otlp_body_of(events: list[dict[str, Any]], *, gzipped: bool = True) -> tuple[bytes, dict[str, str]]:
+    """The OTLP drain's request body (protobuf) and content headers."""
+    data = supabase_otlp(events).SerializeToString()
+    headers = {"Content-Type": "application/x-protobuf"}
+    if gzipped:
+        data = gzip.compress(data, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    return data, headers
+
+
 def batches(events: list[dict[str, Any]], size: int = BATCH_MAX) -> list[list[dict[str, Any]]]:
     return [events[i:i + size] for i in range(0, len(events), size)]
 
@@ -119,6 +171,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=0.0, help="how long (0: until Ctrl-C)")
     parser.add_argument("--no-gzip", action="store_true")
+    parser.add_argument("--otlp", action="store_true", help="post as Supabase's OTLP drain does (protobuf to URL/v1/logs)")
     args = parser.parse_args()
     secret = os.environ.get("CS_CONSOLE_DRAIN_SECRET", "")
     if not secret:
@@ -127,14 +180,16 @@ def main() -> None:
     per_batch = max(1, min(BATCH_MAX, int(args.rate)))
     pause = per_batch / args.rate
     end = time.time() + args.seconds if args.seconds else float("inf")
+    url = args.url.rstrip("/") + "/v1/logs" if args.otlp and not args.url.rstrip("/").endswith("/v1/logs") else args.url
     n = 0
     with httpx.Client(timeout=10) as client:
         while time.time() < end:
             events = mixed_events(per_batch, seed=int(time.time() * 1000) ^ n)
-            data, headers = body_of(events, gzipped=not args.no_gzip)
+            data, headers = (otlp_body_of if args.otlp else body_of)(events, gzipped=not args.no_gzip)
             try:
-                r = client.post(args.url, content=data, headers={**headers, args.header: secret})
-                print(f"{len(events)} events -> {r.status_code} {r.text.strip()}", flush=True)
+                r = client.post(url, content=data, headers={**headers, args.header: secret})
+                answer = r.text.strip() if not args.otlp else (r.headers.get("Content-Type", "") + f", {len(r.content)} bytes")
+                print(f"{len(events)} events -> {r.status_code} {answer}", flush=True)
             except httpx.HTTPError as exc:
                 print(f"{len(events)} events -> {type(exc).__name__}", flush=True)
             n += 1

@@ -250,10 +250,14 @@ def test_drain_status_prints_per_source_counters(tmp_path: Path) -> None:
         r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, "X-Drain-Secret": "kill-test-secret-0123456789"}, timeout=10)
         assert r.status_code == 200
         httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, "X-Drain-Secret": "nope"}, timeout=10)
+        otlp = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"stringValue": "hi"}}, {}]}]}]}
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/logs", json=otlp, headers={"X-Drain-Secret": "kill-test-secret-0123456789"}, timeout=10)
+        assert r.status_code == 200 and r.json()["partialSuccess"]["rejectedLogRecords"] == 1
         out = subprocess.run([sys.executable, "-m", "cs_console", "drain", "status"], env=_env(tmp_path), cwd=REPO, capture_output=True, timeout=60)
         assert out.returncode == 0, out.stderr
         text = out.stdout.decode()
         assert "edge_logs" in text and "accepted         4" in text and "rejected: 401: 1" in text
+        assert "OTLP (/v1/logs): 1 requests, 1 log records rejected" in text
         bad = {**_env(tmp_path), "CS_CONSOLE_DRAIN_SECRET": "wrong-but-long-enough-secret"}
         out = subprocess.run([sys.executable, "-m", "cs_console", "drain", "status"], env=bad, cwd=REPO, capture_output=True, timeout=60)
         assert out.returncode == 1 and b"refused the secret" in out.stderr

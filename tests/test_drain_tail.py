@@ -175,7 +175,8 @@ async def test_the_logs_pane_tails_the_drain_live(tmp_path: Path, only_logs) -> 
             await pilot.pause(0.05)
         assert pane.buffer.match_count == 10
         await pilot.pause(0.6)
-        assert "drain lag" in pane.status_content().plain
+        status = pane.status_content().plain
+        assert "drain · lag " in status and "· not polling" in status, status
         await pilot.press("space")  # pause: new events are counted, the view stays
         await pilot.pause(0.1)
         ring = RingStore(ring_dir)
@@ -202,6 +203,51 @@ async def test_the_logs_pane_tails_the_drain_live(tmp_path: Path, only_logs) -> 
         await pilot.pause(0.2)
         assert isinstance(app.screen, LogDetailScreen)
         assert "execution_time_ms" in screen_text(app)  # the whole event, read back from the ring
+
+
+async def test_the_logs_pane_says_when_the_drain_has_gone_quiet(tmp_path: Path, only_logs) -> None:
+    from cs_console.tui.panes.logs import LogsPane
+
+    five_minutes_ago = int((datetime.now(timezone.utc) - timedelta(minutes=5)).timestamp() * 1e6)
+    await _fill(_ring_dir(tmp_path), mixed_events(20, seed=4, now_us=five_minutes_ago))
+    session = session_from_args(session_args(config=_config(tmp_path)))
+    app = ConsoleApp(session, build_live_environment(session), initial_pane="logs", pane_options={"source": "drain"}, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LogsPane)
+        for _ in range(100):
+            if len(pane.buffer) >= 20:
+                break
+            await pilot.pause(0.05)
+        assert len(pane.buffer) == 20
+        status = pane.status_content().plain
+        assert "drain · no events for 5m · not polling" in status, status
+        assert "lag" not in status  # the last lag is stale: not shown as if events were flowing
+    async with ConsoleApp(session, build_live_environment(session), initial_pane="logs", pane_options={"source": "drain"},
+                          poll=False).run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        # At 80 columns the drain's note outlives the rate, the buffer fill and the clock.
+        assert "not polling" in pilot.app.query_one(LogsPane).status_content().plain
+
+
+def test_drain_status_words() -> None:
+    from cs_console.domain.drain_events import drain_status_text, quiet_since
+
+    assert drain_status_text(0.4, 1.0) == "drain · lag 0.4s · not polling"
+    assert drain_status_text(0.4, 125.0) == "drain · no events for 2m · not polling"
+    assert drain_status_text(None, 5.0) == "drain · waiting for events · not polling"
+    assert drain_status_text(None, 61.0) == "drain · no events for 61s · not polling"
+    assert quiet_since(0, None, 100.0) is None
+    assert quiet_since(0, 40.0, 100.0) == 60.0  # nothing read yet: quiet since the tail began
+    assert quiet_since(90_000_000, 40.0, 100.0) == 10.0  # the newest event's time
+
+
+async def test_the_drain_first_source_reports_the_drains_quiet(tmp_path: Path) -> None:
+    old = int((datetime.now(timezone.utc) - timedelta(minutes=3)).timestamp() * 1e6)
+    await _fill(tmp_path, mixed_events(5, now_us=old))
+    source = DrainFirstSource(RingLogSource(tmp_path, "drain"), None)
+    assert source.quiet_seconds() is None
+    assert len([r async for batch in source.records(None, False) for r in batch]) == 5
+    assert 170 < source.quiet_seconds() < 200
 
 
 async def test_drained_function_events_get_their_slug_from_the_functions_list(tmp_path: Path) -> None:

@@ -92,7 +92,10 @@ async def test_since_tail_and_retention(team_dsn: str) -> None:
     await sink.put([(e["id"], table_of(e), e["timestamp"], json.dumps(e)) for e in old + new])
     since = datetime.now(timezone.utc) - timedelta(hours=1)
     assert [r.id for r in await _read(PgDrainSource(team_dsn, None), since=since)] == [e["id"] for e in new]
-    assert [r.id for r in await _read(PgDrainSource(team_dsn, None), tail=5)] == [e["id"] for e in new[-5:]]
+    reader = PgDrainSource(team_dsn, None)
+    assert reader.quiet_seconds() is None
+    assert [r.id for r in await _read(reader, tail=5)] == [e["id"] for e in new[-5:]]
+    assert reader.quiet_seconds() is not None and reader.quiet_seconds() < 10  # the newest event is seconds old
     oldest = await PgDrainSource(team_dsn, None).oldest_stored()
     assert oldest is not None and oldest < since
     assert await sink.prune() == 10

@@ -1,4 +1,4 @@
-"""`cs-console drain`: receive a Supabase Log Drain (custom endpoint) and report on it.
+"""`cs-console drain`: receive a Supabase Log Drain (custom endpoint or OTLP) and report on it.
 
     CS_CONSOLE_DRAIN_SECRET=... cs-console drain serve [--listen 127.0.0.1:9513] [--tls-cert C --tls-key K]
     cs-console drain status [--json]
@@ -6,7 +6,8 @@
 In the Supabase dashboard (Project Settings > Log Drains > Custom Endpoint):
 URL = this receiver (behind the bastion's TLS proxy, or --tls-cert), gzip on,
 and one custom header: the profile's `drain_secret_header` (X-Drain-Secret)
-with the secret's value. Events go to the profile's store (`drain = "local"`:
+with the secret's value. Or an OTLP drain (Protocol HTTP/Protobuf): Endpoint = this
+receiver's URL + /v1/logs, the same custom header. Events go to the profile's store (`drain = "local"`:
 a ring in the state dir; `"team"`: the team PostgreSQL), and the Logs pane
 and `cs-console logs` tail them. Exit codes: 0 stopped cleanly, 2 bad
 setup (no secret, bad --listen, TLS files), 1 could not listen.
@@ -24,7 +25,7 @@ from cs_console.commands.registration import add_command
 def register(sub: Any) -> None:
     p = sub.add_parser("drain", help="Receive a Supabase Log Drain and report on it.", description="Receive a Supabase Log Drain and report on it.")
     dsub = p.add_subparsers(dest="drain_command", metavar="ACTION", required=True)
-    serve = add_command(dsub, "serve", "Run the drain receiver (a Supabase custom-endpoint Log Drain posts here).", _serve)
+    serve = add_command(dsub, "serve", "Run the drain receiver (a Supabase custom-endpoint or OTLP Log Drain posts here).", _serve)
     serve.add_argument("--listen", metavar="HOST:PORT", default=None, help="address to listen on (default: the profile's drain_listen, 127.0.0.1:9513)")
     serve.add_argument("--tls-cert", metavar="PATH", default=None, help="serve HTTPS with this certificate (PEM; with --tls-key)")
     serve.add_argument("--tls-key", metavar="PATH", default=None, help="the certificate's private key (PEM)")
@@ -159,8 +160,8 @@ async def _run(session: Any, store: str, host: str, port: int, secret: str, ssl_
         raise _Problem(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
     scheme = "https" if ssl_context else "http"
     shown = f"[{host}]" if ":" in host else host
-    print(f"drain: listening on {scheme}://{shown}:{bound}/ -> {where}; secret from ${profile.drain_secret_env}"
-          f" in header {profile.drain_secret_header}", file=sys.stderr, flush=True)
+    print(f"drain: listening on {scheme}://{shown}:{bound}/ (OTLP: {scheme}://{shown}:{bound}/v1/logs) -> {where};"
+          f" secret from ${profile.drain_secret_env} in header {profile.drain_secret_header}", file=sys.stderr, flush=True)
     poster = None
     if session.demo is not None:
         from cs_console.backends.demo.drain_poster import post_demo_logs
@@ -226,6 +227,9 @@ def _status(args: argparse.Namespace) -> int:
     print(f"store {data.get('store')}  up {data.get('uptime_s')} s  requests {data.get('requests')}")
     for name, c in (data.get("sources") or {}).items():
         print(f"  {name:<20} accepted {c['accepted']:>9,}  duplicates {c['duplicates']:>7,}  last event {c['last_event'] or '-'}")
+    otlp = data.get("otlp") or {}
+    if otlp.get("requests"):
+        print(f"  OTLP (/v1/logs): {otlp['requests']:,} requests, {otlp.get('rejected_records', 0):,} log records rejected")
     rejected = data.get("rejected") or {}
     if rejected:
         print("  rejected: " + ", ".join(f"{k}: {v}" for k, v in rejected.items()))

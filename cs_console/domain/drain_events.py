@@ -56,6 +56,35 @@ TABLES_OF_SOURCE: dict[str, frozenset[str] | None] = {
 DEFAULT_TAIL = 1000  # without since=, a tail starts this many events back (like the logs endpoint's page)
 
 
+# The Logs pane says a drain has gone quiet when its newest event is this old (Supabase sends
+# a batch a second while there are logs; a minute of nothing is worth saying).
+QUIET_AFTER_S = 60.0
+
+
+def quiet_since(newest_us: int, started: float | None, now: float) -> float | None:
+    """Seconds since the newest event read (µs since the epoch), or since the tail `started`
+    when none was read yet; None before the tail started."""
+    if newest_us:
+        return max(0.0, now - newest_us / 1e6)
+    if started is not None:
+        return max(0.0, now - started)
+    return None
+
+
+def drain_status_text(lag: float | None, quiet: float | None) -> str:
+    """The Logs pane's word on a drain tail: its lag, or how long it has been quiet, and that
+    the logs endpoint is not polled (the live tail is the drain's alone)."""
+    from cs_console.domain.durations import one_unit
+
+    if quiet is not None and quiet >= QUIET_AFTER_S:
+        state = f"no events for {one_unit(quiet)}"
+    elif lag is not None:
+        state = f"lag {one_unit(lag)}"
+    else:
+        state = "waiting for events"
+    return f"drain · {state} · not polling"
+
+
 class DrainBatchError(ValueError):
     """A body that is not a drain batch; the message is short and safe to log."""
 
@@ -196,11 +225,14 @@ def event_record(event: Mapping[str, Any], table: str, line: Any = None) -> LogR
 __all__ = [
     "DEFAULT_TAIL",
     "DrainBatchError",
+    "QUIET_AFTER_S",
     "SinkDown",
     "TABLES_OF_SOURCE",
     "KNOWN_TABLES",
     "MAX_EVENTS_PER_BATCH",
     "event_id",
+    "drain_status_text",
+    "quiet_since",
     "event_record",
     "normal_table",
     "parse_batch",

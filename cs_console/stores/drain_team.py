@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cs_console.domain.backoff import Backoff
-from cs_console.domain.drain_events import DEFAULT_TAIL, TABLES_OF_SOURCE, SinkDown, event_record
+from cs_console.domain.drain_events import DEFAULT_TAIL, TABLES_OF_SOURCE, SinkDown, event_record, quiet_since
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.safe_text import safe_text
 from cs_console.domain.sources import SourceState, SourceStatus
@@ -172,9 +172,15 @@ class PgDrainSource:
         self._caught_up = False
         self._problem = ""
         self.queries = 0
+        self._newest_us = 0
+        self._started: float | None = None
 
     def lag_seconds(self) -> float | None:
         return self._lag
+
+    def quiet_seconds(self) -> float | None:
+        """How old the newest event read is (since the tail began, when none was)."""
+        return quiet_since(self._newest_us, self._started, time.time())
 
     def caught_up(self) -> bool:
         return self._caught_up
@@ -228,10 +234,13 @@ class PgDrainSource:
                 newest = max(newest, row["ts_us"])
         if newest:
             self._lag = max(0.0, time.time() - newest / 1e6)
+            self._newest_us = max(self._newest_us, newest)
         return out
 
     async def records(self, since: datetime | None, follow: bool, tail: int | None = None) -> AsyncIterator[list[LogRecord]]:
         last: int | None = None
+        if self._started is None:
+            self._started = time.time()
         backoff = Backoff(initial=0.5, cap=15.0)
         while True:
             conn = None

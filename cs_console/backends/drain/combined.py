@@ -28,6 +28,9 @@ class DrainFirstSource:
     def lag_seconds(self) -> float | None:
         return self.drain.lag_seconds()
 
+    def quiet_seconds(self) -> float | None:
+        return self.drain.quiet_seconds()
+
     def caught_up(self) -> bool:
         return bool(getattr(self.drain, "caught_up", lambda: False)())
 

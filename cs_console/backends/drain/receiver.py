@@ -27,10 +27,12 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from cs_console.backends.drain import otlp
 from cs_console.backends.drain.body import BodyTooLarge, BodyUnreadable, read_body
 from cs_console.backends.drain.dedupe import RecentIds
 from cs_console.domain.drain_events import DrainBatchError, SinkDown, event_id, normal_table, parse_batch, table_of
 from cs_console.domain.log_fields import parse_timestamp
+from cs_console.domain.otlp_logs import otlp_events
 from cs_console.domain.safe_text import safe_text
 
 log = logging.getLogger("cs_console.drain")
@@ -89,6 +91,8 @@ class DrainReceiver:
         self.sources: dict[str, SourceCounters] = {}
         self.rejected: Counter[int] = Counter()
         self.requests = 0
+        self.otlp_requests = 0
+        self.rejected_records = 0  # OTLP log records refused inside an accepted request (partialSuccess)
         self.started = now()
         # ids of batches being stored: a retry racing its original waits for the original's outcome.
         self._inflight: dict[str, asyncio.Future[None]] = {}
@@ -113,22 +117,30 @@ class DrainReceiver:
         log.warning("drain: %d from %s: %s", status, safe_text(peer, 60), safe_text(reason, 200))
         return web.json_response({"error": reason}, status=status, headers=headers)
 
-    async def _post(self, request: web.Request) -> web.Response:
-        self.requests += 1
+    async def _read(self, request: web.Request, refuse: Callable[..., web.Response]) -> bytes | web.Response:
+        """The body, authenticated and within limits, or the refusal to send."""
         if not self._authorised(request):
-            return self._refuse(request, 401, f"missing or wrong {self.settings.header} header")
+            return refuse(request, 401, f"missing or wrong {self.settings.header} header")
         length = request.content_length
         if length is not None and length > self.settings.max_wire:
-            return self._refuse(request, 413, f"body of {length:,} bytes is over {self.settings.max_wire:,}")
+            return refuse(request, 413, f"body of {length:,} bytes is over {self.settings.max_wire:,}")
         try:
-            body = await read_body(
+            return await read_body(
                 request.content.iter_chunked(65536), request.headers.get("Content-Encoding", ""),
                 max_wire=self.settings.max_wire, max_plain=self.settings.max_plain,
             )
         except BodyTooLarge as exc:
-            return self._refuse(request, 413, str(exc))
+            return refuse(request, 413, str(exc))
         except BodyUnreadable as exc:
-            return self._refuse(request, 400, str(exc))
+            return refuse(request, 400, str(exc))
+
+    async def _post(self, request: web.Request) -> web.Response:
+        if otlp.is_otlp(request.path, request.content_type):
+            return await self._post_otlp(request)
+        self.requests += 1
+        body = await self._read(request, self._refuse)
+        if isinstance(body, web.Response):
+            return body
         try:
             events = parse_batch(body)
         except DrainBatchError as exc:
@@ -139,6 +151,39 @@ class DrainReceiver:
         except SinkDown as exc:
             return self._refuse(request, 503, f"store unavailable: {exc}", {"Retry-After": str(RETRY_AFTER_S)})
         return web.json_response({"accepted": stored, "duplicates": duplicates})
+
+    def _refuse_otlp(self, request: web.BaseRequest, status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
+        self.rejected[status] += 1
+        peer = request.remote or "?"
+        log.warning("drain: %d from %s: OTLP: %s", status, safe_text(peer, 60), safe_text(reason, 200))
+        data, kind = otlp.status_body(request.headers.get("Content-Type"), status, reason)
+        return web.Response(body=data, status=status, content_type=kind, headers=headers)
+
+    async def _post_otlp(self, request: web.Request) -> web.Response:
+        """OTLP/HTTP logs: ExportLogsServiceRequest in, ExportLogsServiceResponse out, same checks and store."""
+        self.requests += 1
+        self.otlp_requests += 1
+        content_type = request.headers.get("Content-Type")
+        if otlp.media_type(content_type) not in (otlp.PROTOBUF, otlp.JSON):
+            return self._refuse_otlp(request, 415, f"Content-Type must be {otlp.PROTOBUF} or {otlp.JSON}")
+        body = await self._read(request, self._refuse_otlp)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            events, rejected, reason = otlp_events(otlp.decode_request(body, content_type))
+        except otlp.UnsupportedMedia as exc:
+            return self._refuse_otlp(request, 415, str(exc))
+        except DrainBatchError as exc:
+            return self._refuse_otlp(request, 400, str(exc))
+        try:
+            await self._store(events, normal_table(request.query.get("source")))
+        except SinkDown as exc:
+            return self._refuse_otlp(request, 503, f"store unavailable: {exc}", {"Retry-After": str(RETRY_AFTER_S)})
+        if rejected:
+            self.rejected_records += rejected
+            log.warning("drain: OTLP from %s: %d log record(s) rejected: %s", safe_text(request.remote or "?", 60), rejected, safe_text(reason, 200))
+        data, kind = otlp.success_body(content_type, rejected, reason)
+        return web.Response(body=data, status=200, content_type=kind)
 
     async def _store(self, events: list[dict[str, Any]], hint: str | None) -> tuple[int, int]:
         now = self._now()
@@ -217,6 +262,7 @@ class DrainReceiver:
             "requests": self.requests,
             "sources": {name: c.as_json() for name, c in sorted(self.sources.items())},
             "rejected": {str(k): v for k, v in sorted(self.rejected.items())},
+            "otlp": {"requests": self.otlp_requests, "rejected_records": self.rejected_records},
         }
 
 

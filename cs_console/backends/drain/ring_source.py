@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cs_console.backends.drain.ring import segment_paths
-from cs_console.domain.drain_events import DEFAULT_TAIL, TABLES_OF_SOURCE, event_record
+from cs_console.domain.drain_events import DEFAULT_TAIL, TABLES_OF_SOURCE, event_record, quiet_since
 from cs_console.domain.log_record import LENGTH_MASK, LENGTH_BITS, LineRef, LogRecord
 from cs_console.domain.safe_text import decode_bytes
 from cs_console.domain.sources import SourceState, SourceStatus
@@ -63,6 +63,7 @@ class RingLogSource:
         self._lag: float | None = None
         self._newest_us = 0
         self._caught_up = False
+        self._started: float | None = None  # when the tail began (wall clock): quiet since then if nothing came
 
     lag_label = "drain lag"  # the Logs pane's status line: the lag is the drain's, event time to display
 
@@ -71,6 +72,10 @@ class RingLogSource:
     def lag_seconds(self) -> float | None:
         """Event time to display for the newest event read (the sender's batching included)."""
         return self._lag
+
+    def quiet_seconds(self) -> float | None:
+        """How old the newest event read is (since the tail began, when none was): the drain gone quiet."""
+        return quiet_since(self._newest_us, self._started, time.time())
 
     def caught_up(self) -> bool:
         """Everything stored so far has been read."""
@@ -100,6 +105,8 @@ class RingLogSource:
 
     async def records(self, since: datetime | None, follow: bool, tail: int | None = None) -> AsyncIterator[list[LogRecord]]:
         since_us = int(since.timestamp() * 1e6) if since is not None else None
+        if self._started is None:
+            self._started = time.time()
         number, offset = self._start(since, tail or DEFAULT_TAIL)
         while True:
             segments = segment_paths(self.directory)

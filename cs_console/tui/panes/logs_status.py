@@ -13,6 +13,7 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
+from cs_console.domain.drain_events import QUIET_AFTER_S, drain_status_text
 from cs_console.domain.durations import one_unit
 from cs_console.domain.filtered_logs import FilteredLogs
 from cs_console.domain.log_buffer import LogBuffer
@@ -108,7 +109,16 @@ class LogsStatusLine(Pane):
                 lag = self._source.lag_seconds()
             except Exception:  # noqa: BLE001
                 lag = None
-        if lag is not None:
+        quiet_of = getattr(self._source, "quiet_seconds", None)
+        if callable(quiet_of):
+            # A drain tail: its lag or how long it has been quiet, and that the logs endpoint is not polled.
+            try:
+                quiet = quiet_of()
+            except Exception:  # noqa: BLE001
+                quiet = None
+            late = (quiet is not None and quiet >= QUIET_AFTER_S) or (lag is not None and lag > 60)
+            parts.append((drain_status_text(lag, quiet), "bold $warning" if late else "", 1))
+        elif lag is not None:
             parts.append((f"{getattr(self._source, 'lag_label', 'lag')} {one_unit(lag)}", "bold $warning" if lag > 60 else "", 1 if lag > 60 else 2))
         logs = self.lines
         capacity = logs.capacity
