@@ -152,3 +152,50 @@ async def test_the_replay_keys_have_ids_for_the_keymap_and_help_lists_them(tmp_p
         assert env.replay.clock.playing
         global_keys = dict(app.all_binding_sources())["Global"]
         assert {"replay.toggle", "replay.step", "replay.seek_back", "replay.next_event", "replay.faster"} <= {b.id for b in global_keys}
+
+
+async def test_the_logs_pane_after_a_seek_back_shows_the_records_up_to_the_new_time() -> None:
+    rec = await record_demo_incident(lead_s=120, during_s=240)
+    session = replay_session(rec["session"])
+    target = find_replay(rec["session"], rec["ref"], None)
+    env = build_replay_environment(session, target, at=target.end)
+    app = ConsoleApp(session, env, initial_pane="logs", poll=False)
+    from cs_console.tui.panes.logs import LogsPane
+    from cs_console.tui.widgets.replay_bar import jump_to
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LogsPane)
+
+        def held() -> list:
+            return list(pane.buffer.records())
+
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if held():
+                break
+        late = max(r.ts.timestamp() for r in held())
+        assert late > rec["declared"].timestamp() + 120  # opened at the end: the end's records
+        back = rec["declared"].timestamp() - 30
+        assert jump_to(app, back)
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if held() and max(r.ts.timestamp() for r in held()) <= back:
+                break
+        shown = held()
+        assert shown, "the records up to the new time are shown"
+        assert max(r.ts.timestamp() for r in shown) <= back  # none of the later ones kept
+        assert max(r.ts.timestamp() for r in shown) > back - 30
+        newest = max(shown, key=lambda r: r.ts)
+        await pilot.pause(0.3)
+        assert newest.message[:30] in screen_text(app)  # the view follows the new tail
+        # Playing on from there appends after the new time, as the pane did before.
+        env.replay.clock.set_speed(10.0)
+        env.replay.clock.play()
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if max(r.ts.timestamp() for r in held()) > back + 5:
+                break
+        after = held()
+        assert max(r.ts.timestamp() for r in after) > back + 5
+        stamps = [r.ts for r in after]
+        assert stamps == sorted(stamps)
