@@ -31,6 +31,9 @@ async def record_demo_incident(*, lead_s: float = 300, during_s: float = 600, st
     session = session_from_args(session_args(demo=True, scenario="connection-exhaustion", seed=7))
     env = build_demo_environment(session, one_shot=False, anchor=ANCHOR, real_time=False)
     recorder = build_recorder(env)
+    # The test plays the log follower's part (on a frozen clock the follower's polling would
+    # race the steps): the pre-roll's history when the incident opens, then each step's records.
+    recorder._log_source = None
     env.recorder = recorder
     monitor = Monitor(env, persist_alerts=False)
     service = await open_incident_service(session, clock=env.clock)
@@ -51,6 +54,7 @@ async def record_demo_incident(*, lead_s: float = 300, during_s: float = 600, st
     inc = await service.open(title="DB connections exhausted", severity=Severity.P1)
     declared = env.clock.now()
     await recorder.refresh_incidents()
+    recorder.observe_logs(await _logs(env, recorder.log_since()))
     await play(during_s / 2)
     for rec in audit or ():
         audit_path = recorder._audit_path

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cs_console.domain.log_buffer import Backfill, LogBuffer, estimate_bytes
+from cs_console.domain.log_buffer import Backfill, LogBuffer, Rewind, estimate_bytes
 from cs_console.domain.log_filter import FilterError, parse_filter
 from cs_console.domain.log_parsing import LineParser
 from cs_console.domain.log_record import Level, LogRecord
@@ -108,6 +108,16 @@ def test_backfill_prepends_what_fits() -> None:
     assert [r.message for r in buf.records()][:6] == [f"msg {i}" for i in range(94, 100)]
     assert added == 3 and view(buf)[:3] == ["msg 95", "msg 97", "msg 99"]
     assert buf.ingest(Backfill([rec(1, Level.ERROR)])) == 0 and buf.dropped == 5
+
+
+def test_a_rewind_replaces_what_is_held() -> None:
+    buf = LogBuffer(10, filter="level=error")
+    buf.extend([rec(i, Level.ERROR) for i in range(100, 104)])
+    generation = buf.generation
+    assert buf.ingest(Rewind([rec(i, Level.ERROR if i % 2 else Level.INFO) for i in range(50, 54)])) == 2
+    assert [r.message for r in buf.records()] == [f"msg {i}" for i in range(50, 54)]
+    assert view(buf) == ["msg 51", "msg 53"] and buf.generation != generation
+    assert buf.ingest(Rewind([])) == 0 and len(buf) == 0 and buf.match_count == 0
 
 
 def test_seq_positions_survive_drops() -> None:

@@ -312,3 +312,49 @@ def test_the_console_recorder_redacts_the_profiles_secrets(tmp_path: Path, monke
     writer.close()
     raw = path.read_bytes() + b"".join(zlib.decompress(b) if z else b for z, b in sqlite3.connect(path).execute("SELECT z, body FROM frames"))
     assert secret.encode() not in raw and b"%2D" not in raw
+
+
+async def _until(check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_logs_before_the_incident_are_in_the_pre_roll_and_never_twice(tmp_path: Path) -> None:
+    env = _demo_env(tmp_path)
+    path = tmp_path / "rec.sqlite3"
+    incidents = _Incidents()
+
+    def recorder() -> Recorder:
+        return Recorder(env.clock, lambda: RecordingWriter(path, flush_s=0.05), incidents=incidents,
+                        log_source=lambda: env.log_source("all"), span_type=IncidentSpan)
+
+    first = recorder()
+    env.clock.advance(1200)  # twenty minutes of the scenario, nothing open: no follower, no file
+    first._follow_logs()
+    assert first._log_task is None and not path.exists()
+    declared = env.clock.now().timestamp()
+    incidents.open.append(OpenIncident("INC-2026-0009", "DB connections exhausted", "P1", declared))
+    await first.refresh_incidents()
+    first._follow_logs()  # what the recorder's own task does each second
+    await _until(lambda: (first._logged_to or 0) >= declared - 5)
+    env.clock.advance(30)
+    await _until(lambda: (first._logged_to or 0) >= declared + 25)
+    await first.aclose()
+    seconds = [t for t, _, _ in RecordingReader(path).frames("logs")]
+    assert seconds[0] == pytest.approx(int(declared) - 900)  # the pre-roll: the 15 minutes before, not the 20
+    assert seconds[-1] >= declared + 25
+    assert len(seconds) == len(set(seconds))
+    severe = [r for t, _, p in RecordingReader(path).frames("logs", end=declared) for r in p["records"] if r["l"] >= int(Level.WARN)]
+    assert severe  # the scenario's errors leading to the declaration are recorded
+    # A console restarted while the incident is open: its pre-roll starts after what the file holds.
+    second = recorder()
+    env.clock.advance(20)
+    await second.refresh_incidents()
+    assert second.log_since().timestamp() == pytest.approx(seconds[-1] + 1)
+    second._follow_logs()
+    await _until(lambda: (second._logged_to or 0) >= env.clock.now().timestamp() - 5)
+    await second.aclose()
+    again = [t for t, _, _ in RecordingReader(path).frames("logs")]
+    assert len(again) == len(set(again)) and again[-1] > seconds[-1]

@@ -152,3 +152,141 @@ async def test_the_replay_keys_have_ids_for_the_keymap_and_help_lists_them(tmp_p
         assert env.replay.clock.playing
         global_keys = dict(app.all_binding_sources())["Global"]
         assert {"replay.toggle", "replay.step", "replay.seek_back", "replay.next_event", "replay.faster"} <= {b.id for b in global_keys}
+
+
+async def test_the_logs_pane_after_a_seek_back_shows_the_records_up_to_the_new_time() -> None:
+    rec = await record_demo_incident(lead_s=120, during_s=240)
+    session = replay_session(rec["session"])
+    target = find_replay(rec["session"], rec["ref"], None)
+    env = build_replay_environment(session, target, at=target.end)
+    app = ConsoleApp(session, env, initial_pane="logs", poll=False)
+    from cs_console.tui.panes.logs import LogsPane
+    from cs_console.tui.widgets.replay_bar import jump_to
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LogsPane)
+
+        def held() -> list:
+            return list(pane.buffer.records())
+
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if held():
+                break
+        late = max(r.ts.timestamp() for r in held())
+        assert late > rec["declared"].timestamp() + 120  # opened at the end: the end's records
+        back = rec["declared"].timestamp() - 30
+        assert jump_to(app, back)
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if held() and max(r.ts.timestamp() for r in held()) <= back:
+                break
+        shown = held()
+        assert shown, "the records up to the new time are shown"
+        assert max(r.ts.timestamp() for r in shown) <= back  # none of the later ones kept
+        assert max(r.ts.timestamp() for r in shown) > back - 30
+        newest = max(shown, key=lambda r: r.ts)
+        await pilot.pause(0.3)
+        assert newest.message[:30] in screen_text(app)  # the view follows the new tail
+        # Playing on from there appends after the new time, as the pane did before.
+        env.replay.clock.set_speed(10.0)
+        env.replay.clock.play()
+        for _ in range(50):
+            await pilot.pause(0.2)
+            if max(r.ts.timestamp() for r in held()) > back + 5:
+                break
+        after = held()
+        assert max(r.ts.timestamp() for r in after) > back + 5
+        stamps = [r.ts for r in after]
+        assert stamps == sorted(stamps)
+
+
+async def test_a_replay_refuses_every_incident_edit_in_the_service() -> None:
+    from cs_console.domain.incidents.errors import ReadOnlyIncidents
+    from cs_console.domain.incidents.model import Role
+    from cs_console.domain.incidents.severity import Severity
+    from cs_console.domain.incidents.status import Status
+    from cs_console.wiring.incidents import open_incident_service
+
+    rec = await record_demo_incident(lead_s=30, during_s=30)
+    service = await open_incident_service(replay_session(rec["session"]))
+    try:
+        before = await service.get(rec["ref"])
+        writes = [
+            lambda: service.open(title="a new one", severity=Severity.P2),
+            lambda: service.acknowledge(rec["ref"]),
+            lambda: service.set_status(rec["ref"], Status.INVESTIGATING),
+            lambda: service.set_severity(rec["ref"], Severity.P3, "lower"),
+            lambda: service.add_note(rec["ref"], "a note"),
+            lambda: service.assign_role(rec["ref"], Role.COMMANDER, "ana"),
+            lambda: service.record_update(rec["ref"], "all good"),
+            lambda: service.post_update(rec["ref"], "all good"),
+            lambda: service.update_postmortem(rec["ref"], {"summary": "x"}),
+            lambda: service.waive_postmortem(rec["ref"], "small"),
+            lambda: service.pin(rec["ref"], 1),
+            lambda: service.record_runbook_step(rec["ref"], "rb", "st", "succeeded"),
+        ]
+        for write in writes:
+            with pytest.raises(ReadOnlyIncidents, match="replay"):
+                await write()
+        service._known.clear()
+        after = await service.get(rec["ref"])
+        assert after.last_seq == before.last_seq
+        assert [i.ref for i in await service.list(include_final=True)] == [rec["ref"]]
+        assert (await service.export(rec["ref"])).startswith("#")  # reading and exporting still work
+    finally:
+        await service.close()
+    live = await open_incident_service(rec["session"])  # the same store, not in a replay: writable
+    try:
+        assert (await live.add_note(rec["ref"], "after the replay")).last_seq > before.last_seq
+    finally:
+        await live.close()
+
+
+async def test_the_incidents_pane_in_a_replay_refuses_edits_and_still_navigates_and_jumps() -> None:
+    from cs_console.tui.screens.incident_detail import IncidentDetailScreen
+    from cs_console.wiring.incidents import open_incident_service
+
+    rec = await record_demo_incident(lead_s=120, during_s=120)
+    session = replay_session(rec["session"])
+    target = find_replay(rec["session"], rec["ref"], None)
+    env = build_replay_environment(session, target, at=target.end)
+    app = ConsoleApp(session, env, initial_pane="incidents", poll=False)
+    reader = await open_incident_service(rec["session"])
+    seq = (await reader.get(rec["ref"])).last_seq
+
+    def notices() -> str:
+        return "\n".join(n.message for n in app._notifications)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _shown(app, pilot, "DB connections exhausted")
+        pane = app.screen
+        keys = ["o", "a", "s", "v", "n", "u", "m", "r"]
+        for key in keys:
+            app.clear_notifications()
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert app.screen is pane, f"{key} opened a dialog in a replay"
+            assert "incidents are read-only here" in notices(), key
+        await pilot.press("enter")  # navigation: the detail opens
+        for _ in range(25):
+            await pilot.pause(0.2)
+            if isinstance(app.screen, IncidentDetailScreen):
+                break
+        detail = app.screen
+        assert isinstance(detail, IncidentDetailScreen)
+        timeline = detail.query_one("#incd-timeline")
+        timeline.highlighted = 0
+        for key in ["a", "s", "v", "n", "u", "m", "r", "p"]:
+            app.clear_notifications()
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert app.screen is detail, f"{key} opened a dialog in a replay"
+            assert "incidents are read-only here" in notices(), key
+        await pilot.press("j")  # the jump still works
+        await pilot.pause(0.5)
+        assert not isinstance(app.screen, IncidentDetailScreen)
+        assert env.replay.position() == pytest.approx(rec["declared"].timestamp(), abs=1)
+    reader._known.clear()
+    assert (await reader.get(rec["ref"])).last_seq == seq  # nothing reached the store
+    await reader.close()

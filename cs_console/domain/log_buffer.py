@@ -17,7 +17,7 @@ Public API (single-threaded: call it from the event loop / one worker):
     buf.append(record) -> bool          True if it matches the current filter
     buf.extend(records) -> int          number of new matches
     buf.prepend(older_records) -> int   backfill of records older than all held
-    buf.ingest(batch) -> int            extend(), or prepend() for a `Backfill` batch
+    buf.ingest(batch) -> int            extend(), prepend() for a `Backfill` batch, clear() + extend() for a `Rewind`
     buf.set_filter(text | Filter)       raises FilterError (buffer unchanged); full re-filter
     buf.refresh_filter()                re-resolve since=/until= against now()
     buf.filter, buf.matcher             current Filter and compiled Matcher (matcher.spans(text))
@@ -56,6 +56,13 @@ class Backfill(list):  # type: ignore[type-arg]
 
     Sources that show the newest lines first (a big file opened at its end)
     yield these after the first batch; `LogBuffer.ingest` prepends them.
+    """
+
+
+class Rewind(list):  # type: ignore[type-arg]
+    """A batch that REPLACES everything a source yielded before (oldest first): the
+    source's time went back (a replay sought backwards), these are the records up
+    to its new time. May be empty: then nothing is held. `LogBuffer.ingest` clears first.
     """
 
 
@@ -299,6 +306,8 @@ class LogBuffer:
         """What a consumer of LogSource.records() calls for each batch."""
         if isinstance(batch, Backfill):
             return self.prepend(batch)
+        if isinstance(batch, Rewind):
+            self.clear()
         return self.extend(batch)
 
     def clear(self) -> None:

@@ -30,7 +30,9 @@ from typing import Any
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.health import ComponentHealth
 from cs_console.domain.incidents import workflow
-from cs_console.domain.incidents.errors import ConcurrentAppend, IncidentError, QueuedForSync, StoreUnavailable, ValidationError
+from cs_console.domain.incidents.errors import (
+    ConcurrentAppend, IncidentError, QueuedForSync, ReadOnlyIncidents, StoreUnavailable, ValidationError,
+)
 from cs_console.domain.incidents.events import IncidentEvent, format_ts, parse_ts
 from cs_console.domain.incidents.model import Incident, Role, Source, fold
 from cs_console.domain.incidents.postmortem import export_json, export_markdown
@@ -69,8 +71,11 @@ class IncidentService:
         self, store: IncidentStore, *, clock: Clock | None = None, actor: str | None = None,
         environment: str = "", webhook_url: Callable[[], str | None] | None = None,
         webhook_timeout: float = 10.0, outbox: Any = None, flight: Callable[[Incident], Any] | None = None,
+        refuse_writes: str = "",
     ) -> None:
         self.store = store
+        # Non-empty: every write is refused with this reason (a replay reads the incidents, never edits them).
+        self.refuse_writes = refuse_writes
         self.clock = clock or SystemClock()
         self.actor = actor or default_actor()
         self.environment = environment
@@ -187,7 +192,12 @@ class IncidentService:
 
     # ------------------------------------------------------------ writing
 
+    def check_writable(self) -> None:
+        if self.refuse_writes:
+            raise ReadOnlyIncidents(self.refuse_writes)
+
     async def _mutate(self, ref: str, decide: Decide) -> Incident:
+        self.check_writable()
         ref = normalize_ref(ref)
         for attempt in range(MAX_ATTEMPTS):
             inc = await self.get(ref)
@@ -218,6 +228,7 @@ class IncidentService:
     ) -> Incident:
         """Declare an incident. Evidence ({"alert": {...}, "snapshot": {...}, "health": {...}})
         is attached to the new timeline right after creation."""
+        self.check_writable()
         now = self.clock.now()
         req = workflow.OpenRequest(
             title=title, severity=severity, summary=summary, answers=dict(answers or {}),
@@ -310,6 +321,7 @@ class IncidentService:
         """Post to the profile's webhook (Slack-compatible) and record the outcome."""
         from cs_console.backends.webhook import WebhookError, post_text
 
+        self.check_writable()  # before anything is posted
         url = self._webhook_url()
         if not url:
             raise IncidentError("no stakeholder webhook: set webhook_url_env in the profile to the NAME of an env var holding the URL")
@@ -402,6 +414,8 @@ class IncidentService:
         return "; ".join(parts)
 
     def _start_flusher(self) -> None:
+        if self.refuse_writes:
+            return
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_loop(), name="incident-outbox")
 
@@ -426,6 +440,8 @@ class IncidentService:
         if self.outbox is None:
             return 0
         pending = await asyncio.to_thread(self.outbox.pending)
+        if self.refuse_writes:
+            return len(pending)  # kept for the live console: never applied, nor marked refused, here
         for n, entry in enumerate(pending):
             try:
                 at = parse_ts(entry["at"]) if isinstance(entry.get("at"), str) else self.clock.now()

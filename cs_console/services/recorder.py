@@ -23,7 +23,7 @@ import json
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +42,8 @@ class RecordingSink(Protocol):
     def put(self, kind: str, t: float, payload: dict[str, Any]) -> None: ...
 
     def incident(self, span: Any) -> None: ...
+
+    def last_logs(self) -> float | None: ...
 
     def close(self, timeout: float = 5.0) -> None: ...
 
@@ -77,6 +79,7 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
         self._log_task: asyncio.Task[None] | None = None
         self._sampler = LogSampler()
+        self._logged_to: float | None = None  # the newest logs second handed to the sink
         self.error = ""
         self.frames = 0
 
@@ -148,7 +151,21 @@ class Recorder:
     def observe_logs(self, records: list[Any]) -> None:
         done = self._sampler.add(records) + self._sampler.close_before(int(self._now()) - 2)
         for second in done:
-            self._emit("logs", float(second.second), second.to_dict())
+            self._emit_logs(second)
+
+    def _emit_logs(self, second: Any) -> None:
+        self._logged_to = max(self._logged_to or 0.0, float(second.second))
+        self._emit("logs", float(second.second), second.to_dict())
+
+    def log_since(self) -> datetime:
+        """Where the log follower starts: the pre-roll (the last PRE_ROLL_S of the source's
+        history, as the metrics' pre-roll), never a second already recorded."""
+        since = self._now() - PRE_ROLL_S
+        sink = self._open_sink() if self.active else self._sink
+        for done in (self._logged_to, sink.last_logs() if sink is not None else None):
+            if done is not None:
+                since = max(since, done + 1.0)
+        return datetime.fromtimestamp(since, tz=timezone.utc)
 
     # ------------------------------------------------------------ its own task
 
@@ -243,9 +260,11 @@ class Recorder:
     async def _logs(self) -> None:
         """Follow the `all` logs while recording; a failing source is said, and retried by `_run`."""
         assert self._log_source is not None
+        for second in self._sampler.flush():  # a restart: what was open is closed, not mixed
+            self._emit_logs(second)
         try:
             source = self._log_source()
-            async for batch in source.records(self.clock.now(), True):
+            async for batch in source.records(self.log_since(), True):
                 self.observe_logs(batch)  # an empty batch still closes the seconds the clock has left
         except asyncio.CancelledError:
             raise
@@ -258,6 +277,6 @@ class Recorder:
             if task is not None:
                 task.cancel()
         for second in self._sampler.flush():
-            self._emit("logs", float(second.second), second.to_dict())
+            self._emit_logs(second)
         if self._sink is not None:
             await asyncio.to_thread(self._sink.close)

@@ -29,6 +29,7 @@ class Session:
     state_dir: Path
     notices: list[str] = field(default_factory=list)
     label: str = ""  # overrides the environment label (LOCAL for a file opened without a profile)
+    replay: bool = False  # `cs-console replay`: a recording is shown; incidents are not edited
 
     @property
     def read_only(self) -> bool:

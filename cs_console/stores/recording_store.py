@@ -135,6 +135,8 @@ class RecordingWriter:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             for hour, size in conn.execute("SELECT hour, bytes FROM hours"):
                 self._hours[int(hour)] = int(size)
+            row = conn.execute("SELECT max(t) FROM frames WHERE kind = 'logs'").fetchone()
+            self._last_logs = None if row is None or row[0] is None else float(row[0])
         finally:
             conn.close()
         try:
@@ -154,6 +156,11 @@ class RecordingWriter:
 
     def incident(self, span: IncidentSpan) -> None:
         self._queue.put(("@incident", span.opened, span))
+
+    def last_logs(self) -> float | None:
+        """The newest logs second the file held when opened (a console restarted during an
+        incident does not record the pre-roll's seconds twice)."""
+        return self._last_logs
 
     def close(self, timeout: float = 5.0) -> None:
         if self._stop.is_set():

@@ -20,6 +20,9 @@ def local_store_root(session: Session) -> Path:
     return state_dir() / "incidents" / namespace
 
 
+REPLAY_REFUSAL = "this is a replay (a recording): incidents are read-only here; edit them in the live console"
+
+
 async def open_incident_service(session: Session, *, clock: Clock | None = None, actor: str | None = None) -> IncidentService:
     """The service for this session's profile (raises StoreUnavailable for a bad team store)."""
     profile = session.profile
@@ -43,5 +46,6 @@ async def open_incident_service(session: Session, *, clock: Clock | None = None,
         store, clock=clock, actor=actor, environment=session.environment_label,
         webhook_url=lambda: profile.secret("webhook_url_env"), outbox=outbox,
         flight=incident_flight(session),  # the post-mortem draws the incident's flight recording
+        refuse_writes=REPLAY_REFUSAL if session.replay else "",
     )
 

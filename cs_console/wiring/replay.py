@@ -76,9 +76,10 @@ def find_replay(session: Session, ref: str | None, file: Path | None) -> ReplayT
 
 
 def replay_session(session: Session) -> Session:
-    """The same profile, read-only, labelled REPLAY: the executor refuses every mutating step."""
+    """The same profile, read-only, labelled REPLAY: the executor refuses every mutating step,
+    the incident service every edit (wiring.incidents)."""
     profile = dataclasses.replace(session.profile, read_only=True)
-    return Session(session.config, profile, session.demo, session.state_dir, list(session.notices), label="REPLAY")
+    return Session(session.config, profile, session.demo, session.state_dir, list(session.notices), label="REPLAY", replay=True)
 
 
 def _events(reader: RecordingReader, start: float, end: float) -> list[ReplayEvent]:

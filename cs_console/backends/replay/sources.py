@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from cs_console.domain.clock import Clock
 from cs_console.domain.health import ComponentHealth
+from cs_console.domain.log_buffer import Rewind
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.metrics import MetricsSnapshot
 from cs_console.domain.recording import health_from_dict, logs_from_frame, snapshot_from_dict, source_from_dict
@@ -87,6 +88,7 @@ class ReplayLogSource:
         out: list[LogRecord] = []
         for _t, _kind, payload in self._frames.frames("logs", start, end):
             out += [r for r in logs_from_frame(payload) if self.name == "all" or r.source == self.name]
+        out.sort(key=_ts)  # a frame keeps its warn/errors first, then the sample: shown in time order
         return out
 
     async def records(self, since: datetime | None, follow: bool) -> AsyncIterator[list[LogRecord]]:
@@ -101,8 +103,13 @@ class ReplayLogSource:
         while follow:
             await asyncio.sleep(LOG_POLL_S)
             now = self._clock.now().timestamp()
-            if now - 1 < cursor:  # sought back: follow on from the new time
+            if now - 1 < cursor - 1e-6 or now - 1 - cursor > LOG_LOOKBACK_S:
+                # Sought back (or far ahead): what was shown is replaced by the records up to the
+                # new time, as when the pane opens there (a Rewind batch, empty when there are none).
                 cursor = now - 1
+                rewind = Rewind(self._between(now - LOG_LOOKBACK_S, now - 1))
+                self._newest = rewind[-1].ts.timestamp() if rewind else None
+                yield rewind
                 continue
             batch = self._between(cursor + 1e-6, now - 1)
             cursor = now - 1
@@ -114,3 +121,7 @@ class ReplayLogSource:
         if self._newest is None:
             return None
         return max(self._clock.now().timestamp() - self._newest, 0.0)
+
+
+def _ts(rec: LogRecord) -> datetime:
+    return rec.ts

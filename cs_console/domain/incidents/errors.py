@@ -34,6 +34,10 @@ class ConcurrentAppend(Exception):
     """
 
 
+class ReadOnlyIncidents(IncidentError):
+    """The console shows a recording (`cs-console replay`): incidents are read, never edited."""
+
+
 class StoreUnavailable(IncidentError):
     """The store cannot be reached or written (team database down, disk full)."""
 

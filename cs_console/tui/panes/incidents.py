@@ -458,10 +458,14 @@ class IncidentsPane(Pane):
     def action_open_incident(self) -> None:
         from cs_console.tui.screens.incident_open import IncidentOpenScreen
 
+        if self.actions.refused():
+            return
         self.app.push_screen(IncidentOpenScreen(sources=self._evidence()), self._declare)
 
     def open_from_alert(self, alert: Any) -> None:
         """Called by the app when the Overview asks for an incident from an alert."""
+        if self.actions.refused():
+            return
         from cs_console.services.incidents import live_snapshot
         from cs_console.tui.screens.incident_open import IncidentOpenScreen
 
@@ -470,6 +474,8 @@ class IncidentsPane(Pane):
         self.app.push_screen(IncidentOpenScreen(prefill=prefill), self._declare)
 
     def open_from_health(self, component: Any) -> None:
+        if self.actions.refused():
+            return
         from cs_console.services.incidents import live_snapshot
         from cs_console.tui.screens.incident_open import IncidentOpenScreen
 

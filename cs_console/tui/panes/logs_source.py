@@ -22,7 +22,7 @@ from textual import work
 from textual.message import Message
 
 from cs_console.domain.backoff import Backoff
-from cs_console.domain.log_buffer import Backfill
+from cs_console.domain.log_buffer import Backfill, Rewind
 from cs_console.domain.log_record import LogRecord
 from cs_console.domain.safe_text import safe_text
 from cs_console.tui.panes.logs_status import LogsStatusLine
@@ -164,9 +164,11 @@ class LogsSourceWorker(LogsStatusLine):
                     kwargs = {"tail": self.buffer.capacity, "backfill": True}
                 first_run = False
                 async for batch in records(since, True, **kwargs):
-                    if batch:
+                    if batch or isinstance(batch, Rewind):
                         self._append(batch)
-                        if not isinstance(batch, Backfill):
+                        if isinstance(batch, Rewind) and not batch:
+                            since = None
+                        elif not isinstance(batch, Backfill):
                             since = batch[-1].ts
                     if self.source_error is not None:
                         self.source_error = None
@@ -198,6 +200,8 @@ class LogsSourceWorker(LogsStatusLine):
             # tail. Young garbage is collected, then everything alive is frozen out
             # of future scans.
             self._freeze_gc()
+        if isinstance(batch, Rewind):
+            self._paused_new = 0  # what was new is gone with what was shown
         if not isinstance(batch, Backfill):
             self._appended_since_tick += len(batch)
             self._pacer.arrived(time.monotonic(), matched)

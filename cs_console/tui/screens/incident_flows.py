@@ -43,7 +43,20 @@ class IncidentActions:
             self.app.notify(self._unavailable() or "the incident store is still opening", severity="warning", markup=False)
         return service
 
-    def run(self, work: Callable[["IncidentService"], Awaitable[Any]], done: Callable[[Any], str] | None = None) -> None:
+    def refused(self) -> bool:
+        """A replay: every edit is refused here, before a dialog opens (the service refuses too)."""
+        service = self._service()
+        reason = getattr(service, "refuse_writes", "") if service is not None else ""
+        if not reason and getattr(getattr(self.app, "session", None), "replay", False):
+            reason = "this is a replay (a recording): incidents are read-only here"
+        if reason:
+            self.app.notify(reason, severity="warning", timeout=6, markup=False)
+        return bool(reason)
+
+    def run(self, work: Callable[["IncidentService"], Awaitable[Any]], done: Callable[[Any], str] | None = None,
+            *, edit: bool = True) -> None:
+        if edit and self.refused():
+            return
         service = self.svc()
         if service is None:
             return
@@ -67,12 +80,16 @@ class IncidentActions:
     # ------------------------------------------------------------ the keys
 
     def acknowledge(self, inc: Incident) -> None:
+        if self.refused():
+            return
         if inc.acknowledged_at is not None:
             self.app.notify(f"{inc.ref}: already acknowledged by {inc.acknowledged_by}", timeout=4, markup=False)
             return
         self.run(lambda s: s.acknowledge(inc.ref), lambda i: f"{i.ref}: acknowledged; commander {i.commander or '—'}")
 
     def change_status(self, inc: Incident) -> None:
+        if self.refused():
+            return
         def chosen(choice: StatusChoice | None) -> None:
             if choice is not None:
                 self.run(lambda s: s.set_status(inc.ref, choice.status, reason=choice.reason, merge_into=choice.merge_into),
@@ -81,6 +98,8 @@ class IncidentActions:
         self.app.push_screen(IncidentStatusScreen(inc), chosen)
 
     def change_severity(self, inc: Incident) -> None:
+        if self.refused():
+            return
         def chosen(result: tuple[Any, str] | None) -> None:
             if result is not None:
                 severity, reason = result
@@ -90,6 +109,8 @@ class IncidentActions:
         self.app.push_screen(IncidentSeverityScreen(inc), chosen)
 
     def add_note(self, ref: str) -> None:
+        if self.refused():
+            return
         def chosen(result: tuple[str, bool] | None) -> None:
             if result is not None:
                 text, pinned = result
@@ -98,6 +119,8 @@ class IncidentActions:
         self.app.push_screen(IncidentNoteScreen(ref), chosen)
 
     def assign_role(self, inc: Incident) -> None:
+        if self.refused():
+            return
         def chosen(result: tuple[Any, str] | None) -> None:
             if result is not None:
                 role, person = result
@@ -107,6 +130,8 @@ class IncidentActions:
         self.app.push_screen(IncidentRoleScreen(inc), chosen)
 
     def send_update(self, ref: str) -> None:
+        if self.refused():
+            return
         service = self.svc()
         if service is None:
             return
@@ -133,6 +158,8 @@ class IncidentActions:
         self._host.run_worker(prepare(), group="incident-prepare", exit_on_error=False)
 
     def edit_postmortem(self, inc: Incident) -> None:
+        if self.refused():
+            return
         from cs_console.tui.screens.incident_postmortem import IncidentPostmortemScreen
 
         def chosen(result: dict[str, Any] | None) -> None:
@@ -165,6 +192,6 @@ class IncidentActions:
         def chosen(result: tuple[str, Path] | None) -> None:
             if result is not None:
                 fmt, path = result
-                self.run(lambda s: s.export_to_file(ref, fmt, path), lambda p: f"{ref}: exported to {p}")
+                self.run(lambda s: s.export_to_file(ref, fmt, path), lambda p: f"{ref}: exported to {p}", edit=False)
 
         self.app.push_screen(IncidentExportScreen(ref, default_export_path(ref, "md"), default_export_path(ref, "json")), chosen)
