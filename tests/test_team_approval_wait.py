@@ -94,3 +94,39 @@ async def test_run_wait_runs_the_step_once_approved_and_stops_refused_when_rejec
     assert proc.returncode == 3, (out, err)
     assert "waiting up to 2 s" in out and "no decision within 2 s" in err and "--resume" in err, (out, err)
     assert pg.psql("select count(*) from rb_scratch") == "1"
+
+
+async def test_the_wizard_shows_a_rejection_and_its_reason_by_itself(pg, tmp_path, monkeypatch) -> None:
+    from cs_console.domain.runbooks.run_state import StepState
+    from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen
+    from cs_console.tui.screens.runbook_start import StartRequest, WizardRequest
+    from cs_console.tui.screens.runbook_wizard import RunbookWizardScreen
+    from tests.screen_text import screen_text
+    from tests.test_runbook_wizard_pg import WizardHost, _until
+
+    monkeypatch.setattr("cs_console.tui.screens.runbook_wizard_marks.APPROVAL_POLL_S", 3600.0)  # the NOTIFY, not the poll
+    pg.psql("create table if not exists rb_scratch (id int); delete from rb_scratch; insert into rb_scratch values (1)")
+    session = team_session(tmp_path, pg, team_db(pg))
+    wizard = RunbookWizardScreen(WizardRequest(start=StartRequest(parse_runbook(GUARDED, "t.toml"), inputs={})),
+                                 session=session, environment=None)
+    app = WizardHost(wizard)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: wizard.run is not None and not wizard.busy)
+        await pilot.press("r")
+        await _until(pilot, lambda: wizard.run.steps["look"].state is StepState.SUCCEEDED and not wizard.busy)
+        await pilot.press("r")
+        await _until(pilot, lambda: wizard.plan is not None and wizard.plan.step.id == "wipe")
+        await pilot.press("r")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmDestructiveScreen))
+        await pilot.press("f2", *"production", "enter", "enter")
+        await _until(pilot, lambda: "once approved it runs by itself" in wizard.notice and not wizard.busy)
+        assert "waiting for a second person" in screen_text(app)
+        await decide(build_approval_store(session), build_audit_trail(session), run_id=wizard.run.run_id, step_id="wipe",
+                     approve=False, identity=BOB, reason="wrong table")
+        await _until(pilot, lambda: wizard.run.steps["wipe"].state is StepState.REFUSED and not wizard.busy)
+        await _until(pilot, lambda: "rejected by bob@198.51.100.2: wrong table" in screen_text(app))
+        assert not isinstance(app.screen, ConfirmDestructiveScreen)
+        # Confirming again asks again (the rejection was shown once).
+        await _until(pilot, lambda: wizard.plan is not None and "confirming asks the team" in wizard.plan.approval)
+        assert "Second person: needs a second person's approval" in screen_text(app)
+    assert pg.psql("select count(*) from rb_scratch") == "1"
