@@ -9,7 +9,8 @@ stderr, exit 2. Manual steps need `--answer STEP=VALUE` (else the run stops,
 resumable, exit 3).
 
 Exit codes: 0 done, 1 a step failed, 2 refused / bad input, 3 waiting for the
-operator (manual step, decision, unknown step after an interruption).
+operator (manual step, decision, unknown step after an interruption, a second person's
+approval not given: `--wait [SECONDS]` waits for it, then runs the step or, rejected, exits 2).
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ from cs_console.commands.registration import add_command
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_WAITING = 0, 1, 2, 3
 MAX_STREAMED_LINES = 40
+WAIT_DEFAULT_S = 900  # --wait without SECONDS: how long a second person's decision is awaited
+WAIT_POLL_S = 5.0  # the decision is also re-read this often (a NOTIFY wakes the wait sooner)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError("between 1 and 86400 seconds")
+    return value
 
 
 def register(sub: Any) -> None:
@@ -49,6 +62,10 @@ def register(sub: Any) -> None:
     p.add_argument("--resume", metavar="RUN_ID", help="resume an interrupted run at the step where it stopped")
     p.add_argument("--mark", action="append", default=[], metavar="STEP=done|not-done|verify",
                    help="resolve a step whose outcome is unknown after an interruption (audited)")
+    p.add_argument("--wait", nargs="?", type=_seconds, const=WAIT_DEFAULT_S, default=None, metavar="SECONDS",
+                   help="at a step that needs a second person's approval (team mode), wait for another engineer's "
+                        f"decision (default {WAIT_DEFAULT_S} s), then run it (approved) or stop, refused (rejected; "
+                        "exit 2); no decision in time: exit 3, resumable")
     p.add_argument("--json", action="store_true", help="print the final run state as JSON on stdout")
 
     p = add_command(rsub, "runs", "list runs (interrupted ones can be resumed)", _runs)
@@ -258,8 +275,10 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
             print(f"run {run.run_id} of {rb.id} on {engine.environment_name} ({mode})")
             if engine.window.applies:
                 print(f"maintenance: {engine.window.message}")
+        wait = _approval_wait(engine, rb.id, args.wait) if args.wait is not None else None
         try:
-            last = await run_all(engine, list(args.confirm), answers, marks=marks, report=lambda line: print(line, flush=True))
+            last = await run_all(engine, list(args.confirm), answers, marks=marks, report=lambda line: print(line, flush=True),
+                                 wait=wait)
         except RunStoreError as exc:  # the state cannot be saved (taken over, store gone): nothing more runs
             print(f"refused: {rb.id}: {exc}", file=sys.stderr)
             return EXIT_REFUSED
@@ -273,8 +292,9 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
             print(f"refused: {rb.id}/{last.step_id}: {last.detail}", file=sys.stderr)
             return EXIT_REFUSED
         if last is not None and last.waiting_approval:
-            print(f"waiting: {rb.id}/{last.step_id}: {last.detail}; once approved, continue with --resume {run.run_id} "
-                  "--confirm PHRASE", file=sys.stderr)
+            waited = f"no decision within {args.wait:g} s; " if args.wait is not None else ""
+            print(f"waiting: {rb.id}/{last.step_id}: {waited}{last.detail}; once approved, continue with --resume {run.run_id} "
+                  "--confirm PHRASE [--wait]", file=sys.stderr)
             return EXIT_WAITING
         if last is not None and last.stopped and run.status.value == "failed":
             print(f"failed: {rb.id}/{last.step_id}: {last.detail} (resume with --resume {run.run_id})", file=sys.stderr)
@@ -306,6 +326,40 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
                 await env.aclose()
             except Exception:
                 pass
+
+
+def _approval_wait(engine: Any, runbook_id: str, seconds: float) -> Any:
+    """run_all's wait for --wait: says who it waits for, then waits for the decision, at most `seconds` in all."""
+    import time
+
+    from cs_console.domain.runbooks.approval import APPROVED, who
+    from cs_console.domain.safe_text import safe_text
+
+    deadline = time.monotonic() + seconds
+
+    async def wait(outcome: Any) -> bool:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        run_id, step_id = engine.run.run_id, outcome.step_id
+        print(f"waiting up to {left:.0f} s for a second person's approval of {runbook_id}/{step_id}: another engineer "
+              f"than {who(engine.operator)} (another OS user, from another SSH client) runs "
+              f"`cs-console runbook approve {run_id} {step_id} --confirm PHRASE` or approves it in the Runbooks pane",
+              flush=True)
+        try:
+            req = await engine.wait_for_decision(step_id, timeout_s=left, poll_s=WAIT_POLL_S)
+        except Exception as exc:  # the team store gone while waiting: still waiting, resumable
+            print(safe_text(f"the approval cannot be checked: {exc}", 300) or type(exc).__name__, file=sys.stderr)
+            return False
+        if req is None:
+            return False
+        if req.status == APPROVED:
+            print(f"approved by {who(req.decided_by)}: running {step_id}", flush=True)
+        else:
+            print(safe_text(f"{req.status} by {who(req.decided_by)}" + (f": {req.reason}" if req.reason else ""), 300), flush=True)
+        return True
+
+    return wait
 
 
 async def _interrupted(store: Any, runbook_id: str, profile: str) -> list[Any]:

@@ -17,10 +17,17 @@ After the runner's own typed confirmation (the gate), a step the rule covers
 This machine's store cannot hold approvals: such a step is refused there with a clear
 message, unless the profile waives the rule (``second_person_approval = "off"``), and
 then every waived step is audited ``approval-waived``. A dry run asks nobody.
+
+``wait_for_decision`` waits for another engineer's decision on a waiting step (the CLI's
+``--wait``, the wizard while it shows "waiting for approval"): the caller then executes the
+step again with the runner's confirmation, and the engine applies the rules above.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -125,6 +132,45 @@ class ApprovalRule(EngineCore):
         await self._audit("approval", step=step, outcome="approval-used",
                           detail=f"approved by {who(req.decided_by)}, asked by {who(req.requested_by)}")
         return None
+
+    async def wait_for_decision(self, step_id: str, *, timeout_s: float | None = None,
+                                poll_s: float = 5.0) -> ApprovalRequest | None:
+        """Wait until this step's approval request is no longer pending: another engineer approved or
+        rejected it (or it was used, or expired). Returns that request; None on timeout, or when no
+        request waits (nothing to wait for). Woken by the team store's NOTIFY (a decision notifies the
+        runs channel), and re-read every poll_s, since a NOTIFY can be missed across a reconnect."""
+        run = self._require_run()
+        if self.approvals is None:
+            return None
+        woken = asyncio.Event()
+
+        def note(run_id: str | None) -> None:
+            if run_id is None or run_id == run.run_id:
+                woken.set()
+
+        unsubscribe = None
+        subscribe = getattr(self.store, "subscribe", None)
+        if subscribe is not None:
+            with contextlib.suppress(Exception):  # no LISTEN: the poll still sees the decision
+                unsubscribe = await subscribe(note)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        try:
+            while True:
+                woken.clear()
+                req = await self.approvals.latest(run.run_id, step_id)
+                if req is None:
+                    return None
+                if req.status != PENDING:
+                    return req
+                left = poll_s if deadline is None else min(poll_s, deadline - time.monotonic())
+                if left <= 0:
+                    return None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(woken.wait(), timeout=left)
+        finally:
+            if unsubscribe is not None:
+                with contextlib.suppress(Exception):
+                    await unsubscribe()
 
     def _what_for_approver(self, step: Step, preview: Any) -> str:
         """What will run, redacted, as the runner's plan shows it: the approver reviews this exact call."""

@@ -113,6 +113,11 @@ class EngineCore:
         return self.ctx.redactor
 
     @property
+    def operator(self) -> dict[str, Any]:
+        """Who runs the steps here (OS user, uid, SSH client, host)."""
+        return dict(self._operator)
+
+    @property
     def window(self) -> WindowStatus:
         if self._window is None:
             self._window = window_status(self.runbook, self.profile.maintenance, self.clock.now())

@@ -126,7 +126,7 @@ class InteractiveRun:
         elif outcome.state is StepState.FAILED:
             notice = f"{step_id} failed: {outcome.detail}"
         elif outcome.waiting_approval:
-            notice = f"{step_id}: {outcome.detail}; once approved, r runs it (your phrase again)"
+            notice = f"{step_id}: {outcome.detail}; once approved it runs by itself, on the phrase you typed (while this wizard is open)"
         else:
             notice = ""
         notice = self._tick(step_id, outcome) or notice

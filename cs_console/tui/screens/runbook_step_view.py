@@ -89,9 +89,11 @@ def static_what(step: Step) -> str:
 
 
 def what_text(step: Step, plan: Any, *, preparing: bool) -> str:
-    """The "What will run" section (plan: this step's prepared plan, or None)."""
-    what = plan.what_will_run if plan else ""
-    if not what:
+    """The "What will run" section (plan: this step's prepared plan, or None; preparing: a prepare of
+    this step is under way, so its rendered call is coming)."""
+    if plan is not None:
+        what = plan.what_will_run or static_what(step)  # prepared: never "(preparing…)" again
+    else:
         what = "(preparing…)" if preparing else static_what(step)
     if plan and plan.demo_note:
         what += f"\n[{plan.demo_note}]"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -29,8 +30,9 @@ from textual.widgets import Footer, OptionList, RichLog, Static
 from cs_console.domain.safe_text import safe_text
 from cs_console.services.runbooks.interactive import InteractiveRun, needs_operator
 from cs_console.tui.screens import runbook_step_view as view
-from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen, ConfirmRequest
+from cs_console.tui.screens.confirm_destructive import ConfirmDestructiveScreen
 from cs_console.tui.screens.runbook_start import WizardRequest
+from cs_console.tui.screens.runbook_wizard_marks import WizardMarks
 from cs_console.tui.screens.runbook_wizard_panels import (
     StepDetail, StepOutputLog, banner_lines, head_line, progress_options,
 )
@@ -53,7 +55,7 @@ class RunChanged(Message):
         return isinstance(message, RunChanged)
 
 
-class RunbookWizardScreen(Screen[None]):
+class RunbookWizardScreen(WizardMarks, Screen[None]):
     """Runbook wizard: r runs the step, g runs the checks, Esc closes (the run stays resumable)."""
 
     BINDINGS = [
@@ -85,6 +87,7 @@ class RunbookWizardScreen(Screen[None]):
         self.viewed_id: str | None = None
         self.outputs: dict[str, list[str]] = {}
         self._prepare_worker: Any = None
+        self._preparing: str | None = None  # the step whose plan is being prepared now
 
     # ------------------------------------------------------------ layout
 
@@ -186,7 +189,7 @@ class RunbookWizardScreen(Screen[None]):
             self._highlight(self.viewed_id)
         self._show_viewed()
         if cur is not None and self.viewed_id == cur and not self.busy:
-            self._prepare_worker = self._prepare(cur)
+            self._start_prepare(cur)
         self.refresh_bindings()
 
     def _highlight(self, step_id: str | None) -> None:
@@ -248,7 +251,7 @@ class RunbookWizardScreen(Screen[None]):
         offered = step.id == self.current_id and self.run is not None and not self.run.dry_run
         self.query_one(StepDetail).show(
             step, index=self.runbook.index_of(step_id) + 1, total=len(self.runbook.steps), rec=rec, plan=plan,
-            preparing=step_id == self.current_id and self.engine is not None,
+            preparing=self._preparing == step_id,
             dry_run=self.run is not None and self.run.dry_run, read_only=bool(self.session.read_only),
             tick=self._ticks().get(step.id), choices=view.answer_choices(step) if offered else [],
         )
@@ -256,16 +259,23 @@ class RunbookWizardScreen(Screen[None]):
 
     # ------------------------------------------------------------ preparing
 
+    def _start_prepare(self, step_id: str) -> None:
+        """Prepare the step on show; "(preparing…)" is shown only while this runs."""
+        self._preparing = step_id
+        self._prepare_worker = self._prepare(step_id)
+
     @work(group="runbook-prepare", exclusive=True, exit_on_error=False)
     async def _prepare(self, step_id: str) -> None:
-        if self.driver is None or self.run is None:
-            return
         try:
+            if self.driver is None or self.run is None:
+                return
             await self.driver.prepare(step_id)
         except Exception as exc:
             self.error = f"cannot prepare {step_id}: {type(exc).__name__}: {safe_text(str(exc), 200)}"
             self._paint_banner()
-            return
+        finally:
+            if self._prepare_worker is None or self._prepare_worker is get_current_worker():
+                self._preparing = None  # not when a newer prepare took over
         if self.viewed_id == step_id:
             self._show_viewed()
         self.refresh_bindings()
@@ -280,7 +290,7 @@ class RunbookWizardScreen(Screen[None]):
             self.viewed_id = step_id
             self._show_viewed()
             if step_id == self.current_id and (self.plan is None or self.plan.step.id != step_id) and not self.busy:
-                self._prepare_worker = self._prepare(step_id)
+                self._start_prepare(step_id)
             self.refresh_bindings()
 
     @on(OptionList.OptionSelected, "#rbw-steps")
@@ -321,7 +331,7 @@ class RunbookWizardScreen(Screen[None]):
             self._highlight(step.id)
             self._show_viewed()
             if self.plan is None or self.plan.step.id != step.id:
-                self._prepare_worker = self._prepare(step.id)
+                self._start_prepare(step.id)
             # The banner, not a toast: a toast would cover the confirmation's buttons at 80x24.
             self.notice = f"next: {step.title} (r runs it)"
             self._paint_banner()
@@ -361,7 +371,15 @@ class RunbookWizardScreen(Screen[None]):
             await self._execute(step_id, confirmation, answer)
         finally:
             self.busy = False
+            self._prepare_again()
             self.refresh_bindings()
+
+    def _prepare_again(self) -> None:
+        """After a run of the step on show that left it current (refused, failed, waiting): its plan again,
+        not a "(preparing…)" that nothing prepares (the plan was used up by the run)."""
+        cur = self.current_id
+        if cur is not None and self.viewed_id == cur and self.driver is not None and self.driver.plan_of(cur) is None:
+            self._start_prepare(cur)
 
     async def _plan_shown(self, step_id: str) -> Any:
         """The plan the operator is looking at (prepared when the step was shown); prepared now only if
@@ -393,6 +411,8 @@ class RunbookWizardScreen(Screen[None]):
             return None
         # Stay on the step just run (its result and output); the next one is marked in the list.
         self._after_change()
+        if outcome.waiting_approval:
+            self._watch_approval(step_id, confirmation)  # continues by itself once another engineer decides
         return outcome
 
     @on(OptionList.OptionSelected, "#rbw-choices")
@@ -438,69 +458,6 @@ class RunbookWizardScreen(Screen[None]):
             self.viewed_id = nxt.id
             self._highlight(nxt.id)
             self._after_change()
-
-    def action_skip_step(self) -> None:
-        cur = self.current_id
-        if cur is not None and not self.busy:
-            self._skip(cur)
-
-    @work(group="runbook-step", exit_on_error=False)
-    async def _skip(self, step_id: str) -> None:
-        await self._mark(step_id, self.engine.skip(step_id, "skipped in the wizard"), catch=False)
-
-    async def _mark(self, step_id: str, marking: Any, *, catch: bool = True) -> None:
-        """An operator's mark (skip, verify, done, not done), then back to the current step."""
-        self.busy = True
-        try:
-            outcome = await marking
-            self.notice = f"{step_id}: {outcome.detail}"
-        except Exception as exc:
-            if not catch:
-                raise
-            self.error = f"{step_id}: {safe_text(str(exc), 200)}"
-        finally:
-            self.busy = False
-        self.driver.plan = None
-        self._after_change(select_current=True)
-
-    def action_resolve(self, how: str) -> None:
-        if self.run is None or not self.run.unknown_steps or self.busy:
-            return
-        self._resolve(self.run.unknown_steps[0], how)
-
-    @work(group="runbook-step", exit_on_error=False)
-    async def _resolve(self, step_id: str, how: str) -> None:
-        await self._mark(step_id, self.engine.resolve_unknown(step_id, how))
-
-    def action_confirm_window(self) -> None:
-        if self.engine is not None and not self.busy:
-            self._confirm_window()
-
-    @work(group="runbook-step", exit_on_error=False)
-    async def _confirm_window(self) -> None:
-        gate = self.engine.window_gate()
-        if gate is None:
-            return
-        request = ConfirmRequest(
-            gate=gate, what_will_run=f"Run {self.runbook.id} {self.engine.window.message}.",
-            environment=self.environment_label, production=self.production, action_label="Run outside the window",
-        )
-        confirmation = await self.app.push_screen_wait(ConfirmDestructiveScreen(request))
-        if confirmation is None:
-            return
-        decision = await self.engine.confirm_window(confirmation)
-        self.notice = "maintenance window: confirmed" if decision else f"maintenance window: {decision.reason}"
-        self._after_change()
-
-    def action_cancel_run(self) -> None:
-        if self.engine is not None and not self.busy and self.run is not None and not self.run.status.finished:
-            self._cancel_run()
-
-    @work(group="runbook-step", exit_on_error=False)
-    async def _cancel_run(self) -> None:
-        await self.engine.cancel("cancelled in the wizard")
-        self.notice = "run cancelled; nothing further will run"
-        self._after_change()
 
     def quit_warning(self) -> str:
         """Why quitting now needs a second thought ("" when it does not); the app asks."""
