@@ -175,12 +175,12 @@ class MetricsPane(Pane):
     # ------------------------------------------------------------ live data
 
     def refresh_live(self) -> None:
-        if not self.is_mounted or not self._set_up:
+        if not self.is_mounted:
             return
         active = self.query_one("#mt-tabs", TabbedContent).active
         if active == "mt-metrics":
             self._show_metrics()
-        elif active == "mt-functions":
+        elif active == "mt-functions" and self._set_up:
             self._show_functions()
         elif active == "mt-scaling":
             self._show_scaling()
