@@ -266,6 +266,14 @@ async def _run_async(args: argparse.Namespace, session: Any, rb: Any, inputs: di
             for r in interrupted[:3]:
                 print(f"note: run {r.run_id} of {rb.id} did not finish ({r.status.value}); resume it with --resume {r.run_id}",
                       file=sys.stderr)
+            if env is not None and any(spec.suggest and spec.name not in inputs for spec in rb.inputs):
+                from cs_console.services.runbooks.input_suggestions import suggest_inputs
+
+                for name, suggested in (await suggest_inputs(rb, env)).items():
+                    if name not in inputs and suggested.value is not None:  # an --input always wins
+                        inputs[name] = suggested.value
+                        print(f"input {name} = {suggested.value} (suggested: {safe_text(suggested.why, 200)}; "
+                              f"--input {name}=V to choose)", file=sys.stderr)
             try:
                 run = await engine.start(inputs, dry_run=args.dry_run, incident_ref=args.incident)
             except EngineError as exc:

@@ -5,14 +5,36 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cs_console.domain.runbooks import templates
+from cs_console.domain.runbooks import expressions, templates
 from cs_console.domain.runbooks.inputs import ENV_REF_RE, InputError, convert
 from cs_console.domain.runbooks.loader_errors import LoadContext
 from cs_console.domain.runbooks.loader_fields import NAME_RE, read_str, read_str_list, reject_unknown
-from cs_console.domain.runbooks.schema import InputSpec, InputType
+from cs_console.domain.runbooks.schema import InputSpec, InputSuggestion, InputType
 from cs_console.domain.toml_lines import line_of
 
-INPUT_KEYS = {"name", "type", "prompt", "help", "required", "default", "pattern", "min", "max", "choices"}
+INPUT_KEYS = {"name", "type", "prompt", "help", "required", "default", "pattern", "min", "max", "choices", "suggest"}
+SUGGEST_KEYS = {"console", "value", "why"}
+# Calls whose result a suggestion may read: the console's own sources, read-only and quick.
+SUGGEST_CALLS = ("metrics", "health", "functions", "backups")
+
+
+def _parse_suggest(ctx: LoadContext, raw: Any, path: str, disp: str) -> InputSuggestion:
+    if not isinstance(raw, dict):
+        raise ctx.fail(path, disp, "a table: console = \"metrics\", value = \"<expression over value>\", why = \"...\"")
+    reject_unknown(ctx, raw, SUGGEST_KEYS, path, disp)
+    call = raw.get("console")
+    if call not in SUGGEST_CALLS:
+        raise ctx.fail(f"{path}.console", f"{disp}.console", "one of " + ", ".join(SUGGEST_CALLS))
+    value = raw.get("value")
+    if not isinstance(value, str):
+        raise ctx.fail(f"{path}.value", f"{disp}.value", "an expression string over `value` (the call's result)")
+    try:
+        unknown = expressions.names_used(value) - {"value", "true", "false"}
+    except expressions.ExpressionError as exc:
+        raise ctx.fail(f"{path}.value", f"{disp}.value", str(exc)) from None
+    if unknown:
+        raise ctx.fail(f"{path}.value", f"{disp}.value", f"an expression over `value` only (unknown: {', '.join(sorted(unknown))})")
+    return InputSuggestion(console=call, value=value, why=read_str(ctx, raw, "why", path, disp))
 
 
 def parse_input(ctx: LoadContext, raw: Any, i: int, *, path: str | None = None, disp: str | None = None, named: bool = True) -> InputSpec:
@@ -69,5 +91,10 @@ def parse_input(ctx: LoadContext, raw: Any, i: int, *, path: str | None = None, 
             convert(spec, default)
         except InputError as exc:
             raise ctx.fail(f"{path}.default", f"{disp}.default", exc.expected) from None
-    return InputSpec(**{**{f: getattr(spec, f) for f in spec.__slots__}, "default": default})
+    suggest = None
+    if "suggest" in raw:
+        if not named or itype is InputType.SECRET:
+            raise ctx.fail(f"{path}.suggest", f"{disp}.suggest", "no suggestion here (only on a runbook's non-secret inputs)")
+        suggest = _parse_suggest(ctx, raw["suggest"], f"{path}.suggest", f"{disp}.suggest")
+    return InputSpec(**{**{f: getattr(spec, f) for f in spec.__slots__}, "default": default, "suggest": suggest})
 

@@ -127,6 +127,19 @@ class Transaction(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class InputSuggestion:
+    """`[inputs.suggest]`: a default taken from what the console sees now, not a fixed number.
+
+    `console` is a read-only console call (metrics, health, ...); `value` an expression over its
+    result (`value`) giving the suggested input, or None for "no suggestion" (the default stays).
+    """
+
+    console: str
+    value: str
+    why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class InputSpec:
     name: str
     type: InputType = InputType.STRING
@@ -139,6 +152,7 @@ class InputSpec:
     max: float | None = None
     choices: tuple[str, ...] = ()
     line: int | None = None
+    suggest: InputSuggestion | None = None
 
     @property
     def secret(self) -> bool:

@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from cs_console.domain.runbooks.guard import window_status
 from cs_console.domain.runbooks.schema import GROUPS, Risk, Runbook
 from cs_console.domain.safe_text import safe_text
+from cs_console.services.runbooks.input_suggestions import suggest_inputs
 from cs_console.tui.pane import Pane
 from cs_console.tui.panes import runbooks_team as team
 
@@ -326,11 +327,13 @@ class RunbooksPane(Pane):
         from cs_console.tui.screens.runbook_start import WizardRequest
 
         incidents, preselect = await self._open_incidents()
+        suggestions = await suggest_inputs(rb, self.console.env) if any(spec.suggest for spec in rb.inputs) else {}
         ws = window_status(rb, self.console.session.profile.maintenance, self._now())
         message = f"Outside the maintenance window: {ws.message}. Mutating steps need the extra phrase {rb.id!r}." \
             if ws.applies and not ws.inside and not dry_run else ""
         request = await self.app.push_screen_wait(
-            RunbookStartScreen(rb, dry_run=dry_run, incidents=incidents, incident_ref=preselect, window_message=message, values=values)
+            RunbookStartScreen(rb, dry_run=dry_run, incidents=incidents, incident_ref=preselect, window_message=message, values=values,
+                               suggestions=suggestions)
         )
         if request is None:
             return

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 from cs_console.domain.runbooks.inputs import InputError, resolve_inputs
 from cs_console.domain.runbooks.schema import InputType, Runbook
 from cs_console.domain.safe_text import safe_text
+from cs_console.services.runbooks.input_suggestions import Suggested
 from cs_console.services.runbooks.runs import InterruptedRun
 
 NO_INCIDENT = "__none__"
@@ -75,11 +76,14 @@ class RunbookStartScreen(ModalScreen[StartRequest | None]):
     ]
 
     def __init__(self, runbook: Runbook, *, dry_run: bool = False, incidents: list[tuple[str, str]] | None = None,
-                 incident_ref: str | None = None, window_message: str = "", values: dict[str, str] | None = None) -> None:
-        """values: inputs pre-filled (a drill-down from the Overview), over the defaults."""
+                 incident_ref: str | None = None, window_message: str = "", values: dict[str, str] | None = None,
+                 suggestions: dict[str, Suggested] | None = None) -> None:
+        """values: inputs pre-filled (a drill-down from the Overview), over the suggestions
+        (`[inputs.suggest]`, read from the console now), over the defaults."""
         super().__init__()
         self.runbook = runbook
         self._values = values or {}
+        self._suggestions = {name: s for name, s in (suggestions or {}).items() if s.value is not None}
         self._dry_run = dry_run
         self._incidents = incidents or []
         self._incident_ref = incident_ref
@@ -96,9 +100,14 @@ class RunbookStartScreen(ModalScreen[StartRequest | None]):
                     yield Static(Content(safe_text(self._window_message, 300)), classes="rbs-window")
                 for spec in rb.inputs:
                     yield Static(Content(safe_text(_input_label(spec), 200)), classes="rbs-label")
-                    default = self._values.get(spec.name, "" if spec.default is None else str(spec.default))
+                    fixed = "" if spec.default is None else str(spec.default)
+                    suggested = self._suggestions.get(spec.name)
+                    default = self._values.get(spec.name, suggested.value if suggested else fixed)
                     yield Input(value=default, placeholder=spec.help or spec.name, id=f"rbs-in-{spec.name}",
                                 classes="rbs-input", select_on_focus=False)
+                    if suggested and spec.name not in self._values:
+                        note = f"suggested {suggested.value}" + (f" (default {fixed})" if fixed else "") + f": {suggested.why}"
+                        yield Static(Content(safe_text(note, 300)), classes="rbs-suggest", id=f"rbs-suggest-{spec.name}")
                     if spec.help:
                         yield Static(Content(safe_text(spec.help, 300)), classes="rbs-help")
                 yield Static(Content("Link to the incident (its timeline receives every step)"), classes="rbs-label")
