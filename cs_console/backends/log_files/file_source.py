@@ -5,7 +5,9 @@ stays responsive. `tail=N` starts at the last N lines (found by counting
 newlines backwards); with `backfill=True` the newest chunk is parsed first and
 older chunks follow as `Backfill` batches. Following polls the path: a new
 inode is a rotation (the old file is drained, the new one read from 0), a
-smaller size a truncation (read again from 0).
+smaller size a truncation (read again from 0). Nothing is lost at either: the old file
+is read on while its writer may still add to it, and after `copytruncate` the copy is
+read on from where we were (see `_follow`, rotation.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +23,7 @@ from pathlib import Path
 from cs_console.backends.log_files.line_source import FOLLOW_CHUNK, READ_CHUNK, THREAD_PARSE_BYTES, LineSource
 from cs_console.backends.log_files.lines import MAX_LINE_BYTES, FileLines, LineSplitter
 from cs_console.backends.log_files.pipes import stream_batches
+from cs_console.backends.log_files.rotation import find_copy, rewritten, tail_mark
 from cs_console.domain.clock import Clock, SystemClock
 from cs_console.domain.log_buffer import Backfill
 from cs_console.domain.log_record import LogRecord
@@ -28,6 +32,21 @@ from cs_console.domain.sources import SourceState, SourceStatus
 
 FIRST_SCREEN_CHUNK = 64 << 10  # a few hundred lines: more than a screen
 POLL_INTERVAL_S = 0.05
+ROTATED_QUIET_S = 10.0  # a file rotated away is read on until it has been quiet this long
+
+
+class _Held:
+    """A file being read: its own descriptor, where we are, its partial line."""
+
+    def __init__(self, fd: int, ident: tuple[int, int], splitter: LineSplitter, lines: FileLines | None, pos: int) -> None:
+        self.fd, self.ident, self.splitter, self.lines, self.pos = fd, ident, splitter, lines, pos
+        self.mark = tail_mark(fd, pos)
+        self.changed_at = time.monotonic()
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
 
 
 class LocalLogSourceError(ValueError):
@@ -110,49 +129,99 @@ class FileLogSource(LineSource):
                 if rest:
                     yield rest
                 return
-            ident: tuple[int, int] | None = (st.st_dev, st.st_ino)
+            async for batch in self._follow(fd, (st.st_dev, st.st_ino), splitter, since):
+                yield batch
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    async def _follow(
+        self, fd: int, ident: tuple[int, int], splitter: LineSplitter, since: datetime | None
+    ) -> AsyncIterator[list[LogRecord]]:
+        """Follow the path: appends, rotation, truncation. `fd` stays the caller's to close.
+
+        A file rotated away is read on until it has been quiet for ROTATED_QUIET_S (its
+        writer may add lines, or finish a half line, before it reopens the path); a
+        truncation (or a rewrite past what was read) after `copytruncate` is read on
+        from the copy first (rotation.find_copy), so nothing is lost or read twice."""
+        held: _Held | None = _Held(os.dup(fd), ident, splitter, self._lines, self._pos)
+        rotated: list[_Held] = []
+        try:
             while True:
                 await asyncio.sleep(self.poll_interval)
-                if fd < 0:  # rotated away and the new file was not there yet
+                for old in list(rotated):
+                    async for batch in self._drain(old, since):
+                        yield batch
+                    if time.monotonic() - old.changed_at > ROTATED_QUIET_S:
+                        rest = self._flush(old, since)
+                        rotated.remove(old)
+                        old.close()
+                        if rest:
+                            yield rest
+                if held is None:  # rotated away and the new file was not there yet
                     try:
-                        fd, st = self._open()
+                        new_fd, st = self._open()
                     except LocalLogSourceError:
                         continue
                     self._reopen_waiting = False
-                    ident = (st.st_dev, st.st_ino)
                     self.rotations += 1
-                    self._pos = 0
-                    self._lines = FileLines(fd)  # the old file's reader lives on with its records
+                    held = _Held(new_fd, (st.st_dev, st.st_ino), LineSplitter(self.max_line), FileLines(new_fd), 0)
                 try:
                     now_st = os.stat(self.path)
                     path_ident: tuple[int, int] | None = (now_st.st_dev, now_st.st_ino)
                 except OSError:
                     path_ident = None
-                # Drain what was appended to the file we hold (also after a rotation).
-                async for batch in self._read_forward(fd, self._pos, splitter, since):
+                if rewritten(held.fd, held.pos, held.mark):
+                    async for batch in self._after_rewrite(held, since):
+                        yield batch
+                async for batch in self._drain(held, since):  # also what the old file gained
                     yield batch
-                if path_ident is not None and path_ident != ident:
-                    rest = self._since(self._parse(splitter.flush(), splitter.refs), since)
-                    if rest:
-                        yield rest
-                    os.close(fd)
-                    fd = -1
+                if path_ident is not None and path_ident != held.ident:
+                    rotated.append(held)
+                    held = None
                     self._reopen_waiting = True
                     continue
                 self._reopen_waiting = path_ident is None
-                if os.fstat(fd).st_size < self._pos:
-                    # Truncated in place (copytruncate, `> file`): start again at 0.
-                    self.truncations += 1
-                    splitter.reset()
-                    if self._lines is not None:
-                        self._lines.valid = False  # old offsets now point at new text
-                    self._lines = FileLines(fd)
-                    async for batch in self._read_forward(fd, 0, splitter, since):
-                        yield batch
                 self._mark(caught_up=True)
         finally:
-            if fd >= 0:
-                os.close(fd)
+            for h in [*rotated, *([held] if held else [])]:
+                h.close()
+
+    async def _drain(self, held: "_Held", since: datetime | None) -> AsyncIterator[list[LogRecord]]:
+        if os.fstat(held.fd).st_size <= held.pos:
+            return
+        self._lines = held.lines
+        async for batch in self._read_forward(held.fd, held.pos, held.splitter, since):
+            held.pos = self._pos
+            yield batch
+        held.pos = self._pos
+        held.changed_at = time.monotonic()
+        held.mark = tail_mark(held.fd, held.pos)
+
+    def _flush(self, held: "_Held", since: datetime | None) -> list[LogRecord]:
+        self._lines = held.lines
+        return self._since(self._parse(held.splitter.flush(), held.splitter.refs), since)
+
+    async def _after_rewrite(self, held: "_Held", since: datetime | None) -> AsyncIterator[list[LogRecord]]:
+        """Truncated, or rewritten past held.pos: read the copy on from there if there is
+        one (copytruncate), then the file again from 0."""
+        copy = find_copy(self.path, held.pos, held.mark, exclude=held.ident)
+        if copy is not None:
+            self.rotations += 1
+            the_copy = _Held(copy, held.ident, held.splitter, FileLines(copy), held.pos)
+            async for batch in self._drain(the_copy, since):
+                yield batch
+            rest = self._flush(the_copy, since)
+            the_copy.close()
+            if rest:
+                yield rest
+        else:
+            self.truncations += 1
+            if held.lines is not None:
+                held.lines.valid = False  # old offsets now point at new text
+        held.splitter.reset()
+        held.lines = FileLines(held.fd)
+        held.pos, held.mark = 0, b""
 
     async def _read_forward(self, fd: int, pos: int, splitter: LineSplitter, since: datetime | None) -> AsyncIterator[list[LogRecord]]:
         """Read from `pos` to the current end in big chunks; leaves self._pos at the end."""

@@ -1,16 +1,21 @@
 """A log file followed through its line index: what the Logs pane shows for `file:PATH`.
 
-`IndexedLogFile.lines` is the `FilteredLogs` the pane reads (an
-`IndexedLogLines`); `poll()` keeps it current:
+`IndexedLogFile.lines` is the `FilteredLogs` the pane reads (a `RotatedLogLines`
+over one `IndexedLogLines` per file); `poll()` keeps it current:
 
 - growth: new complete lines are indexed and filtered (a big backlog, such as
   the whole file on the first poll, is indexed in a thread);
 - an unterminated last line is taken as a line once the file has not changed
   for `SETTLE_SECONDS` (a writer that never ends its last line), and indexed
   again if it grows;
-- truncation (size below what was indexed): the index starts again from 0;
-- rotation (the path names another inode): what the old file gained is taken,
-  then the new file is shown from its start; a missing path is waited for.
+- rotation (the path names another inode): the old file's lines stay on screen
+  and the old file is read on (its writer may add lines, or finish a half line,
+  before it reopens the path); the new file's lines follow; a missing path is
+  waited for;
+- truncation, or a rewrite past what was read (rotation.rewritten): after
+  `copytruncate` the copy is found and read from where we were (nothing written
+  since the last poll is lost), and the file is shown again from its start after
+  it; without a copy the old lines are gone and the file starts again from 0.
 
     log = IndexedLogFile(path, now=clock.now)      raises LocalLogSourceError
     await log.poll() -> int                        new matches
@@ -31,6 +36,8 @@ from pathlib import Path
 from cs_console.backends.log_files.file_source import LocalLogSourceError, open_log_file
 from cs_console.backends.log_files.indexed_lines import IndexedLogLines
 from cs_console.backends.log_files.line_index import LineIndex
+from cs_console.backends.log_files.rotated_lines import RotatedLogLines
+from cs_console.backends.log_files.rotation import find_copy, rewritten, tail_mark
 from cs_console.domain.log_parsing import LineParser
 from cs_console.domain.safe_text import safe_text
 from cs_console.domain.sources import SourceState, SourceStatus
@@ -56,7 +63,7 @@ class IndexedLogFile:
         self._full_task: asyncio.Future[object] | None = None
         try:
             tail_start = _tail_start(fd, st.st_size) if st.st_size > TAIL_FIRST_BYTES else 0
-            self.lines = IndexedLogLines(LineIndex(fd, start=tail_start), now=now, parser=LineParser("file"))
+            self.lines = RotatedLogLines(IndexedLogLines(LineIndex(fd, start=tail_start), now=now, parser=LineParser("file")))
             if tail_start:
                 # Levels after the newlines (warm_levels, between polls): "every line indexed"
                 # does not wait for them, and a level filter reads whatever is left at once.
@@ -66,16 +73,18 @@ class IndexedLogFile:
         self._ident: tuple[int, int] = (st.st_dev, st.st_ino)
         self.indexing = True
         self._indexed_at = 0.0
+        self._now = now
         self.rotations = 0
-        self._old_truncations = 0
+        self._truncations = 0  # rewrites with no copy to read the old text from
         self.waiting = False
         self.error: str | None = None
-        self._tail_size = -1  # size when an unterminated last line was first seen
-        self._tail_since = 0.0
+        self._settling: dict[int, list[float]] = {}  # per file: when an unterminated last line was first seen
+        self._mark = b""  # the last bytes indexed (rotation.rewritten)
+        self._mark_end = 0
 
     @property
     def truncations(self) -> int:
-        return self._old_truncations + self.lines.index.truncations
+        return self._truncations + self.lines.index.truncations
 
     async def poll(self) -> int:
         """Index and filter what the file gained; follow a truncation or a rotation."""
@@ -108,19 +117,25 @@ class IndexedLogFile:
         return self.lines.apply(got)
 
     async def _poll(self) -> int:
-        index = self.lines.index
+        added = 0
         try:
+            if not self.indexing and rewritten(self.lines.index.fd, self.lines.index.end, self._mark):
+                added += await self._follow_rewrite()
+            index = self.lines.index
             size = os.fstat(index.fd).st_size
             if abs(size - index.end) > THREAD_BYTES:
                 got = await asyncio.to_thread(index.update)
             else:
                 got = index.update()
+            added += self.lines.apply(got)
+            added += self._settle(self.lines.current, size)
+            added += self._follow_rotated()
         except OSError as exc:
             self.error = safe_text(exc.strerror or str(exc), 120)
-            return 0
+            return added
         self.error = None
-        added = self.lines.apply(got)
-        added += self._settle_last_line(size)
+        if index.end != self._mark_end:
+            self._mark, self._mark_end = tail_mark(index.fd, index.end), index.end
         if self.indexing:
             self.indexing = False
             self._indexed_at = time.monotonic()
@@ -128,18 +143,66 @@ class IndexedLogFile:
             index.warm_levels()  # while nobody is filtering: the CPU is theirs first
         return added + await self._follow_rotation()
 
-    def _settle_last_line(self, size: int) -> int:
-        index = self.lines.index
+    def _settle(self, seg: IndexedLogLines, size: int) -> int:
+        """An unterminated last line is taken once the file has not changed for SETTLE_SECONDS."""
+        index = seg.index
+        state = self._settling.setdefault(id(seg), [-1, 0.0])  # [size first seen, when]
         if size <= index.end:
-            self._tail_size = -1
+            state[0] = -1
             return 0
         now = time.monotonic()
-        if size != self._tail_size:
-            self._tail_size, self._tail_since = size, now
+        if size != state[0]:
+            state[0], state[1] = size, now
             return 0
-        if now - self._tail_since < SETTLE_SECONDS:
+        if now - state[1] < SETTLE_SECONDS:
             return 0
-        return self.lines.apply(index.update(final=True))
+        return seg.apply(index.update(final=True))
+
+    def _follow_rotated(self) -> int:
+        """Files rotated away are read on: a writer may still hold one (until it reopens the
+        path), and a half-written last line is finished there."""
+        added = 0
+        for seg in self.lines.segments[:-1]:
+            index = seg.index
+            size = os.fstat(index.fd).st_size
+            if size == index.end:
+                continue
+            got = seg.apply(index.update()) + self._settle(seg, size)
+            if got:
+                self.lines.moved()  # rows before the newest file's
+            added += got
+        return added
+
+    async def _follow_rewrite(self) -> int:
+        """The file was truncated (or rewritten past what was read). After `copytruncate`
+        the copy holds what was written since the last poll: the lines so far stay, read
+        from the copy, and the file is shown again from its start after them."""
+        index = self.lines.index
+        try:
+            fd, st = open_log_file(self.path)
+        except LocalLogSourceError:
+            return 0  # the path is gone too: the rotation check waits for it
+        copy = find_copy(self.path, index.end, self._mark, exclude=(st.st_dev, st.st_ino))
+        try:
+            new = IndexedLogLines(LineIndex(fd), now=self._now, parser=LineParser("file"))
+        finally:
+            os.close(fd)
+        self._ident = (st.st_dev, st.st_ino)
+        self._mark, self._mark_end = b"", 0
+        old = self.lines.current
+        if copy is None:
+            self._truncations += 1
+            self._settling.pop(id(old), None)
+            self.lines.replace_current(new)  # the old text is gone: nothing left to read it from
+            return 0
+        try:
+            index.repoint(copy)
+        finally:
+            os.close(copy)
+        self.rotations += 1
+        added = old.apply(index.update())  # what was written after our last read
+        self.lines.rotate(new)
+        return added
 
     async def _follow_rotation(self) -> int:
         try:
@@ -150,23 +213,24 @@ class IndexedLogFile:
         if (st.st_dev, st.st_ino) == self._ident:
             self.waiting = False
             return 0
-        added = self.lines.apply(self.lines.index.update(final=True))  # the old file's last lines
         try:
             fd, st = open_log_file(self.path)
         except LocalLogSourceError:
             self.waiting = True
-            return added
+            return 0
         try:
-            new = LineIndex(fd)
+            new = IndexedLogLines(LineIndex(fd), now=self._now, parser=LineParser("file"))
         finally:
             os.close(fd)
-        self._old_truncations += self.lines.index.truncations
-        self.lines.replace_index(new)
+        # The old file stays on screen and is read on (_follow_rotated): nothing its
+        # writer adds before reopening the path is lost, a half line is finished there.
+        self.lines.rotate(new)
         self._ident = (st.st_dev, st.st_ino)
+        self._mark, self._mark_end = b"", 0
         self.rotations += 1
         self.waiting = False
-        got = await asyncio.to_thread(new.update) if st.st_size > THREAD_BYTES else new.update()
-        return added + self.lines.apply(got)
+        got = await asyncio.to_thread(new.index.update) if st.st_size > THREAD_BYTES else new.index.update()
+        return self.lines.apply(got)
 
     def lag_seconds(self) -> float | None:
         return None if self.indexing else 0.0
@@ -184,7 +248,7 @@ class IndexedLogFile:
         return SourceStatus("logs", SourceState.UP, detail)
 
     def close(self) -> None:
-        self.lines.index.close()
+        self.lines.close()
         if self._full is not None:
             self._full.close()
 

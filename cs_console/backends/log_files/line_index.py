@@ -13,6 +13,7 @@ console; pread just returns fewer bytes.
     index.update(final=False) -> Update    new lines since the last call; a
                                            truncation starts the index again from 0
     len(index), index.end                  complete lines, bytes indexed
+    index.repoint(fd)                      read a copy of the same bytes from now on (copytruncate)
     index.raw(i) -> bytes                  line i without its newline (and a final \\r),
                                            at most max_line bytes
     index.text(i) -> str                   decoded (bad UTF-8 as \\xNN), a cut line marked
@@ -112,6 +113,15 @@ class LineIndex:
         fd, self.fd = self.fd, -1
         if fd >= 0:
             os.close(fd)
+
+    def repoint(self, fd: int) -> None:
+        """Read from `fd` (a dup is kept) from now on: a copy holding the same bytes so far
+        (what `copytruncate` left), so every offset, level and time stays valid."""
+        new = os.dup(fd)
+        os.set_inheritable(new, False)
+        old, self.fd = self.fd, new
+        if old >= 0:
+            os.close(old)
 
     def __del__(self) -> None:
         try:
