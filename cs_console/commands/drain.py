@@ -101,6 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
         except (OSError, ssl.SSLError) as exc:
             return _fail(f"TLS certificate/key: {getattr(exc, 'strerror', None) or exc}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # httpx logs every request at INFO: the demo's poster would print a line per batch.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     store = args.store or (profile.drain if profile.drain != "off" else "local")
     if not is_loopback(host):
         how = "TLS on" if ssl_context else "NO TLS: put it behind a TLS proxy or give --tls-cert/--tls-key"
