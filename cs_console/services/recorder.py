@@ -14,12 +14,19 @@ It records:
 
 Writing is the sink's business (stores.recording_store.RecordingWriter: a queue and
 a thread); every call here returns at once, so the UI loop never waits on the disk.
+
+Its problems are the operator's to know, never a reason to stop the console: a file that
+cannot be opened (tried again every SINK_RETRY_S), a write that fails (disk full, unwritable:
+the sink's `error`), an incident store that cannot be read (the team PostgreSQL down: what was
+known open stays open), a log source that fails. `problem` says the current one ('' when
+none); the console shows it and says when it is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +43,7 @@ POST_ROLL_S = 300.0  # clock seconds still recorded after the last incident clos
 PRE_ROLL_FRAMES = 4000
 INCIDENT_POLL_S = 5.0  # wall seconds between asks of the incident store
 AUDIT_POLL_S = 1.0
+SINK_RETRY_S = 30.0  # wall seconds between attempts to open a recording that failed to open
 
 
 class RecordingSink(Protocol):
@@ -46,6 +54,9 @@ class RecordingSink(Protocol):
     def last_logs(self) -> float | None: ...
 
     def close(self, timeout: float = 5.0) -> None: ...
+
+    @property
+    def error(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class Recorder:
         self, clock: Clock, sink_factory: Callable[[], RecordingSink], *, ring_hours: float = 0.0,
         incidents: Callable[[], Awaitable[list[OpenIncident]]] | None = None,
         audit_path: Path | None = None, log_source: Callable[[], Any] | None = None,
-        span_type: Callable[..., Any] | None = None,
+        span_type: Callable[..., Any] | None = None, sink_retry_s: float = SINK_RETRY_S,
     ) -> None:
         self.clock = clock
         self._sink_factory = sink_factory
@@ -80,8 +91,12 @@ class Recorder:
         self._log_task: asyncio.Task[None] | None = None
         self._sampler = LogSampler()
         self._logged_to: float | None = None  # the newest logs second handed to the sink
-        self.error = ""
+        self._problems: dict[str, str] = {}  # part -> what is wrong with it now
+        self._sink_retry_s = sink_retry_s
+        self._sink_retry_at = 0.0
+        self._sink_failure = ""  # why the recording would not open ('' once it did)
         self.frames = 0
+        self.lost = 0  # frames pushed out of memory while the recording would not open
 
     # ------------------------------------------------------------ state
 
@@ -97,17 +112,42 @@ class Recorder:
     def sink(self) -> RecordingSink | None:
         return self._sink
 
+    @property
+    def problem(self) -> str:
+        """What keeps the recording from being whole right now ('' when nothing does)."""
+        parts = list(self._problems.values())
+        if self._sink is not None and self._sink.error:
+            parts.insert(0, f"flight recorder: {self._sink.error}")
+        elif self._sink is None and self._sink_failure and self.active:
+            lost = f", {self.lost} lost" if self.lost else ""
+            parts.insert(0, f"{self._sink_failure} · {len(self._pre_roll)} frames held{lost}, tried again every {self._sink_retry_s:.0f} s")
+        return " · ".join(parts)
+
+    @property
+    def error(self) -> str:  # the name earlier callers used
+        return self.problem
+
+    def _said(self, part: str, problem: str = "") -> None:
+        """Set (or, with '', clear) the problem of one part of the recorder."""
+        if problem:
+            self._problems[part] = problem[:200]
+        else:
+            self._problems.pop(part, None)
+
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
     def _emit(self, kind: str, t: float, payload: dict[str, Any]) -> None:
-        if not self.active:
-            self._pre_roll.append((kind, t, payload))
-            while self._pre_roll and t - self._pre_roll[0][1] > PRE_ROLL_S:
-                self._pre_roll.popleft()
-            return
-        sink = self._open_sink()
+        active = self.active
+        sink = self._open_sink() if active else None
         if sink is None:
+            # Not recording (the pre-roll), or the file will not open: held in memory, bounded,
+            # and written once it opens (a frame pushed out while recording is counted lost).
+            if active and len(self._pre_roll) == self._pre_roll.maxlen:
+                self.lost += 1
+            self._pre_roll.append((kind, t, payload))
+            while not active and self._pre_roll and t - self._pre_roll[0][1] > PRE_ROLL_S:
+                self._pre_roll.popleft()
             return
         while self._pre_roll:
             sink.put(*self._pre_roll.popleft())
@@ -117,11 +157,15 @@ class Recorder:
 
     def _open_sink(self) -> RecordingSink | None:
         if self._sink is None:
+            if time.monotonic() < self._sink_retry_at:
+                return None
             try:
                 self._sink = self._sink_factory()
             except Exception as exc:  # noqa: BLE001 - a recording that cannot open must not stop the console
-                self.error = f"flight recorder off: {exc}"[:160]
+                self._sink_retry_at = time.monotonic() + self._sink_retry_s
+                self._sink_failure = f"flight recorder off: cannot open the recording: {type(exc).__name__}: {exc}"[:200]
                 return None
+            self._sink_failure = ""
         return self._sink
 
     # ------------------------------------------------------------ fed by the monitor
@@ -186,10 +230,11 @@ class Recorder:
                     await self.refresh_incidents()
                 self.tail_audit()
                 self._follow_logs()
+                self._said("run")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the recorder reports, the console goes on
-                self.error = f"flight recorder: {type(exc).__name__}: {exc}"[:160]
+                self._said("run", f"flight recorder: {type(exc).__name__}: {exc}")
             ticks += 1
             await asyncio.sleep(AUDIT_POLL_S)
 
@@ -199,8 +244,10 @@ class Recorder:
         try:
             found = {i.ref: i for i in await self._incidents()}
         except Exception as exc:  # noqa: BLE001 - the store down: keep what we knew
-            self.error = f"flight recorder: incidents not readable: {exc}"[:160]
+            known = ", ".join(self.open_incidents) or "none"
+            self._said("incidents", f"flight recorder: incidents not readable ({type(exc).__name__}: {exc}); recording as open: {known}")
             return
+        self._said("incidents")
         now = self._now()
         for ref, inc in found.items():
             if ref not in self.open_incidents:
@@ -265,11 +312,12 @@ class Recorder:
         try:
             source = self._log_source()
             async for batch in source.records(self.log_since(), True):
+                self._said("logs")
                 self.observe_logs(batch)  # an empty batch still closes the seconds the clock has left
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the console's own Logs pane says more
-            self.error = f"flight recorder: logs not followed: {type(exc).__name__}: {exc}"[:160]
+            self._said("logs", f"flight recorder: logs not followed: {type(exc).__name__}: {exc}")
             await asyncio.sleep(5.0)  # not a retry every second against a failing source
 
     async def aclose(self) -> None:

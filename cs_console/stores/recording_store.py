@@ -17,6 +17,12 @@ everything queued in one transaction per batch (every ``flush_s`` seconds).
 Bounded per hour: each hour of recorded time has a byte budget; past 80 % of it
 log frames are dropped, past all of it every frame but incidents (the drops are
 counted in the ``hours`` table and the replay says so).
+
+A write that fails (disk full, a file made unwritable, a lock held too long) never stops
+the console nor the writer thread: the batch is counted as lost, ``error`` says why (the
+console shows it), the connection is opened again and the next batch tried; the first
+commit that succeeds clears ``error``. The queue is bounded, so a writer that cannot keep
+up drops (and counts) frames instead of growing without limit.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 MAX_BATCH = 5000  # frames in one transaction at most
+MAX_QUEUED = 50_000  # frames waiting for the writer at most (minutes of the busiest scenario)
+REOPEN_S = 2.0  # seconds between attempts to open the file again after a failure
 COMPRESS_OVER = 200  # bytes of JSON above which deflate pays for its header
 HOUR_BUDGET_BYTES = 40 * 1024 * 1024  # the issue's goal is <= 50 MB an hour
 RECORDING_SUFFIX = ".recording.sqlite3"
@@ -121,11 +129,14 @@ class RecordingWriter:
         self.hour_budget = hour_budget
         self.ring_hours = ring_hours
         self._queue: queue.SimpleQueue[tuple[str, float, Any] | None] = queue.SimpleQueue()
-        self.error = ""  # the last write problem, for the header's notes
+        self.error = ""  # the current write problem ('' once a commit succeeds): the console shows it
         self.written = 0
-        self.dropped = 0
+        self.dropped = 0  # frames over an hour's budget
+        self.lost = 0  # frames a failed write (or a full queue) could not keep
         self.cpu_s = 0.0  # CPU time of the writer thread (the benchmark reports it)
         self._hours: dict[int, int] = {}
+        self._spans: list[IncidentSpan] = []  # incident windows a failed batch could not write
+        self._why = "recording file not open"
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         conn = _connect(path)
         try:
@@ -151,7 +162,11 @@ class RecordingWriter:
     # ------------------------------------------------------------ caller side (any thread)
 
     def put(self, kind: str, t: float, payload: dict[str, Any]) -> None:
-        """Queue one frame; returns at once."""
+        """Queue one frame; returns at once (a full queue: the frame is lost and counted)."""
+        if self._queue.qsize() >= MAX_QUEUED:
+            self.lost += 1
+            self.error = f"recording falls behind: {self.lost} frames lost ({self.path.name})"
+            return
         self._queue.put((kind, t, payload))
 
     def incident(self, span: IncidentSpan) -> None:
@@ -172,26 +187,54 @@ class RecordingWriter:
     # ------------------------------------------------------------ writer thread
 
     def _run(self) -> None:
-        conn = _connect(self.path)
+        conn: sqlite3.Connection | None = None
         last_prune = 0.0
+        failed_at = 0.0
         try:
             while True:
                 batch, closing = self._take()
-                if batch:
+                if conn is None and (closing or time.monotonic() - failed_at >= REOPEN_S):
+                    try:
+                        conn = _connect(self.path)
+                    except sqlite3.Error as exc:  # removed, unwritable, not a database any more
+                        failed_at = time.monotonic()
+                        self._why = f"cannot open {self.path}: {exc}"
+                if batch and conn is None:
+                    self._keep_spans(batch)
+                    self._failed(self._why, sum(1 for kind, _t, _p in batch if kind != "@incident"))
+                elif batch and conn is not None:
                     began = time.thread_time()
-                    self._write(conn, batch)
+                    try:
+                        ok = self._write(conn, batch)
+                    except Exception as exc:  # noqa: BLE001 - the thread must outlive any one batch
+                        self._keep_spans(batch)
+                        self._failed(f"recording not written: {type(exc).__name__}: {exc}", len(batch))
+                        ok = False
                     self.cpu_s += time.thread_time() - began
-                if self.ring_hours > 0 and time.monotonic() - last_prune > 60:
+                    if not ok:  # a new connection for the next batch (the old one may be broken)
+                        conn.close()
+                        conn, failed_at = None, time.monotonic()
+                if conn is not None and self.ring_hours > 0 and time.monotonic() - last_prune > 60:
                     last_prune = time.monotonic()
                     self._prune(conn)
                 if closing:
                     return
         finally:
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass
-            conn.close()
+            if conn is not None:
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    pass
+                conn.close()
+
+    def _failed(self, why: str, frames: int) -> None:
+        self._why = why
+        self.lost += frames
+        self.error = f"{why} · {self.lost} frames lost"[:200]
+
+    def _keep_spans(self, batch: list[tuple[str, float, Any]]) -> None:
+        """An incident's window is written with the next batch that commits (the replay needs it)."""
+        self._spans.extend(payload for kind, _t, payload in batch if kind == "@incident")
 
     def _take(self) -> tuple[list[tuple[str, float, Any]], bool]:
         batch: list[tuple[str, float, Any]] = []
@@ -215,9 +258,10 @@ class RecordingWriter:
                         batch.append(rest)
             batch.append(item)
 
-    def _write(self, conn: sqlite3.Connection, batch: list[tuple[str, float, Any]]) -> None:
+    def _write(self, conn: sqlite3.Connection, batch: list[tuple[str, float, Any]]) -> bool:
+        """One transaction for the batch; False when it could not be committed (the batch is lost)."""
         rows: list[tuple[float, str, int, bytes]] = []
-        spans: list[IncidentSpan] = []
+        spans, self._spans = self._spans, []
         hours: dict[int, list[int]] = {}
         for kind, t, payload in batch:
             if kind == "@incident":
@@ -225,8 +269,8 @@ class RecordingWriter:
                 continue
             try:
                 z, body = encode(payload, self._redact)
-            except (TypeError, ValueError) as exc:
-                self.error = f"a {kind} frame could not be encoded: {exc}"[:160]
+            except (TypeError, ValueError):
+                self.lost += 1  # one odd frame is not a recording problem worth the header
                 continue
             hour = int(t // 3600)
             used = self._hours.get(hour, 0)
@@ -257,14 +301,19 @@ class RecordingWriter:
                     (hour, size, count, dropped),
                 )
             conn.execute("COMMIT")
-            self.written += len(rows)
-            self.error = ""
-        except sqlite3.Error as exc:
-            self.error = f"recording not written ({self.path.name}): {exc}"[:160]
+        except sqlite3.Error as exc:  # disk full, read-only, I/O error: said, the batch lost
+            for hour, (size, _count, _dropped) in hours.items():
+                self._hours[hour] = self._hours.get(hour, 0) - size
+            self._spans = spans + self._spans
+            self._failed(f"recording not written ({self.path.name}): {exc}", len(rows))
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+            return False
+        self.written += len(rows)
+        self.error = ""
+        return True
 
     def _prune(self, conn: sqlite3.Connection) -> None:
         """The ring: frames older than ring_hours go, unless an incident's window holds them."""

@@ -31,6 +31,7 @@ from cs_console.tui.panes.registry import PANES, PaneSpec
 from cs_console.tui.themes import choose_theme, load_themes
 from cs_console.tui.widgets.console_footer import ConsoleFooter
 from cs_console.tui.widgets.console_header import ConsoleHeader, PaneTabs, SourceDots, UtcClock
+from cs_console.tui.widgets.recorder_status import show_recorder
 
 
 def _pane_bindings() -> list[Binding]:
@@ -284,6 +285,7 @@ class ConsoleApp(App[int]):
         if self._shutting_down():
             return
         self._show_clock()
+        show_recorder(self)  # REC in the header; a recorder problem is said, the console goes on
         for pane in self.panes:
             if pane.is_mounted:
                 self._guarded(pane, pane.clock_tick)

@@ -1,5 +1,5 @@
 """The header: profile, environment (PRODUCTION stands out, DEMO labelled), read-only badge,
-one status dot per source, the pane tabs and a UTC clock.
+the flight recorder's REC badge, one status dot per source, the pane tabs and a UTC clock.
 
 Each part is its own small widget so a clock tick repaints a few cells, not the line.
 """
@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from cs_console.domain.safe_text import safe_text
 from cs_console.domain.sources import SourceState, SourceStatus
+from cs_console.tui.widgets.recorder_status import RecorderBadge
 
 _DOT_STYLE = {
     SourceState.UP: "$success",
@@ -88,6 +89,7 @@ class ConsoleHeader(Horizontal):
         if self._read_only:
             ro.add_class("on")
         yield ro
+        yield RecorderBadge()
         yield Static(Content(""), id="hdr-spacer")
         yield SourceDots(Content(""), id="hdr-dots")
         yield UtcClock(Content(""), id="hdr-clock")
