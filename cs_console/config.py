@@ -140,6 +140,11 @@ def _check_header(v: str) -> str | None:
     return None if re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$", v) else "an HTTP header name such as X-Drain-Secret"
 
 
+def _check_abs_dir(v: str) -> str | None:
+    # Absolute: a `~` or a relative path would name another directory for each engineer.
+    return None if v == "" or v.startswith("/") else "an absolute directory path, e.g. /srv/cs-console/backups"
+
+
 def _check_positive(v: float) -> str | None:
     return None if v > 0 else "a number greater than 0"
 
@@ -198,6 +203,7 @@ class Profile:
     second_person_approval: str = _setting(("auto", "irreversible", "guarded", "marked", "off"), "auto",
                                            "two-person rule: auto = marked steps + irreversible steps in production; off waives it (audited)")
     approval_max_age_minutes: int = _setting(int, 30, "how long a second person's approval stays valid", lambda v: None if 1 <= v <= 1440 else "minutes from 1 to 1440")
+    backups_dir: str = _setting(str, "", "where runbooks write backups ({{paths.backups}}; default <state dir>/backups); team mode: a directory the team shares, so whoever takes a run over finds its backups", _check_abs_dir)
     record_ring_hours: float = _setting(float, 0.0, "flight recorder: also record outside incidents, keeping the last N hours (0: only while an incident is open)", lambda v: None if 0 <= v <= 168 else "a number of hours from 0 to 168")
     refresh: dict[str, float] = field(default_factory=lambda: {k: s.default for k, s in REFRESH_FIELDS.items()})
     thresholds: dict[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))

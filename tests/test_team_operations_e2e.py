@@ -6,12 +6,15 @@
    console runs the restore once; the team audit has both people.
 2. Alice runs it again and is SIGKILLed in the middle of the restore. Bob sees the run (owner
    gone), takes it over (typed run id; audited with both names); the interrupted restore is
-   `unknown`. Bob decides (not done), Alice approves Bob's re-run, the run finishes.
+   `unknown`. Bob decides (not done), Alice approves Bob's re-run, the run finishes. The run's
+   backups directory (`backups_dir`, a directory of the team's group) is the same for Bob: the
+   restore's preconditions find Alice's safety backup there, nothing is copied.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import grp
 import json
 import os
 import pwd
@@ -35,6 +38,7 @@ pytestmark = [pytest.mark.postgres,
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = {"alice": ("csops-alice", "203.0.113.7"), "bob": ("csops-bob", "198.51.100.2")}
+TEAM_GROUP = "csops-team"  # the engineers' group: it owns the shared backups directory
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -97,19 +101,29 @@ def _site_for_others(scratch: Path) -> str:
 PYTHON = _interpreter_for_others()
 
 
+def _ensure_group(name: str) -> int:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        subprocess.run(["groupadd", name], check=True, capture_output=True)
+        return grp.getgrnam(name).gr_gid
+
+
 def _ensure_user(name: str) -> pwd.struct_passwd:
     try:
-        return pwd.getpwnam(name)
+        pwd.getpwnam(name)
     except KeyError:
         subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", name], check=True, capture_output=True)
-        return pwd.getpwnam(name)
+    subprocess.run(["usermod", "--append", "--groups", TEAM_GROUP, name], check=True, capture_output=True)
+    return pwd.getpwnam(name)
 
 
 class Console:
     """One engineer: an OS user with their own config and state dirs, connecting from their own SSH client."""
 
-    def __init__(self, who: str, base: Path, db_dsn: str, team_dsn: str) -> None:
+    def __init__(self, who: str, base: Path, db_dsn: str, team_dsn: str, backups: Path | None) -> None:
         login, self.ssh_client = PEOPLE[who]
+        self.team_gid = _ensure_group(TEAM_GROUP)
         self.pw = _ensure_user(login)
         self.home = base / who
         self.home.mkdir(mode=0o700)
@@ -117,7 +131,8 @@ class Console:
         self.config = self.home / "config" / "config.toml"
         self.config.write_text(
             'default_profile = "prod"\n[profiles.prod]\nenvironment = "production"\n'
-            f'db_dsn = "{db_dsn}"\nstore = "postgres"\nteam_dsn = "{team_dsn}"\n', encoding="utf-8")
+            f'db_dsn = "{db_dsn}"\nstore = "postgres"\nteam_dsn = "{team_dsn}"\n'
+            + (f'backups_dir = "{backups}"\n' if backups else ""), encoding="utf-8")
         self.config.chmod(0o600)
         for path in [self.home, *self.home.rglob("*")]:
             os.chown(path, self.pw.pw_uid, self.pw.pw_gid)
@@ -137,11 +152,11 @@ class Console:
 
     def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.argv(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=self.env(),
-                              user=self.pw.pw_uid, group=self.pw.pw_gid, extra_groups=[])
+                              user=self.pw.pw_uid, group=self.pw.pw_gid, extra_groups=[self.team_gid])
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(self.argv(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=self.env(), user=self.pw.pw_uid, group=self.pw.pw_gid, extra_groups=[])
+                                env=self.env(), user=self.pw.pw_uid, group=self.pw.pw_gid, extra_groups=[self.team_gid])
 
 
 def _out(r: subprocess.CompletedProcess[str]) -> str:
@@ -194,8 +209,13 @@ def _fill_target(pg, db: str) -> None:
 def test_two_people_one_restore_then_a_take_over(pg, team) -> None:
     names, base, backup = team
     tgt = names["tgt"]
-    alice = Console("alice", base, pg.dsn, pg.dsn_for(names["team"]))
-    bob = Console("bob", base, pg.dsn, pg.dsn_for(names["team"]))
+    backups = base / "team-backups"  # the team's: group-owned, setgid, no access for others
+    alice = Console("alice", base, pg.dsn, pg.dsn_for(names["team"]), backups)
+    # Bob's own profile names no backups_dir (his would be his state dir): a run keeps the directory it started with.
+    bob = Console("bob", base, pg.dsn, pg.dsn_for(names["team"]), None)
+    backups.mkdir()
+    os.chown(backups, 0, alice.team_gid)
+    backups.chmod(0o2770)
     inputs = ("--input", f"backup_file={backup}", "--input", f"target_database={tgt}", "--answer", "stop_writers=target is not in use")
 
     # ---- 1. Alice reaches the guarded step: it waits for a second person.
@@ -274,17 +294,19 @@ def test_two_people_one_restore_then_a_take_over(pg, team) -> None:
     r = bob.run("runbook", "takeover", run2, "--confirm", run2)
     assert r.returncode == 0, _out(r)
     assert "outcome unknown for restore" in r.stdout and "taken over from csops-alice@203.0.113.7" in r.stdout
+    assert "backups directory" not in r.stdout, "Bob's account can use the run's backups directory"
     assert _steps(pg, names["team"], run2)["restore"] == "unknown"
     # Alice, back, can no longer write to what is now Bob's run.
     r = alice.run("runbook", "run", "restore-from-backup", "--resume", run2)
     assert r.returncode == 2 and "belongs to csops-bob" in r.stderr, _out(r)
 
-    # The safety backup lives in Alice's account: Bob brings it over (the runbook's preconditions read it).
-    safety = f"safety-{tgt}-{run2}.dump"
-    (bob.state / "backups").mkdir(parents=True, exist_ok=True)
-    shutil.copy(alice.state / "backups" / safety, bob.state / "backups" / safety)
-    for path in [bob.state, bob.state / "backups", bob.state / "backups" / safety]:
-        os.chown(path, bob.pw.pw_uid, bob.pw.pw_gid)
+    # Alice's safety backup is where the run keeps its backups, the team's directory: Bob's console uses it
+    # (the restore's preconditions read it), not his own state dir's, and nothing is copied.
+    safety = backups / f"safety-{tgt}-{run2}.dump"
+    assert safety.stat().st_uid == alice.pw.pw_uid
+    # pg_dump writes its file 0600: the team's group reads it only once it is made group-readable (not done by the
+    # runbook yet: an open gap, see the notes); the engineer on call does what `chmod g+r` does here.
+    safety.chmod(0o640)
 
     # Bob decides: not done (it rolled back). Its re-run needs a second person again: Alice.
     r = bob.run("runbook", "run", "restore-from-backup", "--resume", run2, "--mark", "restore=not-done", "--confirm", tgt)
@@ -295,7 +317,8 @@ def test_two_people_one_restore_then_a_take_over(pg, team) -> None:
     assert r.returncode == 0, _out(r)
     assert pg.psql("select count(*) from conversations", db=tgt) == "1234"
     steps = _steps(pg, names["team"], run2)
-    assert steps["restore"] == "succeeded" and steps["verify_rows"] == "succeeded"
+    assert steps["restore"] == "succeeded" and steps["verify_rows"] == "succeeded" and steps["safety_verified"] == "succeeded"
+    assert not (bob.state / "backups").exists(), "Bob's console used the run's backups directory, never his own"
     audit = _team_audit(pg, names["team"], run2)
     took = [a for a in audit if a["phase"] == "takeover"]
     assert len(took) == 1 and took[0]["user"] == "csops-bob" and took[0]["previous_owner"] == "csops-alice"

@@ -363,3 +363,70 @@ async def test_an_explicit_hand_over_lets_another_engineer_take_over(pg, tmp_pat
     team = await PgAuditLog(dsn).read(100)
     assert [(r["phase"], r["user"]) for r in team if r["phase"] in ("handover", "takeover")] == [("handover", "alice"), ("takeover", "bob")]
     assert next(r for r in team if r["phase"] == "handover")["detail"] == "end of my shift: wipe is next"
+
+
+BACKUP = """
+schema = "cs-console.runbook/v1"
+id = "t-backup"
+title = "A backup, then a check of it"
+group = "Backup & Recovery"
+
+[[steps]]
+id = "dump"
+kind = "shell"
+title = "write the backup"
+risk = "write"
+argv = ["sh", "-c", "mkdir -p \\"$1\\" && echo data > \\"$1/b.dump\\"", "sh", "{{paths.backups}}"]
+
+[[steps]]
+id = "read_back"
+kind = "check"
+title = "the backup is there"
+argv = ["cat", "{{paths.backups}}/b.dump"]
+expect = "exit_code == 0 and 'data' in output"
+"""
+
+
+async def test_a_taken_over_run_keeps_the_backups_directory_it_started_with(pg, tmp_path, monkeypatch) -> None:
+    """Bob's own backups directory is elsewhere: the run's steps still read what Alice's wrote (paths saved with the run)."""
+    dsn = team_db(pg)
+    shared, bobs = tmp_path / "shared" / "backups", tmp_path / "bob-backups"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    alice_session = team_session(tmp_path / "a", pg, dsn, extra=f'backups_dir = "{shared}"')
+    bob_session = team_session(tmp_path / "b", pg, dsn, extra=f'backups_dir = "{bobs}"')
+    rb = parse_runbook(BACKUP, "t.toml")
+    monkeypatch.setenv("LOGNAME", "alice")
+    a = open_engine(alice_session, rb)
+    run = await a.start({})
+    assert run.paths == {"backups": str(shared)}
+    assert (await a.execute("dump")).state is StepState.SUCCEEDED
+    await a.hand_over("the check is next")
+    monkeypatch.setenv("LOGNAME", "bob")
+    b = open_engine(bob_session, rb)
+    report = await b.resume(run.run_id, takeover=takeover_gate(run.run_id, "production").confirm(run.run_id))
+    assert b.context()["paths"]["backups"] == str(shared)
+    assert not [n for n in report.notes if "backups directory" in n] and any("taken over from alice" in n for n in report.notes)
+    out = await b.execute("read_back")
+    assert out.state is StepState.SUCCEEDED, out.detail
+    assert not bobs.exists()
+    await b.close()
+    await a.close()
+
+    # The run's directory is one Bob's account cannot use (here: under a file): the take-over says so.
+    (tmp_path / "not-a-dir").write_text("x")
+    blocked = tmp_path / "not-a-dir" / "backups"
+    monkeypatch.setenv("LOGNAME", "alice")
+    a = open_engine(team_session(tmp_path / "a", pg, dsn, extra=f'backups_dir = "{blocked}"'), rb)
+    run = await a.start({})
+    await a.hand_over()
+    monkeypatch.setenv("LOGNAME", "bob")
+    b = open_engine(bob_session, rb)
+    report = await b.resume(run.run_id, takeover=takeover_gate(run.run_id, "production").confirm(run.run_id))
+    [note] = [n for n in report.notes if "backups directory" in n]
+    assert f"this run's backups directory {blocked}" in note and "cannot be used from this account" in note
+    assert "backups_dir" in note
+    out = await b.execute("dump")
+    assert out.state is StepState.FAILED and not bobs.exists(), "the step failed where the run keeps its backups, never wrote to Bob's own"
+    await b.close()
+    await a.close()

@@ -147,6 +147,9 @@ async def _takeover_async(args: argparse.Namespace, session: Any) -> int:
             print(str(exc), file=sys.stderr)
             return EXIT_REFUSED
         print(f"you ({who(engine.run.owner if engine.run else {})}) now own run {run.run_id}; taken over from {owner}")
+        for note in report.notes:
+            if not note.startswith("taken over from"):
+                print(f"note: {note}")
         for sid in report.unknown_steps:
             print(f"outcome unknown for {sid} (never re-run automatically): decide with "
                   f"cs-console runbook run {rb.id} --resume {run.run_id} --mark {sid}=verify|done|not-done")

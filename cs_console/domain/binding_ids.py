@@ -152,6 +152,7 @@ DIALOG_BINDING_IDS: frozenset[str] = frozenset({
     "metrics_list.up",
     "quit_confirm.no",
     "quit_confirm.yes",
+    "runbook_pick.cancel",
     "runbook_reject.cancel",
     "runbook_resume.later",
     "runbook_start.cancel",

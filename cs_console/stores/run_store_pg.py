@@ -18,8 +18,9 @@ crash safety, so every console of the team sees a run and can finish it:
   taken over cannot write (its next save fails, so its next step never starts).
 - Every save NOTIFYs ``cs_console_runs`` with {"run_id", "status"}: the Runbooks panes
   of the team refresh their list of runs in progress.
-- Artifacts (backups, outputs) stay on the machine that ran the step, under the local
-  runs directory, like the local store's.
+- A run's ``{{run.dir}}`` stays on the machine that ran the step, under the local runs
+  directory, like the local store's; its ``{{paths.backups}}`` is saved with the run (``paths``),
+  so a take-over uses the same (team-shared, ``backups_dir``) directory.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "incident_status": ("Incidents", "status"),
     "incident_update": ("Incidents", "status update"),
     "runbook_resume": ("Runbooks", "resuming a run"),
+    "runbook_pick": ("Runbooks", "choosing a team request or run (a, x, t)"),
     "runbook_start": ("Runbooks", "starting a runbook"),
     "runbook_wizard": ("Runbooks", "runbook wizard"),
     "confirm_destructive": ("Dialogs", "confirming a destructive step"),

@@ -158,16 +158,20 @@ class Run:
     notes: list[str] = field(default_factory=list)
     schema: int = 1
     owner: dict[str, Any] = field(default_factory=dict)  # who runs it now, after a take-over ({} = the operator who started it)
+    # {{paths.*}} as they were when the run started: a resume or a take-over uses these, not its
+    # own console's, so the run's steps keep reading the files its earlier steps wrote ({} = older runs).
+    paths: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def new(cls, *, run_id: str, runbook_id: str, runbook_sha256: str, runbook_version: str, runbook_source: str,
             step_ids: list[str], profile: str, environment: str, dry_run: bool, inputs: dict[str, Any],
-            operator: dict[str, Any], now: datetime, incident_ref: str | None = None) -> "Run":
+            operator: dict[str, Any], now: datetime, incident_ref: str | None = None,
+            paths: dict[str, str] | None = None) -> "Run":
         return cls(
             run_id=run_id, runbook_id=runbook_id, runbook_sha256=runbook_sha256, runbook_version=runbook_version,
             runbook_source=runbook_source, profile=profile, environment=environment, dry_run=dry_run,
             inputs=dict(inputs), operator=dict(operator), started_at=iso(now), updated_at=iso(now),
-            incident_ref=incident_ref, steps={sid: StepRecord(sid) for sid in step_ids},
+            incident_ref=incident_ref, steps={sid: StepRecord(sid) for sid in step_ids}, paths=dict(paths or {}),
         )
 
     # -------------------------------------------------------- transitions

@@ -7,6 +7,8 @@ and the redactor taught every secret this run could touch before anything is sho
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +60,29 @@ class RunContext:
                 if ref:
                     self.redactor.add_secret(resolve_secret(ref, self.environ))
 
+    def own_paths(self) -> dict[str, str]:
+        """{{paths.*}} of this console: the profile's backups_dir, else the state dir's."""
+        backups = self.profile.backups_dir or str(self.state_dir / "backups")
+        return {"backups": backups}
+
+    def run_paths(self, run: Run) -> dict[str, str]:
+        """The run's own paths (recorded when it started), whoever's console resumes it."""
+        return {**self.own_paths(), **run.paths}
+
+    def paths_problems(self, run: Run) -> list[str]:
+        """One line per recorded path of `run` this account cannot use (after a take-over, say)."""
+        problems = []
+        own = self.own_paths()
+        for name, path in run.paths.items():
+            if path == own.get(name):
+                continue  # this console's own directory: its steps create it as usual
+            reason = unusable_dir(path)
+            if reason:
+                problems.append(f"this run's {name} directory {path} (where its steps write; set when the run started) "
+                                f"cannot be used from this account: {reason}. Steps that read or write it will fail; "
+                                f"set backups_dir in the profiles to a directory the team shares")
+        return problems
+
     @property
     def db_name(self) -> str:
         return db_name(self.profile.db_dsn)
@@ -87,7 +112,7 @@ class RunContext:
             "profile": self._profile_values(),
             "secret": secret,
             "run": {"id": run.run_id, "dir": str(artifacts_dir), "operator": run.operator.get("user", "")},
-            "paths": {"backups": str(self.state_dir / "backups")},
+            "paths": self.run_paths(run),
             "now": {"date": f"{now:%Y%m%d}", "stamp": f"{now:%Y%m%dT%H%M%SZ}", "iso": now.isoformat()},
             "preview": preview if preview is not None else [],
         })
@@ -118,3 +143,25 @@ class RunContext:
                     else:
                         missing.append(f"{p.root} (env var {secret_env_name(self.inputs.get(p.root) or 'env:UNSET')})")
         return missing
+
+
+def unusable_dir(path: str) -> str:
+    """Why this account cannot create or use directory `path` ("" when it can).
+
+    A directory not made yet is fine when its nearest existing parent lets us make it.
+    """
+    want = os.R_OK | os.W_OK | os.X_OK
+    for candidate in [Path(path), *Path(path).parents]:
+        try:
+            st = os.stat(candidate)
+        except FileNotFoundError:
+            want = os.W_OK | os.X_OK  # only to create what is missing below it
+            continue
+        except PermissionError:
+            return f"permission denied on {candidate}"
+        except OSError as exc:
+            return f"{exc.strerror or type(exc).__name__} ({candidate})"
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{candidate} is not a directory"
+        return "" if os.access(candidate, want) else f"permission denied on {candidate}"
+    return ""

@@ -87,7 +87,7 @@ class RunbookEngine(DryRun, TeamStoreRule, ApprovalRule, TakeoverRule):
             runbook_version=self.runbook.version, runbook_source=self.runbook.source,
             step_ids=[s.id for s in self.runbook.steps], profile=self.profile.name,
             environment=self.environment_name, dry_run=dry_run, inputs=self.inputs, operator=self._operator,
-            now=now, incident_ref=incident_ref,
+            now=now, incident_ref=incident_ref, paths=self.ctx.own_paths(),
         )
         self.run = run
         if not await self._claim_new(run.run_id):
@@ -136,6 +136,7 @@ class RunbookEngine(DryRun, TeamStoreRule, ApprovalRule, TakeoverRule):
         except InputError as exc:
             raise EngineError(f"run {run_id}: stored inputs no longer valid for this runbook ({exc})") from None
         self.ctx.prime_secrets()
+        notes += self.ctx.paths_problems(run)
         changed = run.runbook_sha256 != self.runbook.sha256
         if changed:
             notes.append(f"the runbook file changed since this run started (sha256 {run.runbook_sha256[:12]} -> {self.runbook.sha256[:12]})")

@@ -2,9 +2,10 @@
 
 Live: the feed (``services/runbooks/team_feed.py``) reads the team store when it starts and
 after every NOTIFY. A request from another engineer raises a notice once. ``a`` approves
-the oldest request of another engineer (their exact call shown, the phrase typed by you),
-``x`` rejects it (a reason), ``t`` takes over the oldest run whose owner's console is gone
-(the run id typed); runs of your own whose console is gone are resumed with ``u``.
+a request of another engineer (their exact call shown, the phrase typed by you), ``x``
+rejects one (a reason), ``t`` takes over a run whose owner's console is gone (the run id
+typed); with several, a picker asks which first (``runbooks_team_actions.py``). Runs of
+your own whose console is gone are resumed with ``u``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def team_lines(snapshot: Any) -> Content:
         bits += ["  ", ("live updates off, reconnecting", "$warning")]
     to_decide = snapshot.to_decide
     if to_decide:
-        bits += ["  ", (f"{len(to_decide)} waiting for your approval: a approves, x rejects", "$warning bold")]
+        pick = " (you choose which)" if len(to_decide) > 1 else ""
+        bits += ["  ", (f"{len(to_decide)} waiting for your approval: a approves, x rejects{pick}", "$warning bold")]
     for run in snapshot.runs[:MAX_LINES]:
         state = ("live", "$success") if run.live else ("owner gone: t takes over", "$error bold")
         bits += ["\n  ", safe_text(f"{run.run_id}  {run.runbook_id}  by {run.owner}  at {run.current_step or '-'} "
@@ -57,6 +59,21 @@ def new_requests(snapshot: Any, seen: set[int]) -> list[Any]:
 def request_notice(req: Any) -> str:
     return safe_text(f"{who(req.requested_by)} asks for a second person's approval: {req.runbook_id}/{req.step_id} "
                      f"on {req.target} (Runbooks pane: a approves, x rejects)", 300)
+
+
+def request_option(req: Any) -> tuple[str, Content]:
+    """A request as the picker lists it: who asks, for which step, on what, since when, and the call."""
+    call = next((line for line in req.what.splitlines() if line.strip()), "")
+    return str(req.id), Content.assemble(
+        safe_text(f"{who(req.requested_by)} · {req.runbook_id}/{req.step_id} · on {req.target} · "
+                  f"asked {_since(req.requested_at)} · run {req.run_id}", 200),
+        "\n  ", (safe_text(call, 160), "$text-muted"))
+
+
+def gone_option(run: Any) -> tuple[str, Content]:
+    """A run whose owner's console is gone, as the take-over picker lists it."""
+    return run.run_id, Content(safe_text(f"{run.run_id} · {run.runbook_id} · by {run.owner} · at {run.current_step or '-'} "
+                                         f"since {_since(run.since)}", 200))
 
 
 def my_gone_runs(snapshot: Any, catalog: Any) -> list[Any]:
