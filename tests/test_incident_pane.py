@@ -481,3 +481,29 @@ async def test_declare_form_labels_its_fields_and_a_key_does_not_replace_the_pre
         await until(pilot, lambda: "Reason (required when overriding the proposal)" in screen_text(app))
         await pilot.press("enter")
         await until(pilot, lambda: any(i.title == "Database down (eu)" for i in p.incidents))
+
+
+async def test_an_answer_the_evidence_gave_is_marked_and_the_operators_yes_is_not_called_pre_filled(tmp_path: Path) -> None:
+    """Issue 13: a WARNING alert pre-fills a P2 yes; the questions above it say so, and a P0 the
+    operator answered is the operator's, not "pre-filled from evidence"."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = await show_pane(pilot)
+        alert = SimpleNamespace(id="db-error-rate", title="Elevated error rate: DB error rate", detail="2.9%", alert_class="warning",
+                                metric="db.error_rate_pct", at=datetime.now(timezone.utc) - timedelta(minutes=2))
+        p.open_from_alert(alert)
+        await until(pilot, lambda: "Elevated error rate" in screen_text(app))
+        await pilot.press("enter", "enter", "enter")
+        await until(pilot, lambda: "Is the whole service down" in screen_text(app))
+        text = screen_text(app)
+        assert "So far P2; a yes here raises it" in text
+        assert "Non-critical feature failures  (from the evidence)" in text
+        await pilot.press("n", "n", "y")  # a breach: the operator's yes
+        await until(pilot, lambda: "Proposed:" in screen_text(app))
+        text = screen_text(app)
+        assert "Proposed:  P0  Security breach" in text and "pre-filled" not in text
+        await pilot.press("b", "n")  # back, no breach: the questions go on above P2
+        await until(pilot, lambda: "Is part of the service down" in screen_text(app))
+        await pilot.press("n", "n", "n")  # nothing in P1: the evidence's P2 stands
+        await until(pilot, lambda: "Proposed:" in screen_text(app))
+        assert "Proposed:  P2  Non-critical feature failures (pre-filled from evidence)" in screen_text(app)

@@ -200,8 +200,20 @@ class IncidentOpenScreen(ModalScreen[OpenDraft | None]):
         q = remaining_questions(self._answers)[0]
         text = Content.assemble((f" {q.severity.value} ", f"bold $background on {_SEV_VAR[q.severity]}"), " ", q.question)
         self.query_one(QuestionBox).update(text)
-        answered = [f"{'yes' if v else 'no '}  {CRITERION_BY_ID[k].label}" for k, v in self._answers.items()]
-        self.query_one("#inc-open-answers", Static).update(Content("\n".join(answered[-6:])))
+        # An answer the evidence gave says so: a "yes" above the question asked is not the operator's.
+        answered = [f"{'yes' if v else 'no '}  {CRITERION_BY_ID[k].label}{'  (from the evidence)' if self._by_evidence(k) else ''}"
+                    for k, v in self._answers.items()]
+        answered = answered[-5:]
+        proposal = propose(self._answers)
+        if proposal.because:
+            answered.insert(0, f"So far {proposal.severity.value}; a yes here raises it, no keeps it.")
+        self.query_one("#inc-open-answers", Static).update(Content("\n".join(answered)))
+
+    def _by_evidence(self, criterion_id: str) -> bool:
+        """The answer is still the one the evidence pre-filled (not given or changed by the operator)."""
+        prefill = self._prefill
+        return prefill is not None and prefill.answers.get(criterion_id) == self._answers.get(criterion_id) \
+            and criterion_id in prefill.answers
 
     def action_answer(self, yes: bool) -> None:
         questions = remaining_questions(self._answers)
@@ -225,7 +237,8 @@ class IncidentOpenScreen(ModalScreen[OpenDraft | None]):
 
     def _render_decide(self) -> None:
         proposal = propose(self._answers)
-        source = " (pre-filled from evidence)" if self._prefill is not None else ""
+        # "From evidence" only when the evidence's answer settled it, not the operator's own yes.
+        source = " (pre-filled from evidence)" if any(self._by_evidence(c.id) for c in proposal.because) else ""
         self.query_one("#inc-open-proposal", Static).update(Content.assemble(
             "Proposed: ", (f" {proposal.severity.value} ", f"bold $background on {_SEV_VAR[proposal.severity]}"),
             " ", proposal.explain().split(": ", 1)[1] + source,
