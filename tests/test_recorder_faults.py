@@ -53,3 +53,50 @@ async def test_an_unwritable_recording_is_said_held_and_written_once_it_opens(tm
     await recorder.aclose()
     titles = [p["title"] for _, _, p in RecordingReader(path).frames("alert")]
     assert titles == [f"Connection pool {i}" for i in range(4)]  # nothing lost: held, then written
+
+
+async def test_the_header_says_rec_and_rec_failing_with_a_notice_and_the_console_goes_on() -> None:
+    from cs_console.tui.widgets.recorder_status import RecorderBadge
+    from cs_console.wiring.flight import session_recording_path
+    from cs_console.wiring.incidents import open_incident_service
+    from cs_console.domain.incidents.severity import Severity
+    from tests.demo_app import demo_app, play
+    from tests.screen_text import screen_text
+
+    from cs_console.wiring.recording import build_recorder
+
+    app = demo_app("connection-exhaustion")
+    app.env.recorder = build_recorder(app.env)  # as build_environment does for the console
+    app.monitor.recorder = app.env.recorder
+    path = session_recording_path(app.session)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir()  # a directory where the recording goes: it cannot be opened
+    async with app.run_test(size=(100, 30)) as pilot:
+        recorder = app.env.recorder
+        app.clock_tick()
+        await pilot.pause()
+        assert not app.query_one(RecorderBadge).display  # nothing open, nothing recorded: no badge
+        service = await open_incident_service(app.session, clock=app.env.clock)
+        await service.open(title="DB connections exhausted", severity=Severity.P1)
+        await recorder.refresh_incidents()
+        await play(app, 60)
+        app.clock_tick()
+        await pilot.pause(0.2)
+        header = screen_text(app).splitlines()[0]
+        assert "REC ✗" in header, header
+        assert "cannot open the recording" in str(app.query_one(RecorderBadge).tooltip)
+        assert any("cannot open the recording" in n.message for n in app._notifications), "a notice says it"
+        # The console goes on: panes still answer keys.
+        await pilot.press("2")
+        await pilot.pause(0.2)
+        assert app.current_pane.PANE_ID == "metrics"
+        # Once the recording opens, the badge is plain REC and a notice says it writes again.
+        path.rmdir()
+        recorder._sink_retry_at = 0.0  # the 30 s retry, not waited for here
+        await play(app, 15)
+        app.clock_tick()
+        await pilot.pause(0.2)
+        header = screen_text(app).splitlines()[0]
+        assert "REC" in header and "REC ✗" not in header, (header, recorder.problem, recorder.frames)
+        assert any("writes again" in n.message for n in app._notifications)
+        assert path.is_file()
