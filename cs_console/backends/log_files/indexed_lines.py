@@ -20,7 +20,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from itertools import compress, repeat
 from operator import and_, or_
@@ -28,6 +28,7 @@ from operator import and_, or_
 from cs_console.backends.log_files.field_terms import MAYBE, YES, FieldTerms
 from cs_console.backends.log_files.line_fields import messages
 from cs_console.backends.log_files.lines import LINE_CUT_MARKER
+from cs_console.backends.log_files.raw_needles import needle_groups, raw_needles
 from cs_console.backends.log_files.line_index import INDEX_CHUNK, LONG_LINE, LineIndex, Update
 from cs_console.domain.log_filter import Filter, Matcher, TextTerm, parse_filter
 from cs_console.domain.log_parsing import LineParser
@@ -38,32 +39,6 @@ RECORD_CACHE = 4096  # parsed records kept: a few screens
 # Bytes after which a line's text is not the raw text (JSON escapes, UTF-8) or
 # lowering is not ASCII lowering: such lines are always candidates.
 _UNSAFE = bytes(0x5C if b >= 0x80 else b for b in range(256))  # non-ASCII -> a backslash
-_NUMBER_CHARS = frozenset("0123456789.+-e")
-_NOT_IN_NEEDLE = frozenset('"\\:,{}[]')
-
-
-def raw_needles(flt: Filter) -> tuple[bytes, ...]:
-    """The positive text terms that must appear in the raw (ASCII-lowered) line of
-    any record that matches, for lines that are ASCII, without a backslash, and short.
-
-    Such a line's message is either a substring of it (plain text, a JSON string
-    value) or a re-serialisation of JSON values (json.dumps) whose only new text
-    is separators (", ", ": "), quotes and number spellings (1e3 -> 1000.0,
-    1e999 -> Infinity). A needle without quotes, brackets, colons or commas, not
-    starting with a space and not made of number characters lies inside one
-    token that is spelled the same in the raw line.
-    """
-    out: list[bytes] = []
-    for t in flt.terms:
-        if not isinstance(t, TextTerm) or t.negate or not t.text:
-            continue
-        needle = t.text.lower()
-        if not needle.isascii() or needle[0] == " " or any(c in _NOT_IN_NEEDLE or c < " " or c == "\x7f" for c in needle):
-            continue
-        if set(needle) <= _NUMBER_CHARS or needle in "-infinity" or needle in "nan":
-            continue
-        out.append(needle.encode("ascii"))
-    return tuple(out)
 
 
 def text_predicate(flt: Filter, terms: FieldTerms) -> Callable[[str], bool] | None:
@@ -109,13 +84,13 @@ class IndexedLogLines:
         self.parsed = 0  # lines parsed (for the benchmark and the tests)
         self.filter: Filter = Filter()
         self.matcher: Matcher = self.filter.compile(self._now())
-        self._needles: tuple[bytes, ...] = ()
+        self._needles: tuple[tuple[bytes, ...], ...] = ()
         self._terms = FieldTerms(self.filter, self._now())
         self._text: Callable[[str], bool] | None = None
         if filter is not None:
             flt = parse_filter(filter) if isinstance(filter, str) else filter
             now = self._now()
-            self.filter, self.matcher, self._needles, self._terms = flt, flt.compile(now), raw_needles(flt), FieldTerms(flt, now)
+            self.filter, self.matcher, self._needles, self._terms = flt, flt.compile(now), needle_groups(flt), FieldTerms(flt, now)
             self._text = text_predicate(flt, self._terms)
 
     # ------------------------------------------------------------ LogLines
@@ -284,7 +259,7 @@ class IndexedLogLines:
         now = self._now()
         self.filter = flt
         self.matcher = flt.compile(now)
-        self._needles = raw_needles(flt)
+        self._needles = needle_groups(flt)
         self._terms = FieldTerms(flt, now)
         self._text = text_predicate(flt, self._terms)
         self._rows = self._matching(0, len(self.index))
@@ -384,8 +359,10 @@ class IndexedLogLines:
             # Common needles: one C-speed `in` per line and needle.
             parts = low.split(b"\n")[:n]
             found: list[bool] | None = None
-            for needle in self._needles:
-                hits = map(bytes.__contains__, parts, repeat(needle))
+            for group in self._needles:
+                hits: Iterable[bool] = map(bytes.__contains__, parts, repeat(group[0]))
+                for alt in group[1:]:
+                    hits = list(map(or_, hits, map(bytes.__contains__, parts, repeat(alt))))
                 found = list(hits) if found is None else list(map(and_, found, hits))
             assert found is not None
             if b"\\" in marked:
@@ -406,17 +383,18 @@ class IndexedLogLines:
         `cap` lines hold one (the caller then tests every line at C speed)."""
         starts = self.index.starts()
         found: set[int] | None = None
-        for needle in (*self._needles, b"\\"):
-            text = marked if needle == b"\\" else low
+        for group in (*self._needles, (b"\\",)):
+            text = marked if group == (b"\\",) else low
             hits = set()
-            pos = text.find(needle)
-            while pos >= 0:
-                if len(hits) >= cap:
-                    return None
-                line = bisect_right(starts, base + pos, lo, hi + 1) - 1
-                hits.add(line)
-                pos = text.find(needle, starts[line + 1] - base)
-            if needle == b"\\":
+            for needle in group:
+                pos = text.find(needle)
+                while pos >= 0:
+                    if len(hits) >= cap:
+                        return None
+                    line = bisect_right(starts, base + pos, lo, hi + 1) - 1
+                    hits.add(line)
+                    pos = text.find(needle, starts[line + 1] - base)
+            if group == (b"\\",):
                 return sorted((found or set()) | hits)
             found = hits if found is None else found & hits
         return sorted(found or ())
@@ -494,4 +472,4 @@ class IndexedLogLines:
             self._cache.popitem(last=False)
 
 
-__all__ = ["RECORD_CACHE", "IndexedLogLines", "raw_needles"]
+__all__ = ["RECORD_CACHE", "IndexedLogLines", "needle_groups", "raw_needles"]
