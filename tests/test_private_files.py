@@ -50,6 +50,28 @@ def test_a_real_manual_backup_is_owner_only(tmp_path: Path, pg) -> None:
     for f in [state_dir() / "audit.jsonl", *(state_dir() / "runs").glob("*.json")]:
         assert mode(f) == 0o600, f"{f} is {oct(mode(f))}"
 
+    r_audit = (state_dir() / "audit.jsonl").read_text(encoding="utf-8")
+    assert "$ mkdir -p -m 700 " in r_audit and "$ chmod 600 " in r_audit  # the rendered commands, audited
+
+
+@pytest.mark.postgres
+def test_a_dump_in_the_teams_group_shared_backups_dir_is_group_readable(tmp_path: Path, pg) -> None:
+    """backups_dir = a directory its group may use (the team's, 2770): the runbook's own step makes the
+    dump and its checksum 640, so whoever takes the run over can read them; the directory keeps its mode."""
+    shared = tmp_path / "team-backups"
+    shared.mkdir()
+    shared.chmod(0o2770)
+    config = write_config(tmp_path, pg.dsn, extra=f'backups_dir = "{shared}"')
+    r = cli("runbook", "run", "manual-backup", "--answer", "offsite=kept locally on purpose", config=config)
+    assert r.returncode in (0, 1), r.stdout + r.stderr
+    files = sorted(shared.iterdir())
+    assert any(f.suffix == ".dump" for f in files) and any(f.suffix == ".sha256" for f in files), files
+    for f in files:
+        assert mode(f) == 0o640, f"{f.name} is {oct(mode(f))}"
+    assert mode(shared) == 0o2770 and not (state_dir() / "backups").exists()
+    audit = (state_dir() / "audit.jsonl").read_text(encoding="utf-8")
+    assert f"$ mkdir -p -m 2770 {shared}" in audit and f"$ chmod 640 {shared}/" in audit
+
 
 def test_what_a_step_writes_is_private_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)

@@ -21,6 +21,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -304,9 +305,11 @@ def test_two_people_one_restore_then_a_take_over(pg, team) -> None:
     # (the restore's preconditions read it), not his own state dir's, and nothing is copied.
     safety = backups / f"safety-{tgt}-{run2}.dump"
     assert safety.stat().st_uid == alice.pw.pw_uid
-    # pg_dump writes its file 0600: the team's group reads it only once it is made group-readable (not done by the
-    # runbook yet: an open gap, see the notes); the engineer on call does what `chmod g+r` does here.
-    safety.chmod(0o640)
+    # pg_dump writes its file 0600; the runbook's own step made it readable by the team's group (nothing by hand),
+    # and the audit has the rendered command.
+    assert stat.S_IMODE(safety.stat().st_mode) == 0o640
+    shared = [a for a in _team_audit(pg, names["team"], run2) if a["phase"] == "before" and a.get("step_id") == "safety_access"]
+    assert len(shared) == 1 and f"chmod 640 {safety}" in json.dumps(shared[0]), shared
 
     # Bob decides: not done (it rolled back). Its re-run needs a second person again: Alice.
     r = bob.run("runbook", "run", "restore-from-backup", "--resume", run2, "--mark", "restore=not-done", "--confirm", tgt)

@@ -4,7 +4,8 @@ Dumps, exports, post-mortems, the audit and the run state carry customer data
 or the details of an incident. Two layers, so one forgotten `open()` is not a leak:
 
 - the process umask is 077 from the CLI's first line (and the step watchdog
-  sets it again for every step: a `pg_dump --file` is 0600 too);
+  sets it again for every step: a `pg_dump --file` is 0600 too); only a runbook step
+  that says so opens one up (`chmod 640` of a dump in the team's group-shared backups_dir);
 - the writers create their files through :func:`open_private` /
   :func:`write_private_atomic` with an explicit 0600 mode.
 """

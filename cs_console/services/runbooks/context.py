@@ -69,6 +69,15 @@ class RunContext:
         """The run's own paths (recorded when it started), whoever's console resumes it."""
         return {**self.own_paths(), **run.paths}
 
+    def rendered_paths(self, run: Run) -> dict[str, str]:
+        """{{paths.*}} as templates see them: the run's directories and the modes their files get."""
+        paths = self.run_paths(run)
+        shared = shared_dir_mode(paths["backups"]) if paths["backups"] != str(self.state_dir / "backups") else None
+        # A team's group-shared backups_dir keeps its mode and its dumps are group-readable (whoever takes
+        # the run over reads them); anywhere else a directory is made owner-only and its dumps stay 0600.
+        return {**paths, "backups_dir_mode": f"{shared:o}" if shared else "700",
+                "backups_file_mode": "640" if shared else "600"}
+
     def paths_problems(self, run: Run) -> list[str]:
         """One line per recorded path of `run` this account cannot use (after a take-over, say)."""
         problems = []
@@ -112,7 +121,7 @@ class RunContext:
             "profile": self._profile_values(),
             "secret": secret,
             "run": {"id": run.run_id, "dir": str(artifacts_dir), "operator": run.operator.get("user", "")},
-            "paths": self.run_paths(run),
+            "paths": self.rendered_paths(run),
             "now": {"date": f"{now:%Y%m%d}", "stamp": f"{now:%Y%m%dT%H%M%SZ}", "iso": now.isoformat()},
             "preview": preview if preview is not None else [],
         })
@@ -143,6 +152,18 @@ class RunContext:
                     else:
                         missing.append(f"{p.root} (env var {secret_env_name(self.inputs.get(p.root) or 'env:UNSET')})")
         return missing
+
+
+def shared_dir_mode(path: str) -> int | None:
+    """The permission bits of `path` when it is an existing directory its group may use (rwx), else None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    bits = stat.S_IMODE(st.st_mode)
+    return bits if bits & stat.S_IRWXG == stat.S_IRWXG else None
 
 
 def unusable_dir(path: str) -> str:
