@@ -208,7 +208,7 @@ class RingLogSource:
                     return
                 batch: list[LogRecord] = []
                 pos = 0
-                newest = self._newest_us
+                newest = 0  # this chunk's newest event
                 while pos < end:
                     nl = chunk.index(b"\n", pos)
                     line_start = offset + pos
@@ -242,9 +242,9 @@ class RingLogSource:
                     if len(batch) >= MAX_BATCH:
                         break
                 offset += pos
-                if newest > self._newest_us:
-                    self._newest_us = newest
-                    if self._caught_up:  # a live event (read after the stored ones): its lag
+                if newest:
+                    self._newest_us = max(self._newest_us, newest)
+                    if self._caught_up:  # live events (read after the stored ones): their lag, even if older than the stored
                         self._lag = max(0.0, time.time() - newest / 1e6)
                 yield batch, offset
                 await asyncio.sleep(0)
