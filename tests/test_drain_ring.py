@@ -345,3 +345,44 @@ def test_the_demo_posts_its_logs_to_the_drain_and_they_can_be_tailed(tmp_path: P
     assert "the demo (calm) posts its logs here" in err
     # The demo's own posts are not logged one line a second (httpx's INFO request log).
     assert "HTTP Request:" not in err, err[-400:]
+
+
+def test_status_in_demo_and_bad_secrets_never_show_the_secret(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    env.pop("CS_CONSOLE_DRAIN_SECRET")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "cs_console", "drain", "serve", "--demo", "--listen", f"127.0.0.1:{port}"],
+                            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert listening(port, 30)
+        secret_file = tmp_path / "state" / "cs-console" / "demo" / "drain" / "default" / "demo-secret"
+        for _ in range(100):
+            if secret_file.exists():
+                break
+            time.sleep(0.05)
+        secret = secret_file.read_text()
+        assert len(secret) >= 32 and secret_file.stat().st_mode & 0o077 == 0
+        out = subprocess.run([sys.executable, "-m", "cs_console", "drain", "status", "--demo", "--listen", f"127.0.0.1:{port}"],
+                             env=env, cwd=REPO, capture_output=True, timeout=60)
+        assert out.returncode == 0 and b"store ring" in out.stdout, out.stderr
+        assert secret.encode() not in out.stdout + out.stderr
+        for bad in ("tiny-x", "abcdefabcdef\nsecretvalue123", "abcdéfabcdefsecretvalue123"):
+            r = subprocess.run([sys.executable, "-m", "cs_console", "drain", "status", "--listen", f"127.0.0.1:{port}"],
+                               env={**env, "CS_CONSOLE_DRAIN_SECRET": bad}, cwd=REPO, capture_output=True, timeout=60)
+            err = r.stderr.decode()
+            assert r.returncode == 2 and "CS_CONSOLE_DRAIN_SECRET" in err and "Traceback" not in err and bad not in err, err
+        r = subprocess.run([sys.executable, "-m", "cs_console", "drain", "status", "--listen", f"127.0.0.1:{port}"],
+                           env=env, cwd=REPO, capture_output=True, timeout=60)
+        assert r.returncode == 2 and b"no shared secret" in r.stderr
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    err = proc.stderr.read().decode()
+    assert secret not in err and "one-off demo secret" in err
+
+
+def test_bare_since_is_a_one_line_error(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "cs_console", "logs", "--demo", "--source", "drain", "--since"],
+                       env=_env(tmp_path), cwd=REPO, capture_output=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.decode().startswith("logs: --since: expected a value: a duration like 15m")
+    assert r.stderr.count(b"\n") == 1

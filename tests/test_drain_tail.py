@@ -229,12 +229,65 @@ async def test_the_logs_pane_says_when_the_drain_has_gone_quiet(tmp_path: Path, 
         assert "not polling" in pilot.app.query_one(LogsPane).status_content().plain
 
 
+async def test_stored_events_at_startup_are_not_shown_as_lag(tmp_path: Path, only_logs) -> None:
+    """Events already stored when the pane starts are a backfill: the line says how far the store
+    reaches, not their age as a lag; the lag appears with the first live event, POSTed to a
+    running receiver over loopback."""
+    import httpx
+
+    from cs_console.backends.drain.receiver import DrainReceiver, ReceiverSettings, start_site
+    from cs_console.tui.panes.logs import LogsPane
+    from tests.drain_sender import body_of
+
+    ring_dir = _ring_dir(tmp_path)
+    old_us = int((datetime.now(timezone.utc) - timedelta(seconds=14)).timestamp() * 1e6)
+    stored = mixed_events(20, seed=5, now_us=old_us)
+    await _fill(ring_dir, stored)
+    newest = datetime.fromtimestamp(max(e["timestamp"] for e in stored) / 1e6, timezone.utc)
+    session = session_from_args(session_args(config=_config(tmp_path)))
+    app = ConsoleApp(session, build_live_environment(session), initial_pane="logs", pane_options={"source": "drain"}, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LogsPane)
+        for _ in range(100):
+            if len(pane.buffer) >= 20 and pane._source.caught_up():
+                break
+            await pilot.pause(0.05)
+        assert len(pane.buffer) == 20
+        await pilot.pause(0.6)
+        status = pane.status_content().plain
+        assert f"drain · stored up to {newest:%H:%M:%S} · not polling" in status, status
+        assert "lag" not in status and pane._source.lag_seconds() is None
+        ring = RingStore(ring_dir)
+        ring.open()
+        receiver = DrainReceiver(ring, ReceiverSettings(secret="tail-secret-0123456789"))
+        runner, port = await start_site(receiver.app(), "127.0.0.1", 0)
+        try:
+            data, h = body_of(mixed_events(10, seed=6))
+            async with httpx.AsyncClient() as client:
+                r = await client.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, "X-Drain-Secret": "tail-secret-0123456789"})
+            assert r.json() == {"accepted": 10, "duplicates": 0}
+            for _ in range(100):
+                if len(pane.buffer) >= 30:
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause(0.6)
+        finally:
+            await runner.cleanup()
+            ring.close()
+        status = pane.status_content().plain
+        lag = pane._source.lag_seconds()
+        assert lag is not None and lag < 5.0, lag  # the live batch's, not the stored events' 14 s
+        assert "drain · lag " in status and "stored up to" not in status, status
+
+
 def test_drain_status_words() -> None:
     from cs_console.domain.drain_events import drain_status_text, quiet_since
 
     assert drain_status_text(0.4, 1.0) == "drain · lag 0.4s · not polling"
     assert drain_status_text(0.4, 125.0) == "drain · no events for 2m · not polling"
     assert drain_status_text(None, 5.0) == "drain · waiting for events · not polling"
+    assert drain_status_text(None, 14.0, "15:02:11") == "drain · stored up to 15:02:11 · not polling"
+    assert drain_status_text(None, 75.0, "15:02:11") == "drain · no events for 75s · not polling"
     assert drain_status_text(None, 61.0) == "drain · no events for 61s · not polling"
     assert quiet_since(0, None, 100.0) is None
     assert quiet_since(0, 40.0, 100.0) == 60.0  # nothing read yet: quiet since the tail began

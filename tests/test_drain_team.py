@@ -180,3 +180,81 @@ def test_drain_serve_store_team_from_the_command_line(team_dsn: str, tmp_path) -
         proc.wait(10)
     err = proc.stderr.read().decode()
     assert "team PostgreSQL (cs_console.drain_events)" in err and SECRET not in err
+
+
+def test_sigkill_mid_stream_loses_nothing_acknowledged_in_the_team_table(team_dsn: str, tmp_path) -> None:
+    import asyncio as aio
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    import asyncpg
+
+    from tests.pg_server import free_port, listening
+
+    repo = Path(__file__).resolve().parents[1]
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.team]\ndrain = "team"\nteam_dsn = "{team_dsn}"\ndrain_listen = "127.0.0.1:{port}"\n')
+    config.chmod(0o600)
+    env = {**os.environ, "CS_CONSOLE_DRAIN_SECRET": SECRET, "PYTHONPATH": str(repo)}
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "cs_console", "--config", str(config), "drain", "serve"],
+                                env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert listening(port, 30)
+        return proc
+
+    proc = start()
+    acknowledged: list[str] = []
+    failed = 0
+    lock = threading.Lock()
+    events = mixed_events(250 * 40)
+
+    def send(chunk) -> None:
+        nonlocal failed
+        data, h = body_of(chunk)
+        try:
+            r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **HEADERS}, timeout=10)
+        except httpx.HTTPError:
+            with lock:
+                failed += 1
+            return
+        with lock:
+            if r.status_code == 200:
+                acknowledged.extend(e["id"] for e in chunk)
+            if len(acknowledged) >= 250 * 12 and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)  # other batches are in flight right now
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(send, batches(events)))
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert len(acknowledged) >= 250 * 12 and failed > 0
+
+    async def stored() -> list[str]:
+        conn = await asyncpg.connect(team_dsn)
+        try:
+            return [r["id"] for r in await conn.fetch("SELECT id FROM cs_console.drain_events")]
+        finally:
+            await conn.close()
+
+    ids = aio.run(stored())
+    assert set(acknowledged) <= set(ids) and len(ids) == len(set(ids))
+    proc = start()
+    try:
+        data, h = body_of(events[:250])
+        r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **HEADERS}, timeout=10)
+        assert r.status_code == 200  # a retry after the restart: the table keeps one row per id
+        after = aio.run(stored())
+        assert len(after) == len(set(after)) and set(events[i]["id"] for i in range(250)) <= set(after)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert SECRET not in proc.stderr.read().decode()

@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
     serve.add_argument("--store", choices=("local", "team"), default=None, help="override the profile's drain store")
     status = add_command(dsub, "status", "Per-source counters of the running receiver.", _status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--listen", metavar="HOST:PORT", default=None, help="the receiver's address (default: the profile's drain_listen)")
+    status.add_argument("--cacert", metavar="PATH", default=None, help="ask over HTTPS, trusting this certificate (a receiver run with --tls-cert)")
     p.set_defaults(handler=lambda a: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -40,6 +42,21 @@ def _fail(message: str, code: int = 2) -> int:
 
     print(f"drain: {safe_text(message, 400)}", file=sys.stderr)
     return code
+
+
+DEMO_SECRET_FILE = "demo-secret"  # `drain serve --demo`'s one-off secret, 0600, for `drain status --demo`
+
+
+def secret_problem(secret: str | None, env_name: str) -> str | None:
+    """What is wrong with a shared secret, said without its value (None: usable)."""
+    if not secret:
+        return None
+    if len(secret) < 16:
+        return f"${env_name} is shorter than 16 characters: use a long random secret (e.g. `openssl rand -hex 32`)"
+    if not all("!" <= ch <= "~" for ch in secret):
+        return (f"${env_name} holds a space, a control character or a non-ASCII character: an HTTP header"
+                " value needs printable ASCII (e.g. `openssl rand -hex 32`)")
+    return None
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -87,8 +104,9 @@ def _serve(args: argparse.Namespace) -> int:
             f"no shared secret: set ${profile.drain_secret_env} (the value the drain sends in its "
             f"{profile.drain_secret_header} header; e.g. `openssl rand -hex 32`)"
         )
-    if len(secret) < 16:
-        return _fail(f"${profile.drain_secret_env} is shorter than 16 characters: use a long random secret")
+    problem = secret_problem(secret, profile.drain_secret_env)
+    if problem:
+        return _fail(problem)
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("--tls-cert and --tls-key go together")
     ssl_context = None
@@ -162,8 +180,15 @@ async def _run(session: Any, store: str, host: str, port: int, secret: str, ssl_
         raise _Problem(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
     scheme = "https" if ssl_context else "http"
     shown = f"[{host}]" if ":" in host else host
+    told = f"secret from ${profile.drain_secret_env}"
+    if session.demo is not None and secret != profile.secret("drain_secret_env"):
+        from cs_console.stores.private_files import write_private_atomic
+
+        # The demo's one-off secret is never shown: `drain status --demo` reads it from this 0600 file.
+        write_private_atomic(drain_dir(session) / DEMO_SECRET_FILE, secret)
+        told = "a one-off demo secret (not shown; `drain status --demo` finds it)"
     print(f"drain: listening on {scheme}://{shown}:{bound}/ (OTLP: {scheme}://{shown}:{bound}/v1/logs) -> {where};"
-          f" secret from ${profile.drain_secret_env} in header {profile.drain_secret_header}", file=sys.stderr, flush=True)
+          f" {told} in header {profile.drain_secret_header}", file=sys.stderr, flush=True)
     poster = None
     if session.demo is not None:
         from cs_console.backends.demo.drain_poster import post_demo_logs
@@ -209,16 +234,44 @@ def _status(args: argparse.Namespace) -> int:
 
     session = open_session_or_exit(args, local_only=True)
     profile = session.profile
-    host, port = parse_listen(profile.drain_listen)
-    secret = profile.secret("drain_secret_env") or ""
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/status"
     try:
-        response = httpx.get(url, headers={profile.drain_secret_header: secret}, timeout=5.0)
+        host, port = parse_listen(args.listen or profile.drain_listen)
+    except ValueError as exc:
+        return _fail(str(exc))
+    env_name = profile.drain_secret_env
+    secret = profile.secret("drain_secret_env")
+    if not secret and session.demo is not None:
+        from cs_console.wiring.drain import drain_dir
+
+        try:
+            secret = (drain_dir(session) / DEMO_SECRET_FILE).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            secret = None
+    if not secret:
+        where = " (or start `cs-console drain serve --demo` first)" if session.demo is not None else ""
+        return _fail(f"no shared secret: set ${env_name} to the value `drain serve` runs with{where}")
+    problem = secret_problem(secret, env_name)
+    if problem:
+        return _fail(problem)
+    verify: Any = True
+    if args.cacert:
+        import ssl
+
+        try:
+            verify = ssl.create_default_context(cafile=args.cacert)
+        except (OSError, ssl.SSLError) as exc:
+            return _fail(f"--cacert: {getattr(exc, 'strerror', None) or type(exc).__name__}")
+    elif not is_loopback(host):
+        return _fail(f"{host} is not loopback: the secret is not sent there over plain HTTP (give --cacert for HTTPS)")
+    shown = f"[{host}]" if ":" in host else host
+    url = f"{'https' if args.cacert else 'http'}://{shown}:{port}/status"
+    try:
+        response = httpx.get(url, headers={profile.drain_secret_header: secret}, timeout=5.0, verify=verify)
     except httpx.HTTPError as exc:
+        # The exception's text is not shown: it can quote the request, headers included.
         return _fail(f"no receiver at {url} ({type(exc).__name__}): is `cs-console drain serve` running?", 1)
     if response.status_code == 401:
-        return _fail(f"the receiver refused the secret: set ${profile.drain_secret_env} as `drain serve` has it", 1)
+        return _fail(f"the receiver refused the secret: set ${env_name} as `drain serve` has it", 1)
     try:
         data = response.json()
     except ValueError:

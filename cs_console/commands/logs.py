@@ -37,7 +37,8 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--source", "--type", dest="source", metavar="S", default="all", help=f"log source: {SOURCES_HELP} (default all)")
     parser.add_argument("--filter", metavar="F", default="", help="filter, e.g. 'level>=warn function=send-email -/health/' (quote it; one starting with - needs --filter=-word)")
-    parser.add_argument("--since", metavar="T", default=None, help="only records since T: 15m, 1h, 2d or 2026-11-27T03:00Z")
+    # nargs="?": a bare --since (its value forgotten, or one starting with -) gets the one-line error below, not argparse's usage.
+    parser.add_argument("--since", metavar="T", nargs="?", const="", default=None, help="only records since T: 15m, 1h, 2d or 2026-11-27T03:00Z")
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new records (Ctrl-C to stop)")
     parser.add_argument("--limit", metavar="N", type=int, default=None, help="the N most recent matching records (with --follow: of the backlog)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -68,6 +69,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         return _fail("--limit: expected a number >= 0")
     since_text = args.since
+    if since_text == "":
+        return _fail("--since: expected a value: a duration like 15m, 1h, 2d or a UTC time like 2026-11-27T03:00Z"
+                     " (one starting with - goes as --since=VALUE)")
     if since_text is not None:
         try:
             parse_since(since_text)

@@ -71,15 +71,21 @@ def quiet_since(newest_us: int, started: float | None, now: float) -> float | No
     return None
 
 
-def drain_status_text(lag: float | None, quiet: float | None) -> str:
+def drain_status_text(lag: float | None, quiet: float | None, stored_up_to: str | None = None) -> str:
     """The Logs pane's word on a drain tail: its lag, or how long it has been quiet, and that
-    the logs endpoint is not polled (the live tail is the drain's alone)."""
+    the logs endpoint is not polled (the live tail is the drain's alone).
+
+    The lag is a live event's (event time to display); events read back from storage at
+    startup have none: until a live one comes the line says how far the store reaches
+    (`stored_up_to`, a clock time the pane formats), not their age as if it were lag."""
     from cs_console.domain.durations import one_unit
 
     if quiet is not None and quiet >= QUIET_AFTER_S:
         state = f"no events for {one_unit(quiet)}"
     elif lag is not None:
         state = f"lag {one_unit(lag)}"
+    elif stored_up_to:
+        state = f"stored up to {stored_up_to}"
     else:
         state = "waiting for events"
     return f"drain · {state} · not polling"

@@ -176,7 +176,12 @@ class PgDrainSource:
         self._started: float | None = None
 
     def lag_seconds(self) -> float | None:
+        """Event time to display of the newest live row (None until one arrives after the backfill)."""
         return self._lag
+
+    def stored_up_to(self) -> datetime | None:
+        """Time of the newest event read so far (the backfill's end before a live one came)."""
+        return datetime.fromtimestamp(self._newest_us / 1e6, timezone.utc) if self._newest_us else None
 
     def quiet_seconds(self) -> float | None:
         """How old the newest event read is (since the tail began, when none was)."""
@@ -233,7 +238,8 @@ class PgDrainSource:
                 out.append(event_record(event, row["source"], row["event"]))
                 newest = max(newest, row["ts_us"])
         if newest:
-            self._lag = max(0.0, time.time() - newest / 1e6)
+            if self._caught_up:  # rows announced after the backfill: live, their lag is meaningful
+                self._lag = max(0.0, time.time() - newest / 1e6)
             self._newest_us = max(self._newest_us, newest)
         return out
 
@@ -263,8 +269,6 @@ class PgDrainSource:
                         if len(rows) == READ_BATCH:
                             continue
                     self._caught_up = True
-                    if self._lag is None:
-                        self._lag = 0.0
                     if not follow:
                         return
                     try:

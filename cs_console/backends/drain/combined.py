@@ -31,6 +31,9 @@ class DrainFirstSource:
     def quiet_seconds(self) -> float | None:
         return self.drain.quiet_seconds()
 
+    def stored_up_to(self) -> datetime | None:
+        return self.drain.stored_up_to()
+
     def caught_up(self) -> bool:
         return bool(getattr(self.drain, "caught_up", lambda: False)())
 

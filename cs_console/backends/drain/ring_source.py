@@ -70,8 +70,15 @@ class RingLogSource:
     # -------------------------------------------------------------- protocol
 
     def lag_seconds(self) -> float | None:
-        """Event time to display for the newest event read (the sender's batching included)."""
+        """Event time to display for the newest live event read (the sender's batching included);
+        None until one arrives: what the tail read back from storage is not lag (stored_up_to)."""
         return self._lag
+
+    def stored_up_to(self) -> datetime | None:
+        """Time of the newest event read so far (the backfill's end before a live one came)."""
+        from datetime import timezone
+
+        return datetime.fromtimestamp(self._newest_us / 1e6, timezone.utc) if self._newest_us else None
 
     def quiet_seconds(self) -> float | None:
         """How old the newest event read is (since the tail began, when none was): the drain gone quiet."""
@@ -132,8 +139,6 @@ class RingLogSource:
             if progressed:
                 continue
             self._caught_up = True
-            if self._lag is None:
-                self._lag = 0.0
             if not follow:
                 return
             await asyncio.sleep(self.poll_interval)
@@ -203,7 +208,7 @@ class RingLogSource:
                     return
                 batch: list[LogRecord] = []
                 pos = 0
-                newest = self._newest_us
+                newest = 0  # this chunk's newest event
                 while pos < end:
                     nl = chunk.index(b"\n", pos)
                     line_start = offset + pos
@@ -237,9 +242,10 @@ class RingLogSource:
                     if len(batch) >= MAX_BATCH:
                         break
                 offset += pos
-                if newest > self._newest_us:
-                    self._newest_us = newest
-                    self._lag = max(0.0, time.time() - newest / 1e6)
+                if newest:
+                    self._newest_us = max(self._newest_us, newest)
+                    if self._caught_up:  # live events (read after the stored ones): their lag, even if older than the stored
+                        self._lag = max(0.0, time.time() - newest / 1e6)
                 yield batch, offset
                 await asyncio.sleep(0)
         finally:

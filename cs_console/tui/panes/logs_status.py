@@ -89,6 +89,18 @@ class LogsStatusLine(Pane):
             return ("source ended", "$text-muted")
         return None
 
+    def _stored_up_to(self, utc: bool) -> str | None:
+        """HH:MM:SS of the newest event a drain tail read back from storage (the view's clock)."""
+        try:
+            newest = self._source.stored_up_to()
+        except Exception:  # noqa: BLE001 - a source without it, or a broken one: no figure
+            return None
+        if newest is None:
+            return None
+        from datetime import timezone
+
+        return f"{newest.astimezone(timezone.utc if utc else None):%H:%M:%S}"
+
     def status_content(self) -> Content:
         """The status line. Parts carry a rank: when the line is wider than the pane the
         least needed go first (UTC, buffer fill, rate), so the filter and the match count
@@ -117,7 +129,7 @@ class LogsStatusLine(Pane):
             except Exception:  # noqa: BLE001
                 quiet = None
             late = (quiet is not None and quiet >= QUIET_AFTER_S) or (lag is not None and lag > 60)
-            parts.append((drain_status_text(lag, quiet), "bold $warning" if late else "", 1))
+            parts.append((drain_status_text(lag, quiet, self._stored_up_to(view.utc)), "bold $warning" if late else "", 1))
         elif lag is not None:
             parts.append((f"{getattr(self._source, 'lag_label', 'lag')} {one_unit(lag)}", "bold $warning" if lag > 60 else "", 1 if lag > 60 else 2))
         logs = self.lines
