@@ -157,6 +157,44 @@ def batches(events: list[dict[str, Any]], size: int = BATCH_MAX) -> list[list[di
     return [events[i:i + size] for i in range(0, len(events), size)]
 
 
+def post_until_killed(port: int, events: list[dict[str, Any]], headers: dict[str, str], proc: Any, kill_after: int) -> tuple[list[str], int]:
+    """POST `events` in batches on four connections and SIGKILL the receiver `proc` once
+    `kill_after` events are acknowledged (other batches are in flight right then).
+    Returns the acknowledged event ids and the number of posts that failed."""
+    import signal
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    acknowledged: list[str] = []
+    failed = 0
+    lock = threading.Lock()
+
+    def send(chunk: list[dict[str, Any]]) -> None:
+        nonlocal failed
+        data, h = body_of(chunk)
+        try:
+            r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **headers}, timeout=10)
+        except httpx.HTTPError:
+            with lock:
+                failed += 1
+            return
+        with lock:
+            if r.status_code == 200:
+                acknowledged.extend(e["id"] for e in chunk)
+            if len(acknowledged) >= kill_after and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(send, batches(events)))
+    finally:
+        proc.kill()
+        proc.wait(10)
+    return acknowledged, failed
+
+
 def main() -> None:
     """Post simulated drain traffic to a receiver: `python -m tests.drain_sender [--rate N] [--seconds S]`."""
     import argparse

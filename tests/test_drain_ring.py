@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 from cs_console.backends.drain.dedupe import RecentIds
 from cs_console.backends.drain.ring import RingLimits, RingStore, encode_line, segment_paths
 from cs_console.backends.drain.ring_source import RingLogSource
-from tests.drain_sender import batches, body_of, mixed_events
+from tests.drain_sender import batches, body_of, mixed_events, post_until_killed
 from tests.pg_server import free_port, listening
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,40 +163,12 @@ def _start(tmp_path: Path, port: int) -> subprocess.Popen:
 
 
 def test_sigkill_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     port = free_port()
     proc = _start(tmp_path, port)
-    acknowledged: list[str] = []
-    failed = 0
-    lock = threading.Lock()
     events = mixed_events(250 * 40)
     headers = {"X-Drain-Secret": "kill-test-secret-0123456789"}
-
-    def send(chunk) -> None:
-        nonlocal failed
-        data, h = body_of(chunk)
-        try:
-            r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **headers}, timeout=10)
-        except httpx.HTTPError:
-            with lock:
-                failed += 1
-            return
-        with lock:
-            if r.status_code == 200:
-                acknowledged.extend(e["id"] for e in chunk)
-            if len(acknowledged) >= 250 * 12 and proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)  # four senders: other batches are in flight right now
-
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(send, batches(events)))
-    finally:
-        proc.kill()
-        proc.wait(10)
-    sent_after_kill = failed
-    assert len(acknowledged) >= 250 * 12 and sent_after_kill > 0
+    acknowledged, failed = post_until_killed(port, events, headers, proc, kill_after=250 * 12)
+    assert len(acknowledged) >= 250 * 12 and failed > 0  # posts were cut off by the kill
     # Restarted: every acknowledged event is there, once; a retry of them is a duplicate.
     proc = _start(tmp_path, port)
     try:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import pytest
 
 from cs_console.stores.drain_team import PgDrainSink, PgDrainSource
 from cs_console.backends.drain.receiver import DrainReceiver, ReceiverSettings, start_site
-from tests.drain_sender import batches, body_of, mixed_events
+from tests.drain_sender import batches, body_of, mixed_events, post_until_killed
 
 pytestmark = pytest.mark.postgres
 SECRET = "team-secret-0123456789abcdef"
@@ -150,24 +154,32 @@ async def test_team_database_down_is_503_and_both_sides_recover_without_restart(
         await sink.close()
 
 
-def test_drain_serve_store_team_from_the_command_line(team_dsn: str, tmp_path) -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from tests.pg_server import free_port, listening
+def _team_drain_config(team_dsn: str, tmp_path: Path) -> tuple[int, Path, dict[str, str], Path]:
+    """A profile whose drain is the team table, on a free loopback port: (port, config, env, repo)."""
+    from tests.pg_server import free_port
 
     repo = Path(__file__).resolve().parents[1]
     port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(f'[profiles.team]\ndrain = "team"\nteam_dsn = "{team_dsn}"\ndrain_listen = "127.0.0.1:{port}"\n')
     config.chmod(0o600)
-    env = {**os.environ, "CS_CONSOLE_DRAIN_SECRET": SECRET, "PYTHONPATH": str(repo)}
+    return port, config, {**os.environ, "CS_CONSOLE_DRAIN_SECRET": SECRET, "PYTHONPATH": str(repo)}, repo
+
+
+def _serve(config: Path, env: dict[str, str], repo: Path, port: int) -> subprocess.Popen:
+    """`cs-console drain serve` on that profile, listening."""
+    from tests.pg_server import listening
+
     proc = subprocess.Popen([sys.executable, "-m", "cs_console", "--config", str(config), "drain", "serve"],
                             env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert listening(port, 30)
+    return proc
+
+
+def test_drain_serve_store_team_from_the_command_line(team_dsn: str, tmp_path) -> None:
+    port, config, env, repo = _team_drain_config(team_dsn, tmp_path)
+    proc = _serve(config, env, repo, port)
     try:
-        assert listening(port, 30)
         data, h = body_of(mixed_events(30))
         r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **HEADERS}, timeout=15)
         assert r.json() == {"accepted": 30, "duplicates": 0}
@@ -184,58 +196,13 @@ def test_drain_serve_store_team_from_the_command_line(team_dsn: str, tmp_path) -
 
 def test_sigkill_mid_stream_loses_nothing_acknowledged_in_the_team_table(team_dsn: str, tmp_path) -> None:
     import asyncio as aio
-    import os
-    import signal
-    import subprocess
-    import sys
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-    from pathlib import Path
 
     import asyncpg
 
-    from tests.pg_server import free_port, listening
-
-    repo = Path(__file__).resolve().parents[1]
-    port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f'[profiles.team]\ndrain = "team"\nteam_dsn = "{team_dsn}"\ndrain_listen = "127.0.0.1:{port}"\n')
-    config.chmod(0o600)
-    env = {**os.environ, "CS_CONSOLE_DRAIN_SECRET": SECRET, "PYTHONPATH": str(repo)}
-
-    def start() -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "cs_console", "--config", str(config), "drain", "serve"],
-                                env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert listening(port, 30)
-        return proc
-
-    proc = start()
-    acknowledged: list[str] = []
-    failed = 0
-    lock = threading.Lock()
+    port, config, env, repo = _team_drain_config(team_dsn, tmp_path)
+    proc = _serve(config, env, repo, port)
     events = mixed_events(250 * 40)
-
-    def send(chunk) -> None:
-        nonlocal failed
-        data, h = body_of(chunk)
-        try:
-            r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **HEADERS}, timeout=10)
-        except httpx.HTTPError:
-            with lock:
-                failed += 1
-            return
-        with lock:
-            if r.status_code == 200:
-                acknowledged.extend(e["id"] for e in chunk)
-            if len(acknowledged) >= 250 * 12 and proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)  # other batches are in flight right now
-
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(send, batches(events)))
-    finally:
-        proc.kill()
-        proc.wait(10)
+    acknowledged, failed = post_until_killed(port, events, HEADERS, proc, kill_after=250 * 12)
     assert len(acknowledged) >= 250 * 12 and failed > 0
 
     async def stored() -> list[str]:
@@ -247,7 +214,7 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged_in_the_team_table(team_ds
 
     ids = aio.run(stored())
     assert set(acknowledged) <= set(ids) and len(ids) == len(set(ids))
-    proc = start()
+    proc = _serve(config, env, repo, port)
     try:
         data, h = body_of(events[:250])
         r = httpx.post(f"http://127.0.0.1:{port}/", content=data, headers={**h, **HEADERS}, timeout=10)
